@@ -1,0 +1,166 @@
+//! `POST /v1/documents`: NDJSON or a JSON array of records. Answers only once every accepted
+//! record is durably indexed; a bad line is reported by number and never rejects its neighbours.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::body::{to_bytes, Body};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{ApiError, AppState};
+use crate::metrics as m;
+use crate::pipeline::{Admission, PipelineError};
+use crate::record::{RawRecord, SourcePosition};
+
+static REQUEST_SEQ: AtomicU64 = AtomicU64::new(1);
+
+/// The answer to an ingest request.
+#[derive(Debug, Serialize)]
+pub struct IngestAnswer {
+    /// Records indexed.
+    accepted: u64,
+    /// True when at least one record was rejected.
+    errors: bool,
+    rejected: Vec<RejectedLine>,
+    /// Accepted records per detected language.
+    languages: std::collections::BTreeMap<String, u64>,
+}
+
+/// One rejected record: its 1-based line (NDJSON) or array position (JSON array).
+#[derive(Debug, Serialize)]
+struct RejectedLine {
+    line: u64,
+    reason: String,
+    message: String,
+}
+
+pub async fn post_documents(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<IngestAnswer>, ApiError> {
+    let limit = state.config.limits.max_body_bytes;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body is over the limit limits.max_body_bytes = {limit} bytes; split it into smaller requests"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(too_large());
+    }
+    let bytes = to_bytes(body, limit).await.map_err(|_| too_large())?;
+    let source = format!("http:{}", REQUEST_SEQ.fetch_add(1, Ordering::Relaxed));
+    let records = split_body(&bytes, &source)?;
+    if records.is_empty() {
+        return Err(ApiError::bad_request(
+            "the body holds no records: send NDJSON (one JSON object per line) or a JSON array of objects",
+        ));
+    }
+    let pending = state
+        .pipeline
+        .submit(records, Admission::FailFast)
+        .await
+        .map_err(pipeline_error)?;
+    let outcome = pending.outcome().await.map_err(pipeline_error)?;
+    let rejected: Vec<RejectedLine> = outcome
+        .rejected
+        .into_iter()
+        .map(|r| RejectedLine {
+            line: r.position.line,
+            reason: r.reason,
+            message: r.message,
+        })
+        .collect();
+    Ok(Json(IngestAnswer {
+        accepted: outcome.indexed,
+        errors: !rejected.is_empty(),
+        rejected,
+        languages: outcome.languages,
+    }))
+}
+
+fn pipeline_error(error: PipelineError) -> ApiError {
+    match error {
+        PipelineError::Busy { .. } => {
+            metrics::counter!(m::INGEST_THROTTLED).increment(1);
+            ApiError {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                message: error.to_string(),
+                retry_after: Some(1),
+            }
+        }
+        PipelineError::TooMany { .. } => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, error.to_string())
+        }
+        PipelineError::Closed | PipelineError::Commit(_) => ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: error.to_string(),
+            retry_after: Some(5),
+        },
+    }
+}
+
+/// A body starting with `[` is a JSON array; anything else is NDJSON.
+fn split_body(bytes: &[u8], source: &str) -> Result<Vec<RawRecord>, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        let items: Vec<Value> = serde_json::from_slice(bytes).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the body starts with `[` but is not a valid JSON array ({e}); send NDJSON to have bad records reported one by one"
+            ))
+        })?;
+        return Ok(items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| RawRecord {
+                position: SourcePosition {
+                    source: source.to_string(),
+                    line: i as u64 + 1,
+                },
+                bytes: serde_json::to_vec(&item).unwrap_or_default(),
+            })
+            .collect());
+    }
+    Ok(bytes
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .map(|(i, line)| (i, line.strip_suffix(b"\r").unwrap_or(line)))
+        .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+        .map(|(i, line)| RawRecord {
+            position: SourcePosition {
+                source: source.to_string(),
+                line: i as u64 + 1,
+            },
+            bytes: line.to_vec(),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ndjson_lines_keep_their_numbers() {
+        let records = split_body(b"{\"a\":1}\r\n\n  \nnot json\n", "t").expect("ndjson");
+        let lines: Vec<u64> = records.iter().map(|r| r.position.line).collect();
+        assert_eq!(lines, vec![1, 4]);
+        assert_eq!(records[0].bytes, b"{\"a\":1}");
+    }
+
+    #[test]
+    fn arrays_are_split_and_broken_arrays_refused() {
+        let records = split_body(b" [{\"a\":1}, 5]", "t").expect("array");
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[1].bytes, b"5");
+        assert!(split_body(b"[{\"a\":1}", "t").is_err());
+    }
+}

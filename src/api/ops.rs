@@ -1,0 +1,33 @@
+//! Operational endpoints.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::json;
+
+use super::{ApiError, AppState};
+
+/// Liveness and a document count, for load balancers and humans.
+pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    Json(json!({ "status": "ok", "documents": state.index.num_docs() }))
+}
+
+/// Prometheus text exposition.
+pub async fn metrics() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::metrics::render(),
+    )
+}
+
+/// JSON 404 naming the routes that exist.
+pub async fn not_found(uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no route {}; try POST /v1/documents, GET or POST /v1/search, GET /healthz, GET /metrics",
+            uri.path()
+        ),
+    )
+}

@@ -1,0 +1,240 @@
+//! `GET|POST /v1/search`: language-aware search. The query's language is the caller's `lang`, or
+//! detected with the most accurate detector (queries are short, the hard case).
+
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{ApiError, AppState};
+use crate::backend::embedded::EmbeddedError;
+use crate::detect::Method;
+use crate::metrics as m;
+use crate::search::{Condition, Cursor, Filter, RangeBounds, SearchQuery, SearchResult};
+
+/// Page size when the caller gives none.
+const DEFAULT_SIZE: usize = 10;
+
+/// The JSON body of `POST /v1/search` (GET takes the same names as query parameters, with
+/// filters as `filter.FIELD=VALUE` or `filter.FIELD.gte=VALUE`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchBody {
+    q: Option<String>,
+    lang: Option<String>,
+    size: Option<usize>,
+    cursor: Option<String>,
+    highlight: Option<bool>,
+    #[serde(default)]
+    filters: serde_json::Map<String, Value>,
+}
+
+/// How the query language was chosen.
+#[derive(Debug, Serialize)]
+struct QueryLanguage {
+    /// ISO 639-1 code, or `und`.
+    lang: &'static str,
+    /// `given`, `detected`, or `undetermined`.
+    chosen_by: &'static str,
+    confidence: f64,
+    /// Other candidates the detector considered, best first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    alternatives: Vec<(&'static str, f64)>,
+}
+
+/// The search answer.
+#[derive(Debug, Serialize)]
+pub struct SearchAnswer {
+    took_ms: f64,
+    query_language: QueryLanguage,
+    #[serde(flatten)]
+    result: SearchResult,
+}
+
+pub async fn get_search(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<SearchAnswer>, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))?;
+    let mut body = SearchBody::default();
+    for (key, value) in pairs {
+        match key.as_str() {
+            "q" => body.q = Some(value),
+            "lang" => body.lang = Some(value),
+            "cursor" => body.cursor = Some(value),
+            "size" => {
+                body.size = Some(value.parse().map_err(|_| {
+                    ApiError::bad_request(format!("size must be a whole number, got `{value}`"))
+                })?)
+            }
+            "highlight" => {
+                body.highlight = Some(matches!(value.as_str(), "" | "true" | "1" | "yes"))
+            }
+            _ => match key.strip_prefix("filter.") {
+                Some(field) => add_get_filter(&mut body.filters, field, value)?,
+                None => {
+                    return Err(ApiError::bad_request(format!(
+                        "unknown parameter `{key}`; known: q, lang, size, cursor, highlight, filter.FIELD[.gte|.gt|.lte|.lt]"
+                    )))
+                }
+            },
+        }
+    }
+    search(state, body).await
+}
+
+pub async fn post_search(
+    State(state): State<AppState>,
+    bytes: Bytes,
+) -> Result<Json<SearchAnswer>, ApiError> {
+    let body: SearchBody = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("invalid search body: {e}")))?;
+    search(state, body).await
+}
+
+/// `filter.year.gte=2000` becomes `{"year": {"gte": 2000}}`; `filter.tag=x` becomes `{"tag": "x"}`.
+fn add_get_filter(
+    filters: &mut serde_json::Map<String, Value>,
+    field: &str,
+    value: String,
+) -> Result<(), ApiError> {
+    for op in ["gte", "gt", "lte", "lt"] {
+        if let Some(name) = field.strip_suffix(&format!(".{op}")) {
+            let entry = filters
+                .entry(name.to_string())
+                .or_insert_with(|| Value::Object(Default::default()));
+            let Value::Object(bounds) = entry else {
+                return Err(ApiError::bad_request(format!(
+                    "filter `{name}` has both an exact value and a range"
+                )));
+            };
+            let bound = value
+                .parse::<serde_json::Number>()
+                .map(Value::Number)
+                .unwrap_or(Value::String(value));
+            bounds.insert(op.to_string(), bound);
+            return Ok(());
+        }
+    }
+    filters.insert(field.to_string(), Value::String(value));
+    Ok(())
+}
+
+fn parse_filters(filters: serde_json::Map<String, Value>) -> Result<Vec<Filter>, ApiError> {
+    filters
+        .into_iter()
+        .map(|(field, value)| {
+            let condition = match value {
+                Value::Object(bounds) => {
+                    let bounds: RangeBounds = serde_json::from_value(Value::Object(bounds))
+                        .map_err(|e| {
+                            ApiError::bad_request(format!(
+                                "filter `{field}`: a range takes gte, gt, lte, lt ({e})"
+                            ))
+                        })?;
+                    Condition::Range(bounds)
+                }
+                Value::Null | Value::Array(_) => {
+                    return Err(ApiError::bad_request(format!(
+                        "filter `{field}`: give one value or a range object"
+                    )))
+                }
+                other => Condition::Equals(other),
+            };
+            Ok(Filter { field, condition })
+        })
+        .collect()
+}
+
+async fn search(state: AppState, body: SearchBody) -> Result<Json<SearchAnswer>, ApiError> {
+    let started = Instant::now();
+    let result = run(state, body, started).await;
+    let status = match &result {
+        Ok(_) => "ok",
+        Err(e) if e.status.is_client_error() => "client_error",
+        Err(_) => "server_error",
+    };
+    metrics::histogram!(m::SEARCH_SECONDS).record(started.elapsed().as_secs_f64());
+    metrics::counter!(m::SEARCHES, "status" => status).increment(1);
+    result
+}
+
+async fn run(state: AppState, body: SearchBody, started: Instant) -> Result<Json<SearchAnswer>, ApiError> {
+    let text = body.q.unwrap_or_default();
+    if text.trim().is_empty() {
+        return Err(ApiError::bad_request("parameter `q` is required and must not be empty"));
+    }
+    let max = state.config.limits.max_search_size;
+    let size = body.size.unwrap_or(DEFAULT_SIZE);
+    if size > max {
+        return Err(ApiError::bad_request(format!(
+            "size {size} is over the limit limits.max_search_size = {max}; page with `cursor` instead"
+        )));
+    }
+    let cursor = body
+        .cursor
+        .as_deref()
+        .map(Cursor::decode)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let filters = parse_filters(body.filters)?;
+    let router = state.languages.clone();
+    let (query_language, lang) = match body.lang.as_deref().map(str::trim) {
+        Some(code) if !code.is_empty() => {
+            let lang = router.given_language(code).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "lang `{code}` is not a supported language; use an ISO 639-1 code such as de, fr, zh (supported: {})",
+                    router.detector().languages().join(", ")
+                ))
+            })?;
+            let chosen = QueryLanguage {
+                lang,
+                chosen_by: "given",
+                confidence: 1.0,
+                alternatives: Vec::new(),
+            };
+            (chosen, Some(lang))
+        }
+        _ => {
+            let query_text = text.clone();
+            let detection = tokio::task::spawn_blocking(move || {
+                router.detector().detect_accurate(&query_text)
+            })
+            .await
+            .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            let undetermined = detection.method == Method::Undetermined || detection.lang == "und";
+            let chosen = QueryLanguage {
+                lang: detection.lang,
+                chosen_by: if undetermined { "undetermined" } else { "detected" },
+                confidence: detection.confidence,
+                alternatives: detection.alternatives,
+            };
+            (chosen, (!undetermined).then_some(detection.lang))
+        }
+    };
+    let query = SearchQuery {
+        text,
+        lang,
+        filters,
+        size,
+        cursor,
+        highlight: body.highlight.unwrap_or(true),
+    };
+    let index = state.index.clone();
+    let result = tokio::task::spawn_blocking(move || index.search(&query))
+        .await
+        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| match e {
+            EmbeddedError::InvalidQuery(message) => ApiError::bad_request(message),
+            other => ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+        })?;
+    Ok(Json(SearchAnswer {
+        took_ms: started.elapsed().as_secs_f64() * 1000.0,
+        query_language,
+        result,
+    }))
+}

@@ -1,0 +1,223 @@
+//! Decode stage: bytes -> [`Record`]. Every way a record can be malformed has its own error, so the
+//! dead-letter queue and the HTTP answer say exactly what was wrong.
+
+use serde_json::{Map, Value};
+
+use crate::record::{RawRecord, Record, Rejection};
+
+/// Longest accepted caller-given id, in bytes.
+pub const MAX_ID_BYTES: usize = 512;
+
+/// Why a record was rejected before detection.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum DecodeError {
+    #[error("record is {size} bytes, over the limit limits.max_record_bytes = {limit}")]
+    TooLarge { size: usize, limit: usize },
+    #[error("record is not valid UTF-8 (invalid byte at offset {offset})")]
+    NotUtf8 { offset: usize },
+    #[error("record is not valid JSON: {0}")]
+    NotJson(String),
+    #[error("record is JSON but not an object (found {0})")]
+    NotAnObject(&'static str),
+    #[error("record has no text: none of the text fields {0:?} holds a non-empty string")]
+    NoText(Vec<String>),
+    #[error("text field `{0}` must be a string or an array of strings")]
+    BadTextField(String),
+    #[error("`id` must be a non-empty string or an integer of at most {MAX_ID_BYTES} bytes")]
+    BadId,
+    #[error("`lang` must be a string")]
+    BadLang,
+}
+
+impl DecodeError {
+    /// Stable machine-readable reason, used as the metrics label and in the dead-letter queue.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            DecodeError::TooLarge { .. } => "too_large",
+            DecodeError::NotUtf8 { .. } => "not_utf8",
+            DecodeError::NotJson(_) => "not_json",
+            DecodeError::NotAnObject(_) => "not_an_object",
+            DecodeError::NoText(_) => "no_text",
+            DecodeError::BadTextField(_) => "bad_text_field",
+            DecodeError::BadId => "bad_id",
+            DecodeError::BadLang => "bad_lang",
+        }
+    }
+
+    /// Builds the dead-letter entry for `raw`.
+    pub fn into_rejection(self, raw: &RawRecord) -> Rejection {
+        const KEEP: usize = 64 * 1024;
+        let kept = &raw.bytes[..raw.bytes.len().min(KEEP)];
+        Rejection {
+            position: raw.position.clone(),
+            reason: self.reason().to_string(),
+            message: self.to_string(),
+            raw: String::from_utf8_lossy(kept).into_owned(),
+        }
+    }
+}
+
+/// Turns raw bytes into records according to the configured text fields and limits.
+#[derive(Clone, Debug)]
+pub struct Decoder {
+    text_fields: Vec<String>,
+    max_record_bytes: usize,
+}
+
+impl Decoder {
+    pub fn new(text_fields: Vec<String>, max_record_bytes: usize) -> Self {
+        Decoder {
+            text_fields,
+            max_record_bytes,
+        }
+    }
+
+    /// Parses one record's bytes.
+    pub fn decode(&self, bytes: &[u8]) -> Result<Record, DecodeError> {
+        if bytes.len() > self.max_record_bytes {
+            return Err(DecodeError::TooLarge {
+                size: bytes.len(),
+                limit: self.max_record_bytes,
+            });
+        }
+        let text = std::str::from_utf8(bytes).map_err(|e| DecodeError::NotUtf8 {
+            offset: e.valid_up_to(),
+        })?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| DecodeError::NotJson(e.to_string()))?;
+        match value {
+            Value::Object(object) => self.decode_object(object),
+            other => Err(DecodeError::NotAnObject(json_kind(&other))),
+        }
+    }
+
+    /// Splits an already-parsed object into id, text, language hint and metadata.
+    pub fn decode_object(&self, object: Map<String, Value>) -> Result<Record, DecodeError> {
+        let mut texts = Vec::new();
+        for field in &self.text_fields {
+            match object.get(field) {
+                None | Some(Value::Null) => {}
+                Some(Value::String(s)) => push_text(&mut texts, field, s),
+                Some(Value::Array(items)) => {
+                    for item in items {
+                        match item {
+                            Value::String(s) => push_text(&mut texts, field, s),
+                            _ => return Err(DecodeError::BadTextField(field.clone())),
+                        }
+                    }
+                }
+                Some(_) => return Err(DecodeError::BadTextField(field.clone())),
+            }
+        }
+        if texts.is_empty() {
+            return Err(DecodeError::NoText(self.text_fields.clone()));
+        }
+        let lang_hint = match object.get("lang") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.trim().to_ascii_lowercase()),
+            Some(_) => return Err(DecodeError::BadLang),
+        };
+        let id = match object.get("id") {
+            None | Some(Value::Null) => content_id(&object),
+            Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_ID_BYTES => s.clone(),
+            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
+            Some(_) => return Err(DecodeError::BadId),
+        };
+        let metadata = object
+            .iter()
+            .filter(|(k, _)| k.as_str() != "id" && k.as_str() != "lang")
+            .filter(|(k, _)| !self.text_fields.iter().any(|f| f == *k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Ok(Record {
+            id,
+            texts,
+            lang_hint,
+            metadata,
+            source: object,
+        })
+    }
+}
+
+fn push_text(texts: &mut Vec<(String, String)>, field: &str, text: &str) {
+    if !text.trim().is_empty() {
+        texts.push((field.to_string(), text.to_string()));
+    }
+}
+
+/// A deterministic id from the record's content: the same object always gets the same id, whatever
+/// its key order or whitespace, so re-ingesting a file never duplicates documents.
+pub fn content_id(object: &Map<String, Value>) -> String {
+    // serde_json's Map is a BTreeMap here, so serialization is canonical (sorted keys).
+    let canonical = serde_json::to_vec(object).unwrap_or_default();
+    let hash = blake3::hash(&canonical);
+    format!("h{}", &hash.to_hex()[..32])
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoder() -> Decoder {
+        Decoder::new(vec!["title".into(), "body".into()], 1000)
+    }
+
+    #[test]
+    fn splits_text_metadata_id_and_hint() {
+        let r = decoder()
+            .decode(br#"{"id":"a1","title":"Hallo","body":["Welt","",null],"lang":"DE","year":2020}"#)
+            .map_err(|e| e.to_string());
+        // arrays may not hold null
+        assert_eq!(r, Err("text field `body` must be a string or an array of strings".into()));
+        let r = decoder()
+            .decode(br#"{"id":"a1","title":"Hallo","body":["Welt",""],"lang":"DE","year":2020}"#)
+            .expect("valid record");
+        assert_eq!(r.id, "a1");
+        assert_eq!(
+            r.texts,
+            vec![("title".into(), "Hallo".into()), ("body".into(), "Welt".into())]
+        );
+        assert_eq!(r.lang_hint.as_deref(), Some("de"));
+        assert_eq!(r.metadata.len(), 1);
+        assert_eq!(r.metadata["year"], 2020);
+    }
+
+    #[test]
+    fn content_id_ignores_key_order_and_whitespace() {
+        let a = decoder().decode(br#"{"title":"x","k":1}"#).expect("valid");
+        let b = decoder().decode(br#"{ "k": 1, "title": "x" }"#).expect("valid");
+        let c = decoder().decode(br#"{"title":"y","k":1}"#).expect("valid");
+        assert_eq!(a.id, b.id);
+        assert_ne!(a.id, c.id);
+        let numeric = decoder().decode(br#"{"id":42,"title":"x"}"#).expect("valid");
+        assert_eq!(numeric.id, "42");
+    }
+
+    #[test]
+    fn each_malformation_has_its_reason() {
+        let d = decoder();
+        let reason = |b: &[u8]| d.decode(b).map(|_| ()).map_err(|e| e.reason());
+        assert_eq!(reason(b"not json"), Err("not_json"));
+        assert_eq!(reason(b"[1,2]"), Err("not_an_object"));
+        assert_eq!(reason(b"{\"title\":\"\xff\"}"), Err("not_utf8"));
+        assert_eq!(reason(br#"{"other":"x"}"#), Err("no_text"));
+        assert_eq!(reason(br#"{"title":"   "}"#), Err("no_text"));
+        assert_eq!(reason(br#"{"title":5}"#), Err("bad_text_field"));
+        assert_eq!(reason(br#"{"title":"x","id":""}"#), Err("bad_id"));
+        assert_eq!(reason(br#"{"title":"x","id":1.5}"#), Err("bad_id"));
+        assert_eq!(reason(br#"{"title":"x","lang":7}"#), Err("bad_lang"));
+        let big = format!(r#"{{"title":"{}"}}"#, "a".repeat(2000));
+        assert_eq!(reason(big.as_bytes()), Err("too_large"));
+    }
+}

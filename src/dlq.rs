@@ -1,0 +1,122 @@
+//! Dead-letter queue: every record that could not be indexed, with its reason, source position and
+//! time, in an append-only NDJSON file so it can be inspected, fixed and replayed.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::record::Rejection;
+
+/// File name of the dead-letter queue inside the data directory.
+pub const FILE_NAME: &str = "dead-letters.ndjson";
+
+/// One dead letter as stored.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// RFC 3339 time the record was rejected.
+    pub time: String,
+    #[serde(flatten)]
+    pub rejection: Rejection,
+}
+
+/// Failures of the dead-letter file itself.
+#[derive(Debug, thiserror::Error)]
+#[error("dead-letter queue {path}: {source}")]
+pub struct DlqError {
+    path: PathBuf,
+    source: std::io::Error,
+}
+
+/// Appends dead letters; [`DeadLetterQueue::sync`] makes them durable before records are acknowledged.
+pub struct DeadLetterQueue {
+    path: PathBuf,
+    out: BufWriter<File>,
+    unsynced: bool,
+}
+
+impl DeadLetterQueue {
+    /// Opens (creating) the queue file in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Self, DlqError> {
+        let path = data_dir.join(FILE_NAME);
+        let err = |source| DlqError {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(data_dir).map_err(err)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(err)?;
+        Ok(DeadLetterQueue {
+            path,
+            out: BufWriter::new(file),
+            unsynced: false,
+        })
+    }
+
+    /// Queues one dead letter (buffered until [`DeadLetterQueue::sync`]).
+    pub fn push(&mut self, rejection: &Rejection) -> Result<(), DlqError> {
+        let letter = DeadLetter {
+            time: now_rfc3339(),
+            rejection: rejection.clone(),
+        };
+        let line = serde_json::to_string(&letter).unwrap_or_default();
+        self.out
+            .write_all(line.as_bytes())
+            .and_then(|_| self.out.write_all(b"\n"))
+            .map_err(|source| DlqError {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.unsynced = true;
+        Ok(())
+    }
+
+    /// Flushes and fsyncs what was pushed.
+    pub fn sync(&mut self) -> Result<(), DlqError> {
+        if !self.unsynced {
+            return Ok(());
+        }
+        self.out
+            .flush()
+            .and_then(|_| self.out.get_ref().sync_data())
+            .map_err(|source| DlqError {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.unsynced = false;
+        Ok(())
+    }
+}
+
+/// Reads every dead letter in `data_dir` (for `glossa dlq list` and tests).
+pub fn read_all(data_dir: &Path) -> Result<Vec<DeadLetter>, DlqError> {
+    let path = data_dir.join(FILE_NAME);
+    let err = |source| DlqError {
+        path: path.clone(),
+        source,
+    };
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(err(e)),
+    };
+    let mut letters = Vec::new();
+    for line in BufReader::new(file).lines() {
+        let line = line.map_err(err)?;
+        if let Ok(letter) = serde_json::from_str(&line) {
+            letters.push(letter);
+        }
+    }
+    Ok(letters)
+}
+
+/// Current UTC time in RFC 3339.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

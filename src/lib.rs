@@ -1,0 +1,21 @@
+//! Glossa: multilingual search ingestion and indexing.
+//!
+//! The pipeline is the architecture: `source -> decode -> detect -> route -> batch -> sink ->
+//! acknowledge`. Each stage has its own module so later backends and sources plug into the same seams.
+
+pub mod analysis;
+pub mod api;
+pub mod backend;
+pub mod config;
+pub mod decode;
+pub mod detect;
+pub mod dlq;
+pub mod languages;
+pub mod metrics;
+pub mod pipeline;
+pub mod record;
+pub mod route;
+pub mod search;
+pub mod service;
+
+pub mod source;

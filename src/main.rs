@@ -1,0 +1,308 @@
+//! The `glossa` command: serve, ingest, detect, demo, and the dead-letter queue.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use glossa::config::Config;
+use glossa::detect::{Detector, DetectorConfig};
+use glossa::pipeline::Outcome;
+use glossa::service::Service;
+use glossa::source::file::{self, Progress};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// The bundled multilingual sample the demo loads (see data/sample/README.md).
+const SAMPLE: &[u8] = include_bytes!("../data/sample/udhr.ndjson");
+
+#[derive(Parser)]
+#[command(
+    name = "glossa",
+    version,
+    about = "Multilingual search ingestion: detect each record's language, analyze it per language, index and search it.",
+    long_about = "Glossa reads free-text JSON records, detects each record's language, indexes its text \
+                  with that language's analyzer (plus a generic multilingual field), and serves \
+                  language-aware search over HTTP. Settings come from defaults, then --config FILE \
+                  (TOML), then GLOSSA_* environment variables, then flags."
+)]
+struct Cli {
+    /// TOML config file (keys as in README: data_dir, listen, text_fields, [detect], [limits], [pipeline]).
+    #[arg(long, global = true, env = "GLOSSA_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory holding the index and the dead-letter queue.
+    #[arg(long, global = true, env = "GLOSSA_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Record fields that hold free text, comma-separated (default: title,body).
+    #[arg(long, global = true, env = "GLOSSA_TEXT_FIELDS", value_delimiter = ',')]
+    text_fields: Option<Vec<String>>,
+    /// Languages to detect among, ISO 639-1 codes comma-separated (default: all supported).
+    #[arg(long, global = true, env = "GLOSSA_LANGUAGES", value_delimiter = ',')]
+    languages: Option<Vec<String>>,
+    /// Log format on stderr.
+    #[arg(long, global = true, env = "GLOSSA_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (ingest, search, health, metrics) on an existing or new data directory.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long, env = "GLOSSA_LISTEN")]
+        listen: Option<SocketAddr>,
+    },
+    /// Bulk-load NDJSON files (plain or .gz; `-` reads stdin) into the data directory.
+    Ingest {
+        /// Files to load, in order.
+        #[arg(required = true)]
+        paths: Vec<String>,
+    },
+    /// Print the detected language of TEXT with confidence values.
+    Detect {
+        /// The text to identify.
+        text: String,
+        /// Use the document (fast) path instead of the most accurate one.
+        #[arg(long)]
+        fast: bool,
+    },
+    /// Load the bundled multilingual sample and serve it, printing example queries.
+    Demo {
+        /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free one).
+        #[arg(long, env = "GLOSSA_LISTEN")]
+        listen: Option<SocketAddr>,
+    },
+    /// Inspect the dead-letter queue: records that could not be indexed, with reasons.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// Print every dead letter as NDJSON (time, source, line, reason, message, raw record).
+    List,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let mut config = match &cli.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    if let Some(dir) = &cli.data_dir {
+        config.data_dir = dir.clone();
+    }
+    if let Some(fields) = &cli.text_fields {
+        config.text_fields = fields.clone();
+    }
+    if let Some(languages) = &cli.languages {
+        config.detect.languages = languages.clone();
+    }
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    match cli.command {
+        Command::Serve { listen } => {
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            runtime.block_on(serve(config, None))
+        }
+        Command::Ingest { paths } => runtime.block_on(ingest(config, paths)),
+        Command::Detect { text, fast } => detect(&config, &text, fast),
+        Command::Demo { listen } => {
+            if cli.data_dir.is_none() && cli.config.is_none() {
+                config.data_dir = PathBuf::from("glossa-demo-data");
+            }
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            runtime.block_on(demo(config))
+        }
+        Command::Dlq {
+            command: DlqCommand::List,
+        } => {
+            for letter in glossa::dlq::read_all(&config.data_dir)? {
+                println!("{}", serde_json::to_string(&letter)?);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tantivy=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests, committing");
+}
+
+async fn serve(config: Config, before_serving: Option<Box<dyn FnOnce(SocketAddr) + Send>>) -> Result<()> {
+    let listen = config.listen;
+    let data_dir = config.data_dir.clone();
+    let service = tokio::task::spawn_blocking(move || Service::start(config)).await??;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data_dir = %data_dir.display(), documents = service.state.index.num_docs(), "serving");
+    println!("Glossa is serving http://{addr} (data in {})", data_dir.display());
+    if let Some(hook) = before_serving {
+        hook(addr);
+    }
+    service.serve(listener, shutdown_signal()).await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn ingest(config: Config, paths: Vec<String>) -> Result<()> {
+    let chunk = config.pipeline.chunk_records;
+    let max_record = config.limits.max_record_bytes;
+    let data_dir = config.data_dir.clone();
+    let service = tokio::task::spawn_blocking(move || Service::start(config)).await??;
+    let started = Instant::now();
+    let progress = Arc::new(Progress::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let bar = progress_bar(progress.clone());
+    let stopper = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::warn!("interrupted: stopping reading; what was read is still indexed");
+            stopper.store(true, Ordering::Relaxed);
+        }
+    });
+    let result = file::ingest(paths, service.state.pipeline.clone(), chunk, max_record, progress.clone(), stop).await;
+    bar.finish_and_clear();
+    let Service { pipeline, state } = service;
+    drop(state);
+    tokio::task::spawn_blocking(move || pipeline.shutdown()).await?;
+    let outcome = result?;
+    print_summary(&outcome, started.elapsed(), progress.bytes_read.load(Ordering::Relaxed));
+    println!("data directory: {}", data_dir.display());
+    Ok(())
+}
+
+fn progress_bar(progress: Arc<Progress>) -> ProgressBar {
+    let total = progress.total_bytes.load(Ordering::Relaxed);
+    let bar = ProgressBar::new(total);
+    let template = "{spinner} {elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta} | {msg}";
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    let ticker = bar.clone();
+    let started = Instant::now();
+    tokio::spawn(async move {
+        while !ticker.is_finished() {
+            let total = progress.total_bytes.load(Ordering::Relaxed);
+            if total > 0 {
+                ticker.set_length(total);
+            }
+            ticker.set_position(progress.bytes_read.load(Ordering::Relaxed));
+            let done = progress.records_done.load(Ordering::Relaxed);
+            let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
+            ticker.set_message(format!("{done} records indexed, {rate:.0}/s"));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    bar
+}
+
+fn print_summary(outcome: &Outcome, elapsed: Duration, bytes: u64) {
+    let seconds = elapsed.as_secs_f64().max(0.001);
+    let records = outcome.indexed + outcome.rejected.len() as u64;
+    println!(
+        "indexed {} records, rejected {}, in {:.1}s ({:.0} records/s, {:.1} MB/s)",
+        outcome.indexed,
+        outcome.rejected.len(),
+        seconds,
+        records as f64 / seconds,
+        bytes as f64 / 1e6 / seconds
+    );
+    let mut reasons = std::collections::BTreeMap::new();
+    for r in &outcome.rejected {
+        *reasons.entry(r.reason.as_str()).or_insert(0u64) += 1;
+    }
+    for (reason, count) in reasons {
+        println!("  rejected {reason}: {count} (see `glossa dlq list`)");
+    }
+    let mut languages: Vec<_> = outcome.languages.iter().collect();
+    languages.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let listed: Vec<String> = languages.iter().map(|(l, c)| format!("{l} {c}")).collect();
+    println!("languages: {}", listed.join(", "));
+}
+
+fn detect(config: &Config, text: &str, fast: bool) -> Result<()> {
+    let languages = (!config.detect.languages.is_empty()).then(|| config.detect.languages.clone());
+    let detector = Detector::new(&DetectorConfig {
+        languages,
+        min_confidence: config.detect.min_confidence,
+    })?;
+    let detection = if fast {
+        detector.detect(text)
+    } else {
+        detector.detect_accurate(text)
+    };
+    println!(
+        "{} (confidence {:.3}, by {:?})",
+        detection.lang, detection.confidence, detection.method
+    );
+    for (lang, confidence) in &detection.alternatives {
+        println!("  {lang}\t{confidence:.3}");
+    }
+    Ok(())
+}
+
+async fn demo(config: Config) -> Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    let sample = config.data_dir.join("sample-udhr.ndjson");
+    std::fs::write(&sample, SAMPLE).with_context(|| format!("cannot write {}", sample.display()))?;
+    println!("Loading the bundled sample (Universal Declaration of Human Rights, many languages)...");
+    ingest(config.clone(), vec![sample.display().to_string()]).await?;
+    let hook = Box::new(|addr: SocketAddr| {
+        println!("Try:");
+        println!("  curl 'http://{addr}/v1/search?q=Menschenrechte'                  # German, finds inflected forms");
+        println!("  curl 'http://{addr}/v1/search?q=%E4%BA%BA%E6%9D%83'              # Chinese 人权, segmented words");
+        println!("  curl 'http://{addr}/v1/search?q=%D1%81%D0%B2%D0%BE%D0%B1%D0%BE%D0%B4%D0%B0&filter.article.gte=3'  # Russian свобода, articles 3+");
+        println!("Stop with Ctrl-C.");
+    });
+    serve(config, Some(hook)).await
+}

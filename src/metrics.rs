@@ -1,0 +1,64 @@
+//! Prometheus metrics: the names every stage reports under, and the recorder behind `/metrics`.
+
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+/// Records offered to the pipeline by any source.
+pub const RECORDS_IN: &str = "glossa_records_in_total";
+/// Documents committed to the index.
+pub const RECORDS_INDEXED: &str = "glossa_records_indexed_total";
+/// Records rejected, labelled by `reason`.
+pub const RECORDS_REJECTED: &str = "glossa_records_rejected_total";
+/// Documents indexed per `lang`.
+pub const DOCUMENTS_BY_LANGUAGE: &str = "glossa_documents_by_language_total";
+/// Time to detect and route one chunk of records, in seconds.
+pub const DETECT_SECONDS: &str = "glossa_detect_chunk_seconds";
+/// Time of one index commit, in seconds.
+pub const COMMIT_SECONDS: &str = "glossa_commit_seconds";
+/// Chunks waiting in front of a `stage`.
+pub const QUEUE_DEPTH: &str = "glossa_queue_depth";
+/// Records admitted and not yet acknowledged.
+pub const IN_FLIGHT_RECORDS: &str = "glossa_in_flight_records";
+/// HTTP ingest requests refused with 429 because the pipeline was full.
+pub const INGEST_THROTTLED: &str = "glossa_ingest_throttled_total";
+/// Search latency, in seconds.
+pub const SEARCH_SECONDS: &str = "glossa_search_seconds";
+/// Searches answered, labelled by `status`.
+pub const SEARCHES: &str = "glossa_searches_total";
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the process-wide recorder once; later calls return the same handle.
+pub fn install() -> Option<PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                    10.0,
+                ])
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            Some(handle)
+        })
+        .clone()
+}
+
+/// The Prometheus text exposition of every metric.
+pub fn render() -> String {
+    match install() {
+        Some(handle) => {
+            handle.run_upkeep();
+            handle.render()
+        }
+        None => String::new(),
+    }
+}
+
+/// Adds to a counter by name (shorthand for the macro with a dynamic value).
+pub fn counter_add(name: &'static str, value: u64) {
+    metrics::counter!(name).increment(value);
+}

@@ -1,0 +1,404 @@
+//! The pipeline: admission -> decode + detect + route (a pool of OS threads, never tokio workers)
+//! -> sink (one thread owning the index writer, committing in batches) -> acknowledgement.
+//!
+//! Memory is bounded by a semaphore of in-flight records: a record holds its permit from
+//! admission until its acknowledgement. Sources that can wait (files, streams) wait for permits;
+//! the HTTP API does not, and answers 429 instead.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+
+use crate::backend::embedded::{EmbeddedIndex, EmbeddedWriter};
+use crate::decode::Decoder;
+use crate::dlq::DeadLetterQueue;
+use crate::metrics as m;
+use crate::record::{Document, RawRecord, Rejection};
+use crate::route::Router;
+
+/// Pipeline sizing, from [`crate::config::PipelineSettings`].
+#[derive(Clone, Debug)]
+pub struct PipelineOptions {
+    pub max_in_flight_records: usize,
+    pub chunk_records: usize,
+    pub detect_threads: usize,
+    pub commit_docs: usize,
+    pub commit_interval: Duration,
+}
+
+/// Why a submission was not (or not yet) acknowledged.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("the ingest pipeline is full ({limit} records in flight, limit pipeline.max_in_flight_records); retry later")]
+    Busy { limit: usize },
+    #[error("{records} records in one submission is over the limit pipeline.max_in_flight_records = {limit}; split it")]
+    TooMany { records: usize, limit: usize },
+    #[error("the ingest pipeline has shut down")]
+    Closed,
+    #[error("the index could not commit, records were not stored: {0}")]
+    Commit(String),
+}
+
+/// Whether a submission waits for room in the pipeline or fails fast.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    Wait,
+    FailFast,
+}
+
+/// What happened to a submission once it was acknowledged (durably indexed or dead-lettered).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Outcome {
+    pub indexed: u64,
+    pub rejected: Vec<Rejection>,
+    /// Indexed documents per language.
+    pub languages: BTreeMap<String, u64>,
+}
+
+impl Outcome {
+    /// Adds another chunk's outcome to this one.
+    pub fn merge(&mut self, other: Outcome) {
+        self.indexed += other.indexed;
+        self.rejected.extend(other.rejected);
+        for (lang, count) in other.languages {
+            *self.languages.entry(lang).or_insert(0) += count;
+        }
+    }
+}
+
+/// Room for some records in the pipeline; dropping it frees the room and updates the gauge.
+struct Admitted(OwnedSemaphorePermit);
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        metrics::gauge!(m::IN_FLIGHT_RECORDS).decrement(self.0.num_permits() as f64);
+    }
+}
+
+type Reply = oneshot::Sender<Result<Outcome, PipelineError>>;
+
+struct Work {
+    records: Vec<RawRecord>,
+    reply: Reply,
+    permit: Admitted,
+}
+
+struct Prepared {
+    docs: Vec<Document>,
+    rejected: Vec<Rejection>,
+    reply: Reply,
+    permit: Admitted,
+}
+
+/// Cheap to clone; what sources and the API use to feed the pipeline.
+#[derive(Clone)]
+pub struct PipelineHandle {
+    input: flume::Sender<Work>,
+    admission: Arc<Semaphore>,
+    options: Arc<PipelineOptions>,
+}
+
+/// A submission's acknowledgements, still to come.
+pub struct Pending {
+    receivers: Vec<oneshot::Receiver<Result<Outcome, PipelineError>>>,
+}
+
+impl Pending {
+    /// Waits until every record of the submission is acknowledged.
+    pub async fn outcome(self) -> Result<Outcome, PipelineError> {
+        let mut total = Outcome::default();
+        for receiver in self.receivers {
+            total.merge(receiver.await.map_err(|_| PipelineError::Closed)??);
+        }
+        Ok(total)
+    }
+}
+
+impl PipelineHandle {
+    /// Admits `records` and queues them; the returned [`Pending`] resolves at acknowledgement.
+    pub async fn submit(
+        &self,
+        records: Vec<RawRecord>,
+        admission: Admission,
+    ) -> Result<Pending, PipelineError> {
+        let limit = self.options.max_in_flight_records;
+        if records.len() > limit {
+            return Err(PipelineError::TooMany {
+                records: records.len(),
+                limit,
+            });
+        }
+        let count = u32::try_from(records.len()).map_err(|_| PipelineError::TooMany {
+            records: records.len(),
+            limit,
+        })?;
+        m::counter_add(m::RECORDS_IN, records.len() as u64);
+        let mut permit = match admission {
+            Admission::Wait => self
+                .admission
+                .clone()
+                .acquire_many_owned(count)
+                .await
+                .map_err(|_| PipelineError::Closed)?,
+            Admission::FailFast => self
+                .admission
+                .clone()
+                .try_acquire_many_owned(count)
+                .map_err(|_| PipelineError::Busy { limit })?,
+        };
+        metrics::gauge!(m::IN_FLIGHT_RECORDS).increment(records.len() as f64);
+        let mut receivers = Vec::new();
+        let mut records = records.into_iter().peekable();
+        while records.peek().is_some() {
+            let chunk: Vec<RawRecord> = records.by_ref().take(self.options.chunk_records).collect();
+            let chunk_permit = permit.split(chunk.len()).ok_or(PipelineError::Closed)?;
+            let (reply, receiver) = oneshot::channel();
+            let work = Work {
+                records: chunk,
+                reply,
+                permit: Admitted(chunk_permit),
+            };
+            self.input
+                .send_async(work)
+                .await
+                .map_err(|_| PipelineError::Closed)?;
+            receivers.push(receiver);
+        }
+        metrics::gauge!(m::QUEUE_DEPTH, "stage" => "detect").set(self.input.len() as f64);
+        Ok(Pending { receivers })
+    }
+}
+
+/// The running pipeline's threads.
+pub struct Pipeline {
+    handle: PipelineHandle,
+    workers: Vec<JoinHandle<()>>,
+    sink: JoinHandle<()>,
+}
+
+impl Pipeline {
+    /// Starts the detection threads and the sink thread.
+    pub fn start(
+        options: PipelineOptions,
+        decoder: Decoder,
+        router: Router,
+        index: Arc<EmbeddedIndex>,
+        writer: EmbeddedWriter,
+        dlq: DeadLetterQueue,
+    ) -> std::io::Result<Pipeline> {
+        let chunk_capacity = options.max_in_flight_records.div_ceil(options.chunk_records) + 1;
+        let (input, input_rx) = flume::bounded::<Work>(chunk_capacity);
+        let (prepared_tx, prepared_rx) = flume::bounded::<Prepared>(chunk_capacity);
+        let mut workers = Vec::new();
+        for n in 0..options.detect_threads.max(1) {
+            let input_rx = input_rx.clone();
+            let prepared_tx = prepared_tx.clone();
+            let decoder = decoder.clone();
+            let router = router.clone();
+            workers.push(
+                std::thread::Builder::new()
+                    .name(format!("glossa-detect-{n}"))
+                    .spawn(move || detect_worker(input_rx, prepared_tx, decoder, router))?,
+            );
+        }
+        drop(prepared_tx);
+        let sink_options = options.clone();
+        let sink = std::thread::Builder::new()
+            .name("glossa-sink".into())
+            .spawn(move || Sink::new(index, writer, dlq, sink_options).run(prepared_rx))?;
+        Ok(Pipeline {
+            handle: PipelineHandle {
+                input,
+                admission: Arc::new(Semaphore::new(options.max_in_flight_records)),
+                options: Arc::new(options),
+            },
+            workers,
+            sink,
+        })
+    }
+
+    /// A handle for submitting records.
+    pub fn handle(&self) -> PipelineHandle {
+        self.handle.clone()
+    }
+
+    /// Drains everything queued, commits it and stops. Every other handle must be dropped first.
+    pub fn shutdown(self) {
+        drop(self.handle);
+        for worker in self.workers {
+            let _ = worker.join();
+        }
+        let _ = self.sink.join();
+    }
+}
+
+fn detect_worker(
+    input: flume::Receiver<Work>,
+    output: flume::Sender<Prepared>,
+    decoder: Decoder,
+    router: Router,
+) {
+    while let Ok(work) = input.recv() {
+        let started = Instant::now();
+        let mut docs = Vec::with_capacity(work.records.len());
+        let mut rejected = Vec::new();
+        for raw in &work.records {
+            match decoder.decode(&raw.bytes) {
+                Ok(record) => docs.push(router.route(record)),
+                Err(error) => rejected.push(error.into_rejection(raw)),
+            }
+        }
+        metrics::histogram!(m::DETECT_SECONDS).record(started.elapsed().as_secs_f64());
+        metrics::gauge!(m::QUEUE_DEPTH, "stage" => "detect").set(input.len() as f64);
+        let prepared = Prepared {
+            docs,
+            rejected,
+            reply: work.reply,
+            permit: work.permit,
+        };
+        if output.send(prepared).is_err() {
+            return;
+        }
+        metrics::gauge!(m::QUEUE_DEPTH, "stage" => "sink").set(output.len() as f64);
+    }
+}
+
+/// Applied but not yet committed work, waiting to be acknowledged.
+struct Unacked {
+    reply: Reply,
+    outcome: Outcome,
+    /// Released (freeing pipeline room) only once the work is acknowledged.
+    _permit: Admitted,
+}
+
+struct Sink {
+    index: Arc<EmbeddedIndex>,
+    writer: EmbeddedWriter,
+    dlq: DeadLetterQueue,
+    options: PipelineOptions,
+    unacked: Vec<Unacked>,
+    pending_docs: usize,
+    oldest: Option<Instant>,
+}
+
+impl Sink {
+    fn new(
+        index: Arc<EmbeddedIndex>,
+        writer: EmbeddedWriter,
+        dlq: DeadLetterQueue,
+        options: PipelineOptions,
+    ) -> Self {
+        Sink {
+            index,
+            writer,
+            dlq,
+            options,
+            unacked: Vec::new(),
+            pending_docs: 0,
+            oldest: None,
+        }
+    }
+
+    fn run(mut self, input: flume::Receiver<Prepared>) {
+        loop {
+            let wait = match self.oldest {
+                Some(oldest) => (oldest + self.options.commit_interval)
+                    .saturating_duration_since(Instant::now()),
+                None => Duration::from_secs(3600),
+            };
+            match input.recv_timeout(wait) {
+                Ok(prepared) => {
+                    self.apply(prepared);
+                    if self.pending_docs >= self.options.commit_docs {
+                        self.commit();
+                    }
+                }
+                Err(flume::RecvTimeoutError::Timeout) => self.commit(),
+                Err(flume::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        self.commit();
+        if let Err(error) = self.writer.close() {
+            tracing::warn!(%error, "index writer did not close cleanly");
+        }
+    }
+
+    fn apply(&mut self, prepared: Prepared) {
+        let now = tantivy::DateTime::from_utc(time::OffsetDateTime::now_utc());
+        let mut outcome = Outcome::default();
+        for doc in &prepared.docs {
+            if let Err(error) = self.writer.upsert(doc, now) {
+                let _ = prepared
+                    .reply
+                    .send(Err(PipelineError::Commit(error.to_string())));
+                return;
+            }
+            outcome.indexed += 1;
+            *outcome.languages.entry(doc.lang.to_string()).or_insert(0) += 1;
+        }
+        for rejection in &prepared.rejected {
+            if let Err(error) = self.dlq.push(rejection) {
+                let _ = prepared
+                    .reply
+                    .send(Err(PipelineError::Commit(error.to_string())));
+                return;
+            }
+        }
+        outcome.rejected = prepared.rejected;
+        self.pending_docs += prepared.docs.len() + outcome.rejected.len();
+        self.oldest.get_or_insert_with(Instant::now);
+        self.unacked.push(Unacked {
+            reply: prepared.reply,
+            outcome,
+            _permit: prepared.permit,
+        });
+    }
+
+    /// Makes applied work durable (dead letters first, then the index), then acknowledges it.
+    fn commit(&mut self) {
+        if self.unacked.is_empty() {
+            self.oldest = None;
+            return;
+        }
+        let started = Instant::now();
+        let result = self
+            .dlq
+            .sync()
+            .map_err(|e| e.to_string())
+            .and_then(|_| self.writer.commit().map_err(|e| e.to_string()))
+            .and_then(|_| self.index.refresh().map_err(|e| e.to_string()));
+        metrics::histogram!(m::COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
+        if let Err(error) = &result {
+            tracing::error!(%error, "commit failed; unacknowledged records will be retried by their sources");
+            if let Err(rollback) = self.writer.rollback() {
+                tracing::error!(error = %rollback, "rollback after failed commit also failed");
+            }
+        }
+        for unacked in self.unacked.drain(..) {
+            match &result {
+                Ok(()) => {
+                    let outcome = unacked.outcome;
+                    m::counter_add(m::RECORDS_INDEXED, outcome.indexed);
+                    for rejection in &outcome.rejected {
+                        metrics::counter!(m::RECORDS_REJECTED, "reason" => rejection.reason.clone())
+                            .increment(1);
+                    }
+                    for (lang, count) in &outcome.languages {
+                        metrics::counter!(m::DOCUMENTS_BY_LANGUAGE, "lang" => lang.clone())
+                            .increment(*count);
+                    }
+                    let _ = unacked.reply.send(Ok(outcome));
+                }
+                Err(error) => {
+                    let _ = unacked.reply.send(Err(PipelineError::Commit(error.clone())));
+                }
+            }
+        }
+        self.pending_docs = 0;
+        self.oldest = None;
+    }
+}

@@ -1,0 +1,90 @@
+//! Route stage: decides a record's language (the caller's hint, or detection) and names the index
+//! fields its text goes to. Both backends use these names so their mappings cannot drift apart.
+
+use std::sync::Arc;
+
+use crate::detect::{Detection, Detector};
+use crate::record::{Document, LangMethod, Record};
+
+/// The catch-all field every document's text is indexed into, whatever its language.
+pub const GENERIC_FIELD: &str = "text";
+
+/// The per-language text field for an ISO 639-1 code (`text_de`); `und` has none.
+pub fn language_field(code: &str) -> Option<String> {
+    (code != "und" && crate::languages::get(code).is_some()).then(|| format!("text_{code}"))
+}
+
+/// Longest text sample handed to the detector; detection cost grows with length, accuracy does not.
+const DETECT_SAMPLE_BYTES: usize = 4096;
+
+/// Applies language hints and detection to records.
+#[derive(Clone)]
+pub struct Router {
+    detector: Arc<Detector>,
+}
+
+impl Router {
+    pub fn new(detector: Arc<Detector>) -> Self {
+        Router { detector }
+    }
+
+    /// The detector, shared with the search API for query detection.
+    pub fn detector(&self) -> &Arc<Detector> {
+        &self.detector
+    }
+
+    /// Decides the record's language. CPU-heavy: call from a blocking or rayon thread.
+    pub fn route(&self, record: Record) -> Document {
+        if let Some(hint) = record.lang_hint.as_deref() {
+            if let Some(code) = self.given_language(hint) {
+                return Document {
+                    record,
+                    lang: code,
+                    confidence: 1.0,
+                    method: LangMethod::Given,
+                };
+            }
+        }
+        let sample = detection_sample(&record);
+        let Detection {
+            lang,
+            confidence,
+            method,
+            ..
+        } = self.detector.detect(&sample);
+        Document {
+            record,
+            lang,
+            confidence,
+            method: LangMethod::Detected(method),
+        }
+    }
+
+    /// The static code for a caller-named language, if the detector supports it.
+    pub fn given_language(&self, code: &str) -> Option<&'static str> {
+        self.detector
+            .languages()
+            .into_iter()
+            .find(|supported| supported.eq_ignore_ascii_case(code))
+    }
+}
+
+/// All text fields joined, cut at a character boundary near [`DETECT_SAMPLE_BYTES`].
+fn detection_sample(record: &Record) -> String {
+    let mut sample = String::new();
+    for (_, text) in &record.texts {
+        if !sample.is_empty() {
+            sample.push('\n');
+        }
+        let room = DETECT_SAMPLE_BYTES.saturating_sub(sample.len());
+        if room == 0 {
+            break;
+        }
+        let mut end = text.len().min(room);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        sample.push_str(&text[..end]);
+    }
+    sample
+}

@@ -1,0 +1,96 @@
+//! Wiring: opens the index, the dead-letter queue and the detector, starts the pipeline, and
+//! serves the API. Shared by `serve`, `demo`, `ingest` and the integration tests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::api::{self, AppState};
+use crate::backend::embedded::{EmbeddedError, EmbeddedIndex};
+use crate::config::Config;
+use crate::decode::Decoder;
+use crate::detect::{DetectError, Detector, DetectorConfig};
+use crate::dlq::{DeadLetterQueue, DlqError};
+use crate::pipeline::{Pipeline, PipelineOptions};
+use crate::route::Router;
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Detect(#[from] DetectError),
+    #[error(transparent)]
+    Index(#[from] EmbeddedError),
+    #[error("the data directory {0} is in use by another Glossa process; stop it, or send records to its POST /v1/documents instead")]
+    Locked(String),
+    #[error(transparent)]
+    Dlq(#[from] DlqError),
+    #[error("cannot start pipeline threads: {0}")]
+    Threads(#[from] std::io::Error),
+}
+
+/// A started Glossa: the pipeline plus everything the API needs.
+pub struct Service {
+    pub pipeline: Pipeline,
+    pub state: AppState,
+}
+
+impl Service {
+    /// Opens everything under `config.data_dir` and starts the pipeline threads.
+    pub fn start(config: Config) -> Result<Service, StartError> {
+        config.validate()?;
+        let languages = (!config.detect.languages.is_empty()).then(|| config.detect.languages.clone());
+        let detector = Arc::new(Detector::new(&DetectorConfig {
+            languages,
+            min_confidence: config.detect.min_confidence,
+        })?);
+        let index = Arc::new(EmbeddedIndex::open(
+            &config.data_dir.join("index"),
+            config.text_fields.clone(),
+        )?);
+        let memory = config.pipeline.writer_memory_mb * 1024 * 1024;
+        let writer = index.writer(memory).map_err(|e| match e {
+            EmbeddedError::Tantivy(tantivy::TantivyError::LockFailure(..)) => {
+                StartError::Locked(config.data_dir.display().to_string())
+            }
+            other => StartError::Index(other),
+        })?;
+        let dlq = DeadLetterQueue::open(&config.data_dir)?;
+        let router = Router::new(detector);
+        let options = PipelineOptions {
+            max_in_flight_records: config.pipeline.max_in_flight_records,
+            chunk_records: config.pipeline.chunk_records,
+            detect_threads: config.detect_threads(),
+            commit_docs: config.pipeline.commit_docs,
+            commit_interval: Duration::from_millis(config.pipeline.commit_interval_ms),
+        };
+        let decoder = Decoder::new(config.text_fields.clone(), config.limits.max_record_bytes);
+        let pipeline = Pipeline::start(options, decoder, router.clone(), index.clone(), writer, dlq)?;
+        crate::metrics::install();
+        let state = AppState {
+            pipeline: pipeline.handle(),
+            index,
+            languages: router,
+            config: Arc::new(config),
+        };
+        Ok(Service { pipeline, state })
+    }
+
+    /// Serves the API on `listener` until `shutdown` resolves, then drains and commits.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Service { pipeline, state } = self;
+        let app = api::router(state);
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        tokio::task::spawn_blocking(move || pipeline.shutdown())
+            .await
+            .map_err(std::io::Error::other)?;
+        served
+    }
+}
