@@ -163,6 +163,10 @@ class Apt:
         self.updated = True
 
     def download(self, pkg, version):
+        cached = [f for f in os.listdir(self.workdir)
+                  if f.startswith(pkg + "_") and f.endswith(".deb")]
+        if len(cached) == 1:  # only with --workdir: reuse an earlier download
+            return os.path.join(self.workdir, cached[0])
         attempts = [f"{pkg}={version}", pkg]
         for i in range(2):
             for spec in attempts:
@@ -195,6 +199,14 @@ class Apt:
 
 def norm_ws(s):
     return re.sub(r"\s+", " ", s).strip()
+
+
+def tidy(s):
+    """Close the gaps that dropped inline code leaves: "( )", " ." ..."""
+    s = re.sub(r"[(\[]\s*[)\]]", " ", s)
+    s = re.sub(r"[«“\"‘']\s*[»”\"’']", " ", s)
+    s = re.sub(r"\s+([.,)\]])", r"\1", s)  # not ;:!? (French spacing)
+    return norm_ws(s)
 
 
 def local(tag):
@@ -236,7 +248,7 @@ def page_blocks(path):
             return
         if t in PARA_TAGS:
             # a <p> may contain nested block lists; take the inline text only
-            out.append(("p", inline_text(e)))
+            out.append(("p", tidy(inline_text(e))))
             return
         if t in TITLE_TAGS:
             out.append(("title", inline_text(e)))
@@ -344,7 +356,7 @@ def collect_man(man_root):
         for fn in sorted(filenames):
             path = os.path.join(dirpath, fn)
             if fn.endswith(".gz") and not os.path.islink(path):
-                blocks = [("p", p) for _, p in man_paragraphs(path)]
+                blocks = [("p", tidy(p)) for _, p in man_paragraphs(path)]
                 if blocks:
                     docs.append((os.path.relpath(path, man_root), blocks))
     return docs
@@ -354,7 +366,8 @@ def collect_man(man_root):
 # filtering
 
 def letters(s):
-    return [c for c in s if unicodedata.category(c).startswith("L")]
+    # letters plus combining marks (Indic/Thai vowel signs are category M*)
+    return [c for c in s if unicodedata.category(c)[0] in "LM"]
 
 
 def is_latin(c):
@@ -379,6 +392,9 @@ def clean_ok(lang, text, english_texts):
     ls = letters(text)
     nonspace = [c for c in text if not c.isspace()]
     if not ls or len(ls) / len(nonspace) < 0.75:
+        return False
+    ls = [c for c in ls if unicodedata.category(c)[0] == "L"]
+    if not ls:
         return False
     latin = sum(1 for c in ls if is_latin(c))
     if lang in NON_LATIN:
@@ -466,7 +482,9 @@ def short_from_paragraph(lang, text, rng):
                 re.split(r"[、。，,：:；;！!？?「」『』（）()《》\s]+", text)]
         segs = [s for s in segs if 2 <= len(s) <= 12 and not re.search(r"[A-Za-z0-9]", s)]
         return rng.choice(segs) if segs else None
-    words = [w.strip(EDGE_PUNCT) for w in text.split()]
+    # stay inside one clause: split at sentence/clause punctuation first
+    clauses = [c for c in re.split(r"[.,;:!?()\[\]«»“”\"…—–؛،。]+\s", text + " ") if c.strip()]
+    words = [w.strip(EDGE_PUNCT) for w in rng.choice(clauses).split()] if clauses else []
     words = [w for w in words if w and not re.search(r"[0-9_/=<>@#]", w)]
     if not words:
         return None
@@ -482,7 +500,7 @@ def build_short(lang, docs, english_texts, rng):
     while len(out) < N_SHORT and pieces and tries < 20000:
         tries += 1
         s = short_from_paragraph(lang, rng.choice(pieces), rng)
-        if s and clean_ok(lang, s, english_texts) and (lang == "en" or not looks_english(s + " x x")):
+        if s and len(letters(s)) >= 3 and clean_ok(lang, s, english_texts) and (lang == "en" or not looks_english(s + " x x")):
             out.add(s)
     return sorted(out)
 

@@ -72,13 +72,13 @@ def npm_pack(workdir):
     spec = f"{PACKAGE}@{VERSION}"
     try:
         proc = subprocess.run(
-            [npm, "pack", spec, "--silent", "--pack-destination", workdir],
+            [npm, "pack", spec, "--loglevel", "error", "--pack-destination", workdir],
             cwd=workdir, capture_output=True, text=True, timeout=NPM_TIMEOUT_S,
         )
     except subprocess.TimeoutExpired:
         die(f"`npm pack {spec}` did not finish within {NPM_TIMEOUT_S}s (registry unreachable?)")
     if proc.returncode != 0:
-        die(f"`npm pack {spec}` failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
+        die(f"`npm pack {spec}` failed (exit {proc.returncode}):\n{(proc.stderr or proc.stdout).strip()}")
     tgz = os.path.join(workdir, f"{PACKAGE}-{VERSION}.tgz")
     if not os.path.isfile(tgz):
         die(f"`npm pack {spec}` succeeded but {tgz} is missing; npm output:\n{proc.stdout}")

@@ -176,17 +176,25 @@ mod tests {
     #[test]
     fn splits_text_metadata_id_and_hint() {
         let r = decoder()
-            .decode(br#"{"id":"a1","title":"Hallo","body":["Welt","",null],"lang":"DE","year":2020}"#)
+            .decode(
+                br#"{"id":"a1","title":"Hallo","body":["Welt","",null],"lang":"DE","year":2020}"#,
+            )
             .map_err(|e| e.to_string());
         // arrays may not hold null
-        assert_eq!(r, Err("text field `body` must be a string or an array of strings".into()));
+        assert_eq!(
+            r,
+            Err("text field `body` must be a string or an array of strings".into())
+        );
         let r = decoder()
             .decode(br#"{"id":"a1","title":"Hallo","body":["Welt",""],"lang":"DE","year":2020}"#)
             .expect("valid record");
         assert_eq!(r.id, "a1");
         assert_eq!(
             r.texts,
-            vec![("title".into(), "Hallo".into()), ("body".into(), "Welt".into())]
+            vec![
+                ("title".into(), "Hallo".into()),
+                ("body".into(), "Welt".into())
+            ]
         );
         assert_eq!(r.lang_hint.as_deref(), Some("de"));
         assert_eq!(r.metadata.len(), 1);
@@ -196,11 +204,15 @@ mod tests {
     #[test]
     fn content_id_ignores_key_order_and_whitespace() {
         let a = decoder().decode(br#"{"title":"x","k":1}"#).expect("valid");
-        let b = decoder().decode(br#"{ "k": 1, "title": "x" }"#).expect("valid");
+        let b = decoder()
+            .decode(br#"{ "k": 1, "title": "x" }"#)
+            .expect("valid");
         let c = decoder().decode(br#"{"title":"y","k":1}"#).expect("valid");
         assert_eq!(a.id, b.id);
         assert_ne!(a.id, c.id);
-        let numeric = decoder().decode(br#"{"id":42,"title":"x"}"#).expect("valid");
+        let numeric = decoder()
+            .decode(br#"{"id":42,"title":"x"}"#)
+            .expect("valid");
         assert_eq!(numeric.id, "42");
     }
 

@@ -175,7 +175,10 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests, committing");
 }
 
-async fn serve(config: Config, before_serving: Option<Box<dyn FnOnce(SocketAddr) + Send>>) -> Result<()> {
+async fn serve(
+    config: Config,
+    before_serving: Option<Box<dyn FnOnce(SocketAddr) + Send>>,
+) -> Result<()> {
     let listen = config.listen;
     let data_dir = config.data_dir.clone();
     let service = tokio::task::spawn_blocking(move || Service::start(config)).await??;
@@ -184,7 +187,10 @@ async fn serve(config: Config, before_serving: Option<Box<dyn FnOnce(SocketAddr)
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %data_dir.display(), documents = service.state.index.num_docs(), "serving");
-    println!("Glossa is serving http://{addr} (data in {})", data_dir.display());
+    println!(
+        "Glossa is serving http://{addr} (data in {})",
+        data_dir.display()
+    );
     if let Some(hook) = before_serving {
         hook(addr);
     }
@@ -209,13 +215,25 @@ async fn ingest(config: Config, paths: Vec<String>) -> Result<()> {
             stopper.store(true, Ordering::Relaxed);
         }
     });
-    let result = file::ingest(paths, service.state.pipeline.clone(), chunk, max_record, progress.clone(), stop).await;
+    let result = file::ingest(
+        paths,
+        service.state.pipeline.clone(),
+        chunk,
+        max_record,
+        progress.clone(),
+        stop,
+    )
+    .await;
     bar.finish_and_clear();
     let Service { pipeline, state } = service;
     drop(state);
     tokio::task::spawn_blocking(move || pipeline.shutdown()).await?;
     let outcome = result?;
-    print_summary(&outcome, started.elapsed(), progress.bytes_read.load(Ordering::Relaxed));
+    print_summary(
+        &outcome,
+        started.elapsed(),
+        progress.bytes_read.load(Ordering::Relaxed),
+    );
     println!("data directory: {}", data_dir.display());
     Ok(())
 }
@@ -294,8 +312,11 @@ async fn demo(config: Config) -> Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let sample = config.data_dir.join("sample-udhr.ndjson");
-    std::fs::write(&sample, SAMPLE).with_context(|| format!("cannot write {}", sample.display()))?;
-    println!("Loading the bundled sample (Universal Declaration of Human Rights, many languages)...");
+    std::fs::write(&sample, SAMPLE)
+        .with_context(|| format!("cannot write {}", sample.display()))?;
+    println!(
+        "Loading the bundled sample (Universal Declaration of Human Rights, many languages)..."
+    );
     ingest(config.clone(), vec![sample.display().to_string()]).await?;
     let hook = Box::new(|addr: SocketAddr| {
         println!("Try:");

@@ -190,7 +190,10 @@ impl Pipeline {
         writer: EmbeddedWriter,
         dlq: DeadLetterQueue,
     ) -> std::io::Result<Pipeline> {
-        let chunk_capacity = options.max_in_flight_records.div_ceil(options.chunk_records) + 1;
+        let chunk_capacity = options
+            .max_in_flight_records
+            .div_ceil(options.chunk_records)
+            + 1;
         let (input, input_rx) = flume::bounded::<Work>(chunk_capacity);
         let (prepared_tx, prepared_rx) = flume::bounded::<Prepared>(chunk_capacity);
         let mut workers = Vec::new();
@@ -394,7 +397,9 @@ impl Sink {
                     let _ = unacked.reply.send(Ok(outcome));
                 }
                 Err(error) => {
-                    let _ = unacked.reply.send(Err(PipelineError::Commit(error.clone())));
+                    let _ = unacked
+                        .reply
+                        .send(Err(PipelineError::Commit(error.clone())));
                 }
             }
         }

@@ -36,8 +36,10 @@ pub struct RangeBounds {
 #[derive(Clone, Debug)]
 pub struct SearchQuery {
     pub text: String,
-    /// The query's language (ISO 639-1), or `None` when undetermined: then only the generic field.
-    pub lang: Option<&'static str>,
+    /// Languages (ISO 639-1) whose fields the query is analyzed for, best first; empty when the
+    /// language is undetermined, then only the generic field is searched. More than one when a
+    /// short query is ambiguous between close languages (e.g. ru/uk/bg).
+    pub langs: Vec<&'static str>,
     pub filters: Vec<Filter>,
     pub size: usize,
     pub cursor: Option<Cursor>,

@@ -40,7 +40,8 @@ impl Service {
     /// Opens everything under `config.data_dir` and starts the pipeline threads.
     pub fn start(config: Config) -> Result<Service, StartError> {
         config.validate()?;
-        let languages = (!config.detect.languages.is_empty()).then(|| config.detect.languages.clone());
+        let languages =
+            (!config.detect.languages.is_empty()).then(|| config.detect.languages.clone());
         let detector = Arc::new(Detector::new(&DetectorConfig {
             languages,
             min_confidence: config.detect.min_confidence,
@@ -66,7 +67,8 @@ impl Service {
             commit_interval: Duration::from_millis(config.pipeline.commit_interval_ms),
         };
         let decoder = Decoder::new(config.text_fields.clone(), config.limits.max_record_bytes);
-        let pipeline = Pipeline::start(options, decoder, router.clone(), index.clone(), writer, dlq)?;
+        let pipeline =
+            Pipeline::start(options, decoder, router.clone(), index.clone(), writer, dlq)?;
         crate::metrics::install();
         let state = AppState {
             pipeline: pipeline.handle(),

@@ -32,7 +32,10 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/documents", post(ingest::post_documents))
-        .route("/v1/search", get(search::get_search).post(search::post_search))
+        .route(
+            "/v1/search",
+            get(search::get_search).post(search::post_search),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .fallback(ops::not_found)

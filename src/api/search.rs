@@ -43,6 +43,8 @@ struct QueryLanguage {
     /// Other candidates the detector considered, best first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     alternatives: Vec<(&'static str, f64)>,
+    /// Languages whose analyzers the query was run through (several when it was ambiguous).
+    searched: Vec<&'static str>,
 }
 
 /// The search answer.
@@ -124,6 +126,33 @@ fn add_get_filter(
     Ok(())
 }
 
+/// Most languages an ambiguous query is analyzed for.
+const MAX_QUERY_LANGUAGES: usize = 3;
+/// A candidate is searched too when its confidence is at least this share of the best one.
+const CLOSE_CANDIDATE_SHARE: f64 = 0.5;
+
+/// The detected language plus close runners-up: a one-word query such as "свобода" is often
+/// ambiguous between related languages, and searching each one's field costs little.
+fn languages_to_search(
+    best: &'static str,
+    confidence: f64,
+    alternatives: &[(&'static str, f64)],
+) -> Vec<&'static str> {
+    let mut langs = vec![best];
+    for (lang, candidate) in alternatives {
+        if langs.len() >= MAX_QUERY_LANGUAGES {
+            break;
+        }
+        if *lang != "und"
+            && !langs.contains(lang)
+            && *candidate >= confidence * CLOSE_CANDIDATE_SHARE
+        {
+            langs.push(lang);
+        }
+    }
+    langs
+}
+
 fn parse_filters(filters: serde_json::Map<String, Value>) -> Result<Vec<Filter>, ApiError> {
     filters
         .into_iter()
@@ -163,10 +192,16 @@ async fn search(state: AppState, body: SearchBody) -> Result<Json<SearchAnswer>,
     result
 }
 
-async fn run(state: AppState, body: SearchBody, started: Instant) -> Result<Json<SearchAnswer>, ApiError> {
+async fn run(
+    state: AppState,
+    body: SearchBody,
+    started: Instant,
+) -> Result<Json<SearchAnswer>, ApiError> {
     let text = body.q.unwrap_or_default();
     if text.trim().is_empty() {
-        return Err(ApiError::bad_request("parameter `q` is required and must not be empty"));
+        return Err(ApiError::bad_request(
+            "parameter `q` is required and must not be empty",
+        ));
     }
     let max = state.config.limits.max_search_size;
     let size = body.size.unwrap_or(DEFAULT_SIZE);
@@ -183,7 +218,7 @@ async fn run(state: AppState, body: SearchBody, started: Instant) -> Result<Json
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let filters = parse_filters(body.filters)?;
     let router = state.languages.clone();
-    let (query_language, lang) = match body.lang.as_deref().map(str::trim) {
+    let (query_language, langs) = match body.lang.as_deref().map(str::trim) {
         Some(code) if !code.is_empty() => {
             let lang = router.given_language(code).ok_or_else(|| {
                 ApiError::bad_request(format!(
@@ -196,29 +231,45 @@ async fn run(state: AppState, body: SearchBody, started: Instant) -> Result<Json
                 chosen_by: "given",
                 confidence: 1.0,
                 alternatives: Vec::new(),
+                searched: vec![lang],
             };
-            (chosen, Some(lang))
+            (chosen, vec![lang])
         }
         _ => {
             let query_text = text.clone();
-            let detection = tokio::task::spawn_blocking(move || {
-                router.detector().detect_accurate(&query_text)
-            })
-            .await
-            .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            let detection =
+                tokio::task::spawn_blocking(move || router.detector().detect_accurate(&query_text))
+                    .await
+                    .map_err(|e| {
+                        ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+                    })?;
             let undetermined = detection.method == Method::Undetermined || detection.lang == "und";
+            let searched = if undetermined {
+                Vec::new()
+            } else {
+                languages_to_search(
+                    detection.lang,
+                    detection.confidence,
+                    &detection.alternatives,
+                )
+            };
             let chosen = QueryLanguage {
                 lang: detection.lang,
-                chosen_by: if undetermined { "undetermined" } else { "detected" },
+                chosen_by: if undetermined {
+                    "undetermined"
+                } else {
+                    "detected"
+                },
                 confidence: detection.confidence,
                 alternatives: detection.alternatives,
+                searched: searched.clone(),
             };
-            (chosen, (!undetermined).then_some(detection.lang))
+            (chosen, searched)
         }
     };
     let query = SearchQuery {
         text,
-        lang,
+        langs,
         filters,
         size,
         cursor,
@@ -230,7 +281,10 @@ async fn run(state: AppState, body: SearchBody, started: Instant) -> Result<Json
         .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .map_err(|e| match e {
             EmbeddedError::InvalidQuery(message) => ApiError::bad_request(message),
-            other => ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+            other => ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                other.to_string(),
+            ),
         })?;
     Ok(Json(SearchAnswer {
         took_ms: started.elapsed().as_secs_f64() * 1000.0,

@@ -82,9 +82,10 @@ pub async fn ingest(
         while let Some(pending) = pending_rx.recv().await {
             let pending: crate::pipeline::Pending = pending;
             let outcome = pending.outcome().await?;
-            ack_progress
-                .records_done
-                .fetch_add(outcome.indexed + outcome.rejected.len() as u64, Ordering::Relaxed);
+            ack_progress.records_done.fetch_add(
+                outcome.indexed + outcome.rejected.len() as u64,
+                Ordering::Relaxed,
+            );
             total.merge(outcome);
         }
         Ok::<Outcome, PipelineError>(total)
@@ -115,7 +116,9 @@ struct Counting<R> {
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.progress.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+        self.progress
+            .bytes_read
+            .fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -183,7 +186,8 @@ fn read_ndjson(
             progress
                 .records_read
                 .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-            if out.blocking_send(std::mem::take(&mut chunk)).is_err() || stop.load(Ordering::Relaxed)
+            if out.blocking_send(std::mem::take(&mut chunk)).is_err()
+                || stop.load(Ordering::Relaxed)
             {
                 return Ok(());
             }

@@ -83,7 +83,7 @@ impl Collector for TopAfter {
 
     fn merge_fruits(&self, fruits: Vec<Vec<Entry>>) -> tantivy::Result<Vec<Entry>> {
         let mut all: Vec<Entry> = fruits.into_iter().flatten().collect();
-        all.sort_by(|a, b| Key(b.score, b.id_hash).cmp(&Key(a.score, a.id_hash)));
+        all.sort_by_key(|e| Reverse(Key(e.score, e.id_hash)));
         all.truncate(self.size);
         Ok(all)
     }

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use tantivy::directory::MmapDirectory;
 use tantivy::schema::Value as _;
-use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+use tantivy::{
+    DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
 
 use crate::record::Document;
 use crate::search::{Cursor, Hit, SearchQuery, SearchResult};
@@ -133,10 +135,8 @@ impl EmbeddedIndex {
         let built = query::build(&self.index, &self.fields, request)?;
         let top = collect::TopAfter::new(request.size, request.cursor, "id_hash");
         let facets = collect::LanguageFacets::new("lang");
-        let (total, (languages, page)) = searcher.search(
-            &built.query,
-            &(tantivy::collector::Count, (facets, top)),
-        )?;
+        let (total, (languages, page)) =
+            searcher.search(&built.query, &(tantivy::collector::Count, (facets, top)))?;
         let highlighter = if request.highlight {
             Some(query::Highlighter::new(&searcher, &built, &self.fields)?)
         } else {
@@ -166,7 +166,12 @@ impl EmbeddedIndex {
         })
     }
 
-    fn hit(&self, doc: &TantivyDocument, score: f32, highlighter: Option<&query::Highlighter>) -> Hit {
+    fn hit(
+        &self,
+        doc: &TantivyDocument,
+        score: f32,
+        highlighter: Option<&query::Highlighter>,
+    ) -> Hit {
         let text = |field| {
             doc.get_first(field)
                 .and_then(|v| v.as_str().map(str::to_string))

@@ -1,13 +1,15 @@
 //! Turns a [`SearchQuery`] into a Tantivy query: the query text analyzed per language, boosted on
 //! the query language's field and matched on the generic field too, plus metadata filters.
 
+use serde_json::Value;
+use std::ops::Bound;
 use tantivy::json_utils::convert_to_fast_value_and_append_to_json_term;
-use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::query::{
+    BooleanQuery, ConstScoreQuery, Occur, Query, QueryParser, RangeQuery, TermQuery,
+};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, Searcher, Term};
-use serde_json::Value;
-use std::ops::Bound;
 
 use super::{EmbeddedError, Fields};
 use crate::search::{Condition, Filter, RangeBounds, SearchQuery};
@@ -21,17 +23,25 @@ const FRAGMENT_CHARS: usize = 200;
 pub struct Built {
     pub query: Box<dyn Query>,
     text_query: Box<dyn Query>,
-    language_field: Option<Field>,
+    language_fields: Vec<Field>,
 }
 
 /// Builds the query for `request`.
-pub fn build(index: &Index, fields: &Fields, request: &SearchQuery) -> Result<Built, EmbeddedError> {
-    let language_field = request.lang.and_then(|code| fields.language(code));
+pub fn build(
+    index: &Index,
+    fields: &Fields,
+    request: &SearchQuery,
+) -> Result<Built, EmbeddedError> {
+    let language_fields: Vec<Field> = request
+        .langs
+        .iter()
+        .filter_map(|code| fields.language(code))
+        .collect();
     let mut default_fields = vec![fields.generic];
-    default_fields.extend(language_field);
+    default_fields.extend(&language_fields);
     let mut parser = QueryParser::for_index(index, default_fields);
-    if let Some(field) = language_field {
-        parser.set_field_boost(field, LANGUAGE_FIELD_BOOST);
+    for field in &language_fields {
+        parser.set_field_boost(*field, LANGUAGE_FIELD_BOOST);
     }
     // Lenient: a stray quote or colon in user input must not turn into an error.
     let (text_query, _ignored) = parser.parse_query_lenient(&request.text);
@@ -43,7 +53,7 @@ pub fn build(index: &Index, fields: &Fields, request: &SearchQuery) -> Result<Bu
     Ok(Built {
         query: Box::new(BooleanQuery::new(clauses)),
         text_query,
-        language_field,
+        language_fields,
     })
 }
 
@@ -58,7 +68,9 @@ fn filter_query(fields: &Fields, filter: &Filter) -> Result<Box<dyn Query>, Embe
                 Term::from_field_text(fields.lang, code),
                 IndexRecordOption::Basic,
             ))),
-            _ => Err(invalid("filter `lang` takes a language code such as \"de\"".into())),
+            _ => Err(invalid(
+                "filter `lang` takes a language code such as \"de\"".into(),
+            )),
         };
     }
     let path = Term::from_field_json_path(fields.meta, &filter.field, false);
@@ -91,11 +103,15 @@ fn equality_terms(path: &Term, value: &Value) -> Option<Vec<Term>> {
             let mut term = path.clone();
             term.append_type_and_str(text);
             terms.push(term);
-            terms.extend(convert_to_fast_value_and_append_to_json_term(path, text, false));
+            terms.extend(convert_to_fast_value_and_append_to_json_term(
+                path, text, false,
+            ));
         }
         Value::Number(_) | Value::Bool(_) => {
             let text = value.to_string();
-            terms.extend(convert_to_fast_value_and_append_to_json_term(path, &text, false));
+            terms.extend(convert_to_fast_value_and_append_to_json_term(
+                path, &text, false,
+            ));
             let mut term = path.clone();
             term.append_type_and_str(&text);
             terms.push(term);
@@ -105,7 +121,11 @@ fn equality_terms(path: &Term, value: &Value) -> Option<Vec<Term>> {
     Some(terms)
 }
 
-fn range_query(path: &Term, name: &str, bounds: &RangeBounds) -> Result<Box<dyn Query>, EmbeddedError> {
+fn range_query(
+    path: &Term,
+    name: &str,
+    bounds: &RangeBounds,
+) -> Result<Box<dyn Query>, EmbeddedError> {
     let bound_term = |value: &Value| -> Result<Term, EmbeddedError> {
         let text = match value {
             Value::Number(n) => n.to_string(),
@@ -124,23 +144,33 @@ fn range_query(path: &Term, name: &str, bounds: &RangeBounds) -> Result<Box<dyn 
         (Some(v), None) => Bound::Included(bound_term(v)?),
         (None, Some(v)) => Bound::Excluded(bound_term(v)?),
         (None, None) => Bound::Unbounded,
-        (Some(_), Some(_)) => return Err(invalid(format!("filter `{name}`: give gte or gt, not both"))),
+        (Some(_), Some(_)) => {
+            return Err(invalid(format!(
+                "filter `{name}`: give gte or gt, not both"
+            )))
+        }
     };
     let upper = match (&bounds.lte, &bounds.lt) {
         (Some(v), None) => Bound::Included(bound_term(v)?),
         (None, Some(v)) => Bound::Excluded(bound_term(v)?),
         (None, None) => Bound::Unbounded,
-        (Some(_), Some(_)) => return Err(invalid(format!("filter `{name}`: give lte or lt, not both"))),
+        (Some(_), Some(_)) => {
+            return Err(invalid(format!(
+                "filter `{name}`: give lte or lt, not both"
+            )))
+        }
     };
     if matches!((&lower, &upper), (Bound::Unbounded, Bound::Unbounded)) {
-        return Err(invalid(format!("filter `{name}`: a range needs at least one of gte, gt, lte, lt")));
+        return Err(invalid(format!(
+            "filter `{name}`: a range needs at least one of gte, gt, lte, lt"
+        )));
     }
     Ok(Box::new(RangeQuery::new(lower, upper)))
 }
 
 /// Marks query matches in stored text, using the analyzer of the field the match came from.
 pub struct Highlighter {
-    language: Option<SnippetGenerator>,
+    languages: Vec<SnippetGenerator>,
     generic: SnippetGenerator,
 }
 
@@ -152,14 +182,18 @@ impl Highlighter {
             Ok(generator)
         };
         Ok(Highlighter {
-            language: built.language_field.map(make).transpose()?,
+            languages: built
+                .language_fields
+                .iter()
+                .map(|f| make(*f))
+                .collect::<Result<_, _>>()?,
             generic: make(fields.generic)?,
         })
     }
 
     /// An HTML fragment of `text` with matches in `<b>`, or `None` when nothing in it matched.
     pub fn fragment(&self, text: &str) -> Option<String> {
-        self.language
+        self.languages
             .iter()
             .chain(std::iter::once(&self.generic))
             .map(|generator| generator.snippet(text))

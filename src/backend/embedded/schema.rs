@@ -68,7 +68,8 @@ pub fn build() -> (Schema, Fields) {
     let mut per_language = HashMap::new();
     for spec in languages::all() {
         if let Some(name) = language_field(spec.code) {
-            let field = builder.add_text_field(&name, text_options(&analysis::tokenizer_name(spec.code)));
+            let field =
+                builder.add_text_field(&name, text_options(&analysis::tokenizer_name(spec.code)));
             per_language.insert(spec.code, field);
         }
     }

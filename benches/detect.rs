@@ -1,0 +1,405 @@
+//! Language-detection benchmark: Glossa's `Detector` against plain lingua (high accuracy, all
+//! languages) on the same texts, same thread, same run.
+//!
+//! `cargo bench --bench detect`. Environment:
+//! - `GLOSSA_BENCH_LONG`, `GLOSSA_BENCH_SHORT`: ndjson files (`{"lang":"de","text":"..."}` per
+//!   line); default `benches/data/langid-long.ndjson` and `benches/data/langid-short.ndjson`.
+//! - `GLOSSA_BENCH_LIMIT`: keep at most this many texts per set (evenly spaced, so every
+//!   language stays represented), for a quick run.
+//! - `GLOSSA_BENCH_VARIANTS=1`: also time the design alternatives (the previous lingua-scoring
+//!   pipeline, whatlang narrowing, other sample sizes, rescoring choices, whole-text scoring,
+//!   lingua's low-accuracy mode) that the docs compare.
+//! - `GLOSSA_BENCH_ERRORS=1`: print the confusions (label -> answer) of each detector.
+//!
+//! Accuracy counts "und" (or lingua's `None`) as wrong. Only texts whose label is a lingua
+//! language are compared (the others are counted as skipped); long documents under 300 bytes
+//! are skipped too, since the target is stated for documents of 300 bytes or more.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use glossa::detect::{Detector, DetectorConfig, Tuning};
+use lingua::{Language, LanguageDetector, LanguageDetectorBuilder};
+use rayon::prelude::*;
+
+struct Sample {
+    lang: String,
+    text: String,
+}
+
+struct Row {
+    name: String,
+    docs: usize,
+    correct: usize,
+    /// Wall-clock seconds.
+    secs: f64,
+    /// On-CPU seconds of the timing thread (`None` for the multi-thread line); the speed ratio
+    /// uses it when available, because wall time on a shared machine depends on the neighbours.
+    cpu: Option<f64>,
+}
+
+impl Row {
+    fn accuracy(&self) -> f64 {
+        100.0 * self.correct as f64 / self.docs.max(1) as f64
+    }
+    fn rate(&self) -> f64 {
+        self.docs as f64 / self.secs.max(1e-9)
+    }
+    fn cpu_rate(&self) -> Option<f64> {
+        self.cpu.map(|c| self.docs as f64 / c.max(1e-9))
+    }
+}
+
+/// On-CPU time of the calling thread in seconds (Linux schedstat; `None` elsewhere).
+fn thread_cpu() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 / 1e9)
+}
+
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
+
+fn load(path: &PathBuf, limit: Option<usize>, min_bytes: usize) -> (Vec<Sample>, usize, usize) {
+    let lingua_codes: HashSet<String> = Language::all()
+        .iter()
+        .map(|l| l.iso_code_639_1().to_string())
+        .collect();
+    let content = match std::fs::read_to_string(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cannot read {}: {e}", path.display());
+            std::process::exit(2);
+        }
+    };
+    let mut out = Vec::new();
+    let (mut unsupported, mut too_short) = (0, 0);
+    for (n, line) in content.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("{}:{}: bad json: {e}", path.display(), n + 1);
+                continue;
+            }
+        };
+        let (Some(lang), Some(text)) = (v["lang"].as_str(), v["text"].as_str()) else {
+            eprintln!("{}:{}: missing lang/text", path.display(), n + 1);
+            continue;
+        };
+        if !lingua_codes.contains(lang) {
+            unsupported += 1;
+            continue;
+        }
+        if text.len() < min_bytes {
+            too_short += 1;
+            continue;
+        }
+        out.push(Sample {
+            lang: lang.to_string(),
+            text: text.to_string(),
+        });
+    }
+    if let Some(limit) = limit {
+        if out.len() > limit {
+            let step = out.len() as f64 / limit as f64;
+            out = (0..limit)
+                .filter_map(|i| out.get((i as f64 * step) as usize))
+                .map(|s| Sample {
+                    lang: s.lang.clone(),
+                    text: s.text.clone(),
+                })
+                .collect();
+        }
+    }
+    (out, unsupported, too_short)
+}
+
+/// Times `f` over all samples after a warm-up pass over a prefix; returns the row and errors.
+fn run<F: Fn(&str) -> String>(
+    name: &str,
+    samples: &[Sample],
+    f: F,
+) -> (Row, BTreeMap<(String, String), usize>) {
+    for s in samples.iter().take(200) {
+        std::hint::black_box(f(&s.text));
+    }
+    let cpu0 = thread_cpu();
+    let start = Instant::now();
+    let answers: Vec<String> = samples.iter().map(|s| f(&s.text)).collect();
+    let secs = start.elapsed().as_secs_f64();
+    let cpu = thread_cpu().zip(cpu0).map(|(b, a)| b - a);
+    let mut errors = BTreeMap::new();
+    let mut correct = 0;
+    for (s, a) in samples.iter().zip(&answers) {
+        if *a == s.lang {
+            correct += 1;
+        } else {
+            *errors.entry((s.lang.clone(), a.clone())).or_insert(0) += 1;
+        }
+    }
+    (
+        Row {
+            name: name.to_string(),
+            docs: samples.len(),
+            correct,
+            secs,
+            cpu,
+        },
+        errors,
+    )
+}
+
+fn lingua_answer(d: &LanguageDetector, text: &str) -> String {
+    d.detect_language_of(text)
+        .map(|l| l.iso_code_639_1().to_string())
+        .unwrap_or_else(|| "und".to_string())
+}
+
+fn print_table(title: &str, rows: &[Row], skipped: &str) {
+    println!("\n## {title}  ({skipped})\n");
+    println!(
+        "| {:<44} | {:>6} | {:>10} | {:>11} | {:>11} | {:>7} | {:>9} |",
+        "detector", "docs", "accuracy %", "docs/s wall", "docs/s cpu", "speed x", "acc delta"
+    );
+    println!(
+        "|{:-<46}|{:->8}|{:->12}|{:->13}|{:->13}|{:->9}|{:->11}|",
+        "", "", "", "", "", "", ""
+    );
+    let base = &rows[0];
+    for r in rows {
+        // CPU-time ratio when both sides have it; wall-clock ratio for the multi-thread line.
+        let ratio = match (r.cpu_rate(), base.cpu_rate()) {
+            (Some(a), Some(b)) => a / b,
+            _ => r.rate() / base.rate(),
+        };
+        println!(
+            "| {:<44} | {:>6} | {:>10.2} | {:>11.0} | {:>11} | {:>7.1} | {:>+9.2} |",
+            r.name,
+            r.docs,
+            r.accuracy(),
+            r.rate(),
+            r.cpu_rate().map_or("-".to_string(), |c| format!("{c:.0}")),
+            ratio,
+            r.accuracy() - base.accuracy()
+        );
+    }
+}
+
+fn print_errors(name: &str, errors: &BTreeMap<(String, String), usize>) {
+    let mut v: Vec<_> = errors.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1));
+    let list: Vec<String> = v
+        .iter()
+        .take(40)
+        .map(|((l, a), n)| format!("{l}->{a}:{n}"))
+        .collect();
+    println!("  errors {name}: {}", list.join(" "));
+}
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let long_path = std::env::var("GLOSSA_BENCH_LONG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("benches/data/langid-long.ndjson"));
+    let short_path = std::env::var("GLOSSA_BENCH_SHORT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("benches/data/langid-short.ndjson"));
+    let limit = std::env::var("GLOSSA_BENCH_LIMIT")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok());
+    let variants = env_flag("GLOSSA_BENCH_VARIANTS");
+    let show_errors = env_flag("GLOSSA_BENCH_ERRORS");
+
+    let t = Instant::now();
+    let lingua = LanguageDetectorBuilder::from_all_languages()
+        .with_preloaded_language_models()
+        .build();
+    let glossa = Detector::new(&DetectorConfig::default()).unwrap_or_else(|e| {
+        eprintln!("detector: {e}");
+        std::process::exit(2);
+    });
+    println!(
+        "models loaded in {:.1}s; {} rayon threads; limit {:?}",
+        t.elapsed().as_secs_f64(),
+        rayon::current_num_threads(),
+        limit
+    );
+    let mut alt: Vec<(String, Detector)> = Vec::new();
+    if variants {
+        let base = Tuning::default();
+        let mk = |name: &str, t: Tuning| {
+            (
+                name.to_string(),
+                Detector::with_tuning(&DetectorConfig::default(), t).unwrap_or_else(|e| {
+                    eprintln!("detector: {e}");
+                    std::process::exit(2);
+                }),
+            )
+        };
+        let variants: Vec<(String, Tuning)> = vec![
+            (
+                "variant: previous (lingua scoring)".into(),
+                Tuning {
+                    fast_scorer: false,
+                    narrow: true,
+                    ..base.clone()
+                },
+            ),
+            (
+                "variant: fast + whatlang narrowing".into(),
+                Tuning {
+                    narrow: true,
+                    ..base.clone()
+                },
+            ),
+            (
+                "variant: fast, rescore with lingua".into(),
+                Tuning {
+                    rescore_lingua: true,
+                    ..base.clone()
+                },
+            ),
+            (
+                "variant: fast, no rescoring".into(),
+                Tuning {
+                    rescore_chars: 0,
+                    ..base.clone()
+                },
+            ),
+            (
+                "variant: fast, whole text".into(),
+                Tuning {
+                    sample_chars: usize::MAX / 2,
+                    ..base.clone()
+                },
+            ),
+        ];
+        for (name, t) in variants {
+            alt.push(mk(&name, t));
+        }
+        for n in [150, 200, 300, 600, 1000] {
+            alt.push(mk(
+                &format!("variant: fast, sample {n} (rescore {})", n * 5 / 2),
+                Tuning {
+                    sample_chars: n,
+                    rescore_chars: n * 5 / 2,
+                    ..base.clone()
+                },
+            ));
+        }
+    }
+
+    // Long documents.
+    let (long, unsupported, short_docs) = load(&long_path, limit, 300);
+    let bytes: usize = long.iter().map(|s| s.text.len()).sum();
+    let mut rows = Vec::new();
+    let mut errs = Vec::new();
+    let (r, e) = run("lingua high accuracy, all languages", &long, |t| {
+        lingua_answer(&lingua, t)
+    });
+    rows.push(r);
+    errs.push(("lingua".to_string(), e));
+    if variants {
+        // Reference for the "low accuracy mode" idea: on 120+ characters lingua's high-accuracy
+        // mode already scores trigrams only, so this should cost about the same.
+        let low = LanguageDetectorBuilder::from_all_languages()
+            .with_low_accuracy_mode()
+            .with_preloaded_language_models()
+            .build();
+        let (r, _) = run("variant: lingua low accuracy, all languages", &long, |t| {
+            lingua_answer(&low, t)
+        });
+        rows.push(r);
+    }
+    let (r, e) = run("glossa detect()", &long, |t| {
+        glossa.detect(t).lang.to_string()
+    });
+    rows.push(r);
+    errs.push(("glossa detect".to_string(), e));
+    let (r, _) = run("glossa detect_accurate()", &long, |t| {
+        glossa.detect_accurate(t).lang.to_string()
+    });
+    rows.push(r);
+    for (name, d) in &alt {
+        let (r, e) = run(name, &long, |t| d.detect(t).lang.to_string());
+        rows.push(r);
+        errs.push((name.clone(), e));
+    }
+    // Multi-thread: rayon over all cores.
+    let start = Instant::now();
+    let correct = long
+        .par_iter()
+        .filter(|s| glossa.detect(&s.text).lang == s.lang)
+        .count();
+    rows.push(Row {
+        name: format!("glossa detect(), rayon x{}", rayon::current_num_threads()),
+        docs: long.len(),
+        correct,
+        secs: start.elapsed().as_secs_f64(),
+        cpu: None,
+    });
+    print_table(
+        &format!(
+            "Documents >= 300 bytes: {} (avg {} bytes)",
+            long_path.display(),
+            bytes / long.len().max(1)
+        ),
+        &rows,
+        &format!("skipped: {unsupported} label not in lingua, {short_docs} under 300 bytes"),
+    );
+    if show_errors {
+        for (n, e) in &errs {
+            print_errors(n, e);
+        }
+    }
+
+    // Short texts.
+    let (short, unsupported, _) = load(&short_path, limit, 0);
+    let mut rows = Vec::new();
+    let mut errs = Vec::new();
+    let (r, e) = run("lingua high accuracy, all languages", &short, |t| {
+        lingua_answer(&lingua, t)
+    });
+    rows.push(r);
+    errs.push(("lingua".to_string(), e));
+    let (r, e) = run("glossa detect_accurate()", &short, |t| {
+        glossa.detect_accurate(t).lang.to_string()
+    });
+    rows.push(r);
+    errs.push(("glossa detect_accurate".to_string(), e));
+    let (r, e) = run("glossa detect()", &short, |t| {
+        glossa.detect(t).lang.to_string()
+    });
+    rows.push(r);
+    errs.push(("glossa detect".to_string(), e));
+    let start = Instant::now();
+    let correct = short
+        .par_iter()
+        .filter(|s| glossa.detect_accurate(&s.text).lang == s.lang)
+        .count();
+    rows.push(Row {
+        name: format!(
+            "glossa detect_accurate(), rayon x{}",
+            rayon::current_num_threads()
+        ),
+        docs: short.len(),
+        correct,
+        secs: start.elapsed().as_secs_f64(),
+        cpu: None,
+    });
+    print_table(
+        &format!("Short texts: {}", short_path.display()),
+        &rows,
+        &format!("skipped: {unsupported} label not in lingua"),
+    );
+    if show_errors {
+        for (n, e) in &errs {
+            print_errors(n, e);
+        }
+    }
+}

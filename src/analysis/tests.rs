@@ -1,0 +1,380 @@
+use tantivy::tokenizer::{StopWordFilter, TextAnalyzer, Token, TokenizerManager};
+
+use super::*;
+
+fn manager() -> TokenizerManager {
+    let manager = TokenizerManager::default();
+    register(&manager);
+    manager
+}
+
+fn analyze(analyzer: &mut TextAnalyzer, text: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    analyzer
+        .token_stream(text)
+        .process(&mut |t| tokens.push(t.clone()));
+    tokens
+}
+
+fn terms(name: &str, text: &str) -> Vec<String> {
+    let mut analyzer = manager()
+        .get(name)
+        .unwrap_or_else(|| panic!("{name} not registered"));
+    analyze(&mut analyzer, text)
+        .into_iter()
+        .map(|t| t.text)
+        .collect()
+}
+
+/// Each word analyzes to exactly one term, and all of them to the same one.
+fn assert_conflated(name: &str, words: &[&str]) {
+    let analyzed: Vec<Vec<String>> = words.iter().map(|w| terms(name, w)).collect();
+    assert_eq!(analyzed[0].len(), 1, "{name}: {words:?} -> {analyzed:?}");
+    assert!(
+        analyzed.iter().all(|t| t == &analyzed[0]),
+        "{name}: {words:?} -> {analyzed:?}"
+    );
+}
+
+#[test]
+fn every_language_row_has_a_registered_tokenizer() {
+    let manager = manager();
+    for spec in crate::languages::all() {
+        assert!(
+            manager.get(&tokenizer_name(spec.code)).is_some(),
+            "{} not registered",
+            spec.code
+        );
+    }
+    assert!(manager.get(GENERIC_TOKENIZER).is_some());
+    assert!(manager.get(KEYWORD_TOKENIZER).is_some());
+    assert_eq!(tokenizer_name("de"), "glossa_de");
+}
+
+#[test]
+fn german_inflections_share_a_term() {
+    assert_conflated("glossa_de", &["Häuser", "Hauses", "Haus", "HAUS"]);
+}
+
+#[test]
+fn french_inflections_share_a_term() {
+    assert_conflated("glossa_fr", &["nationale", "nationales", "national"]);
+    assert_conflated("glossa_fr", &["chanteuse", "chanteuses"]);
+}
+
+#[test]
+fn elided_articles_are_removed() {
+    assert_eq!(terms("glossa_fr", "l'homme"), terms("glossa_fr", "homme"));
+    assert_eq!(terms("glossa_fr", "d’accord"), terms("glossa_fr", "accord"));
+    assert_eq!(terms("glossa_it", "dell'arte"), terms("glossa_it", "arte"));
+    assert_eq!(terms("glossa_ca", "l'any"), ["any"]);
+    // Not an article: the word stays whole; other languages keep apostrophes.
+    assert_eq!(terms("glossa_fr", "aujourd'hui").len(), 1);
+    assert_eq!(terms("glossa_en", "don't"), ["don't"]);
+}
+
+#[test]
+fn spanish_inflections_share_a_term() {
+    assert_conflated("glossa_es", &["canción", "canciones"]);
+    assert_conflated("glossa_es", &["corriendo", "correr", "corre"]);
+}
+
+#[test]
+fn russian_inflections_share_a_term() {
+    assert_conflated("glossa_ru", &["книга", "книги", "книгой", "Книгу"]);
+}
+
+#[test]
+fn english_drops_stop_words_and_stems() {
+    assert_eq!(terms("glossa_en", "The running dogs"), ["run", "dog"]);
+}
+
+#[test]
+fn norwegian_variants_stem() {
+    assert_eq!(terms("glossa_nb", "bilene"), terms("glossa_nb", "bil"));
+    assert_eq!(terms("glossa_nn", "bilene"), terms("glossa_nn", "bil"));
+}
+
+#[test]
+fn cached_stemmer_matches_tantivy_stemmer() {
+    use tantivy::tokenizer::{Language, RawTokenizer, Stemmer};
+    let mut plain = TextAnalyzer::builder(RawTokenizer::default())
+        .filter(Stemmer::new(Language::German))
+        .build();
+    let mut cached = TextAnalyzer::builder(RawTokenizer::default())
+        .filter(CachedStemmer::new(Language::German))
+        .build();
+    // Repeats hit the memo; more distinct words than its capacity force a reset.
+    let words = ["häuser", "hauses", "haus", "häuser", "bücher", "häuser"]
+        .into_iter()
+        .map(str::to_string)
+        .chain((0..STEM_CACHE_ENTRIES + 100).map(|i| format!("wörtern{i}")))
+        .chain(["häuser", "bücher"].into_iter().map(str::to_string));
+    for word in words {
+        assert_eq!(
+            analyze(&mut cached, &word),
+            analyze(&mut plain, &word),
+            "{word}"
+        );
+    }
+}
+
+#[test]
+fn chinese_is_segmented_into_words() {
+    let words = terms("glossa_zh", "中华人民共和国成立了");
+    assert!(words.len() >= 2, "{words:?}");
+    assert!(
+        words.iter().filter(|w| w.chars().count() >= 2).count() >= 2,
+        "expected multi-character words: {words:?}"
+    );
+}
+
+#[test]
+fn japanese_is_segmented_into_words() {
+    let words = terms("glossa_ja", "東京都に住んでいます");
+    assert!(
+        words.iter().any(|w| w == "東京" || w == "東京都"),
+        "{words:?}"
+    );
+}
+
+#[test]
+fn thai_is_segmented_into_words() {
+    let words = terms("glossa_th", "ฉันรักภาษาไทย");
+    assert!(words.iter().any(|w| w == "ภาษา"), "{words:?}");
+    assert!(words.iter().any(|w| w == "ไทย"), "{words:?}");
+}
+
+#[test]
+fn khmer_lao_burmese_are_segmented() {
+    for (name, text) in [
+        ("glossa_km", "ខ្ញុំស្រឡាញ់ភាសាខ្មែរ"),
+        ("glossa_lo", "ຂ້ອຍຮັກພາສາລາວ"),
+        ("glossa_my", "ကျွန်တော်မြန်မာစကားပြောတတ်တယ်"),
+    ] {
+        let words = terms(name, text);
+        assert!(words.len() >= 3, "{name}: {words:?}");
+    }
+}
+
+#[test]
+fn combining_marks_stay_inside_words() {
+    assert_eq!(terms("glossa_hi", "हिन्दी भाषा"), ["हिन्दी", "भाषा"]);
+    assert_eq!(terms("glossa_ta", "தமிழ் மொழி").len(), 2);
+    // NFD "café" (e + U+0301) followed by more text.
+    assert_eq!(
+        terms(GENERIC_TOKENIZER, "cafe\u{301} menu"),
+        ["cafe", "menu"]
+    );
+}
+
+#[test]
+fn folded_languages_fold_accents() {
+    assert_eq!(terms("glossa_cs", "Příliš"), terms("glossa_cs", "prilis"));
+    assert_eq!(terms("glossa_vi", "Tiếng Việt"), ["tieng", "viet"]);
+}
+
+#[test]
+fn generic_lowercases_and_folds() {
+    assert_eq!(terms(GENERIC_TOKENIZER, "Ångström"), ["angstrom"]);
+    assert_eq!(terms(GENERIC_TOKENIZER, "angstrom"), ["angstrom"]);
+    assert_eq!(terms(GENERIC_TOKENIZER, "Straße CAFÉ"), ["strasse", "cafe"]);
+}
+
+#[test]
+fn generic_keeps_numbers_and_product_codes_adjacent() {
+    let mut analyzer = generic_analyzer();
+    let tokens = analyze(&mut analyzer, "Order XJ-900, 3.14 kg");
+    let texts: Vec<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
+    assert_eq!(texts, ["order", "xj", "900", "3.14", "kg"]);
+    // "xj" and "900" are adjacent, so the query "XJ-900" (a phrase after analysis) matches.
+    assert_eq!(tokens[2].position, tokens[1].position + 1);
+}
+
+#[test]
+fn generic_segments_cjk_and_thai_inside_mixed_text() {
+    let words = terms(GENERIC_TOKENIZER, "Glossa 東京都に住んでいます ภาษาไทย");
+    assert_eq!(words.first().map(String::as_str), Some("glossa"));
+    assert!(
+        words.iter().any(|w| w == "東京" || w == "東京都"),
+        "{words:?}"
+    );
+    assert!(words.iter().any(|w| w == "ไทย"), "{words:?}");
+}
+
+#[test]
+fn keyword_normalizer_keeps_the_value_whole() {
+    assert_eq!(terms(KEYWORD_TOKENIZER, "Zürich HQ"), ["zurich hq"]);
+}
+
+#[test]
+fn long_tokens_are_dropped() {
+    let long = "a".repeat(MAX_TOKEN_BYTES);
+    let text = format!("short {long} end");
+    assert_eq!(terms(GENERIC_TOKENIZER, &text), ["short", "end"]);
+}
+
+#[test]
+fn offsets_slice_back_and_positions_increase() {
+    let text = "  Die Häuser, the XJ-900! 中华人民共和国成立了。東京都に住んでいます ฉันรักภาษาไทย \
+                ខ្ញុំស្រឡាញ់ភាសាខ្មែរ हिन्दी «Ångström» 3.14 ";
+    let manager = manager();
+    let names = crate::languages::all()
+        .iter()
+        .map(|s| tokenizer_name(s.code))
+        .chain([GENERIC_TOKENIZER.to_string()]);
+    for name in names {
+        let Some(mut analyzer) = manager.get(&name) else {
+            panic!("{name} not registered");
+        };
+        let tokens = analyze(&mut analyzer, text);
+        assert!(!tokens.is_empty(), "{name}");
+        let mut last_position = None;
+        let mut last_end = 0;
+        for token in &tokens {
+            let slice = text
+                .get(token.offset_from..token.offset_to)
+                .unwrap_or_else(|| panic!("{name}: bad offsets {token:?}"));
+            assert!(!slice.trim().is_empty(), "{name}: {token:?}");
+            assert!(token.offset_from >= last_end, "{name}: {token:?}");
+            assert!(last_position.is_none_or(|p| token.position > p), "{name}");
+            last_end = token.offset_to;
+            last_position = Some(token.position);
+        }
+    }
+    // Raw tokenizer output is the exact source slice.
+    let mut tokenizer = WordTokenizer::new();
+    let mut stream = tantivy::tokenizer::Tokenizer::token_stream(&mut tokenizer, text);
+    let mut count = 0;
+    while let Some(token) = tantivy::tokenizer::TokenStream::next(&mut stream) {
+        assert_eq!(
+            text.get(token.offset_from..token.offset_to),
+            Some(token.text.as_str())
+        );
+        assert_eq!(token.position, count);
+        count += 1;
+    }
+    assert!(count > 15);
+}
+
+#[test]
+fn empty_and_punctuation_only_text_yield_nothing() {
+    assert!(terms(GENERIC_TOKENIZER, "").is_empty());
+    assert!(terms(GENERIC_TOKENIZER, " ,.!? — «» ").is_empty());
+}
+
+/// End to end through a real index: what a search user types finds the document.
+#[test]
+fn search_through_an_index() -> tantivy::Result<()> {
+    use tantivy::collector::Count;
+    use tantivy::query::QueryParser;
+    use tantivy::schema::{IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
+    use tantivy::{doc, Index};
+
+    let field_options = |tokenizer: &str| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenizer)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )
+    };
+    let mut builder = Schema::builder();
+    let all = builder.add_text_field("all", field_options(GENERIC_TOKENIZER));
+    let de = builder.add_text_field("de", field_options(&tokenizer_name("de")));
+    let index = Index::create_in_ram(builder.build());
+    register(index.tokenizers());
+    let mut writer = index.writer_with_num_threads(1, 15_000_000)?;
+    let text = "Die Häuser des Herstellers: Modell XJ-900 von Ångström AG";
+    writer.add_document(doc!(all => text, de => text))?;
+    writer.commit()?;
+    let searcher = index.reader()?.searcher();
+    let hits = |field, query: &str| -> tantivy::Result<usize> {
+        let parsed = QueryParser::for_index(&index, vec![field]).parse_query(query)?;
+        searcher.search(&parsed, &Count)
+    };
+    assert_eq!(hits(all, "angstrom")?, 1);
+    assert_eq!(hits(all, "XJ-900")?, 1);
+    assert_eq!(hits(all, "xj 900")?, 1);
+    assert_eq!(hits(all, "XJ-901")?, 0);
+    assert_eq!(hits(de, "Haus")?, 1);
+    assert_eq!(hits(de, "Hauses")?, 1);
+    Ok(())
+}
+
+/// Throughput on ~500-byte documents; run with
+/// `cargo test --release -- --ignored --nocapture analysis_throughput`.
+#[test]
+#[ignore]
+fn analysis_throughput() {
+    let de = "Die Bundesregierung hat am Mittwoch neue Regeln für den Ausbau der erneuerbaren \
+              Energien beschlossen. Nach Angaben des Wirtschaftsministeriums sollen Genehmigungen \
+              für Windräder und Solaranlagen künftig deutlich schneller erteilt werden. Kommunen \
+              erhalten mehr Spielraum bei der Ausweisung von Flächen, und Bürger sollen stärker \
+              an den Erträgen beteiligt werden. Kritiker bemängeln jedoch, dass der Netzausbau \
+              weiterhin hinterherhinke und die Speicherkapazitäten nicht ausreichten. Modell \
+              XJ-900, Preis 1.299,00 Euro.";
+    let en = "The city council approved a new plan on Wednesday to expand the public transit \
+              network over the next decade. Officials said the first phase would add three bus \
+              rapid transit lines and extend the light rail to the airport, with construction \
+              expected to begin next spring. Residents raised concerns about noise and the cost \
+              of the project, which is estimated at 2.4 billion dollars. The mayor said federal \
+              grants would cover about half of the cost, and the remainder would come from bonds.";
+    let ru = "Правительство в среду утвердило новые правила развития возобновляемой энергетики. \
+              По данным министерства, разрешения на строительство ветряных и солнечных станций \
+              будут выдаваться значительно быстрее. Муниципалитеты получат больше свободы при \
+              выделении участков, а жители смогут участвовать в доходах.";
+    let ja = "東京都は水曜日、再生可能エネルギーの拡大に向けた新しい規則を決定した。経済産業省によると、\
+              風力発電所と太陽光発電所の許可は今後大幅に迅速化される。自治体には土地の指定でより大きな\
+              裁量が与えられ、住民は収益に参加できるようになる。";
+    let th = "รัฐบาลได้อนุมัติกฎใหม่สำหรับการขยายพลังงานหมุนเวียนเมื่อวันพุธ ตามข้อมูลของกระทรวง \
+              การอนุญาตสำหรับกังหันลมและแผงโซลาร์เซลล์จะได้รับเร็วขึ้นมาก ชุมชนจะได้รับอิสระมากขึ้น";
+    let uncached_de = TextAnalyzer::builder(WordTokenizer::new())
+        .filter(tantivy::tokenizer::RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+        .filter(tantivy::tokenizer::LowerCaser)
+        .filter(
+            StopWordFilter::new(tantivy::tokenizer::Language::German)
+                .unwrap_or_else(|| StopWordFilter::remove(Vec::new())),
+        )
+        .filter(tantivy::tokenizer::Stemmer::new(
+            tantivy::tokenizer::Language::German,
+        ))
+        .build();
+    let manager = manager();
+    manager.register("de_without_memo", uncached_de);
+    let cases = [
+        ("glossa_generic", en),
+        ("glossa_generic", de),
+        ("glossa_de", de),
+        ("de_without_memo", de),
+        ("glossa_en", en),
+        ("glossa_ru", ru),
+        ("glossa_generic", ja),
+        ("glossa_ja", ja),
+        ("glossa_th", th),
+    ];
+    for (name, text) in cases {
+        let Some(mut analyzer) = manager.get(name) else {
+            panic!("{name} not registered");
+        };
+        let mut tokens_per_doc = 0usize;
+        analyzer
+            .token_stream(text)
+            .process(&mut |_| tokens_per_doc += 1);
+        let iterations = 20_000usize;
+        let start = std::time::Instant::now();
+        let mut tokens = 0usize;
+        for _ in 0..iterations {
+            analyzer.token_stream(text).process(&mut |_| tokens += 1);
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        let mb = (text.len() * iterations) as f64 / 1e6;
+        println!(
+            "{name:>15} {bytes:>4} B/doc {tokens_per_doc:>3} tok/doc: {docs:>8.0} docs/s \
+             {toks:>9.0} tokens/s {mbs:>6.1} MB/s (1 core)",
+            bytes = text.len(),
+            docs = iterations as f64 / seconds,
+            toks = tokens as f64 / seconds,
+            mbs = mb / seconds,
+        );
+    }
+}

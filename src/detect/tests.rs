@@ -1,0 +1,227 @@
+use std::sync::{Arc, OnceLock};
+
+use super::*;
+
+/// One shared all-languages detector: building it preloads every model (seconds).
+fn all() -> &'static Detector {
+    static D: OnceLock<Detector> = OnceLock::new();
+    D.get_or_init(|| Detector::new(&DetectorConfig::default()).expect("default config is valid"))
+}
+
+const DE: &str = "Die Bundesregierung hat am Mittwoch einen Gesetzentwurf beschlossen, der die \
+    Genehmigungsverfahren für Windkraftanlagen an Land deutlich beschleunigen soll. Künftig \
+    sollen die Behörden innerhalb von drei Monaten entscheiden müssen.";
+const FR: &str = "Le gouvernement a présenté mercredi un projet de loi visant à accélérer les \
+    procédures d'autorisation des éoliennes terrestres. Les préfectures devront désormais \
+    se prononcer dans un délai de trois mois.";
+const RU: &str = "Правительство в среду одобрило законопроект, который должен значительно \
+    ускорить процедуры согласования строительства ветряных электростанций на суше.";
+
+#[test]
+fn script_only_languages_are_decided_by_script() {
+    let d = all().detect("ព្រះរាជាណាចក្រកម្ពុជា គឺជាប្រទេសមួយនៅអាស៊ីអាគ្នេយ៍");
+    assert_eq!((d.lang, d.method), ("km", Method::Script));
+    let d = all().detect_accurate("ພາສາລາວ ເປັນພາສາລາດຊະການ");
+    assert_eq!((d.lang, d.method), ("lo", Method::Script));
+    assert_eq!(all().detect("ሰላም ለዓለም").lang, "am");
+    assert_eq!(all().detect("ދިވެހިރާއްޖެ").lang, "dv");
+}
+
+#[test]
+fn unambiguous_scripts() {
+    let d = all().detect("대한민국의 수도는 서울이며 인구는 약 천만 명이다.");
+    assert_eq!((d.lang, d.method), ("ko", Method::Script));
+    let d = all().detect("東京都の天気は明日から崩れる見込みです。");
+    assert_eq!((d.lang, d.method), ("ja", Method::Script));
+    // Latin product names inside Japanese do not turn it into English.
+    assert_eq!(
+        all().detect("USB Type-C ケーブル 2m 急速充電対応").lang,
+        "ja"
+    );
+    let d = all().detect_accurate("Η Αθήνα είναι η πρωτεύουσα της Ελλάδας.");
+    assert_eq!((d.lang, d.method), ("el", Method::Script));
+}
+
+#[test]
+fn documents_in_shared_scripts() {
+    for (text, lang) in [(DE, "de"), (FR, "fr"), (RU, "ru")] {
+        let d = all().detect(text);
+        assert_eq!(d.lang, lang, "{d:?}");
+        assert!(matches!(d.method, Method::Fast | Method::Lingua), "{d:?}");
+        assert!(d.confidence > 0.5, "{d:?}");
+        assert_eq!(d.alternatives.first().map(|a| a.0), Some(lang));
+        assert_eq!(all().detect_accurate(text).lang, lang);
+    }
+    let d = all().detect("北京市今天发布了新的交通管理规定，自下月起实施。");
+    assert_eq!((d.lang, d.method), ("zh", Method::Script));
+}
+
+#[test]
+fn short_texts() {
+    assert_eq!(all().detect_accurate("Wie spät ist es?").lang, "de");
+    assert_eq!(
+        all()
+            .detect_accurate("où se trouve la gare la plus proche")
+            .lang,
+        "fr"
+    );
+    assert_eq!(all().detect_accurate("погода в москве").lang, "ru");
+}
+
+#[test]
+fn mixed_scripts_follow_the_main_one() {
+    let text = "Новый iPhone 15 Pro Max поступил в продажу в магазинах Apple Store по всей \
+        стране, сообщили в компании.";
+    assert_eq!(all().detect(text).lang, "ru");
+}
+
+#[test]
+fn long_documents_are_sampled_not_misread() {
+    let long = DE.repeat(40);
+    let d = all().detect(&long);
+    assert_eq!(d.lang, "de");
+}
+
+#[test]
+fn no_letters_is_und() {
+    for text in [
+        "",
+        "   ",
+        "12345 678",
+        "😀🎉👍",
+        "!!! ??? --- 3.14",
+        "٣٤٥ ١٢",
+    ] {
+        let d = all().detect(text);
+        assert_eq!(
+            (d.lang, d.method),
+            ("und", Method::Undetermined),
+            "{text:?}"
+        );
+        assert_eq!(all().detect_accurate(text).lang, "und");
+    }
+}
+
+#[test]
+fn min_confidence_turns_weak_answers_into_und() {
+    // A single ambiguous word: lingua spreads probability over related languages.
+    let word = "internet";
+    let lax = Detector::new(&DetectorConfig {
+        languages: Some(vec!["en".into(), "de".into(), "fr".into(), "nl".into()]),
+        min_confidence: 0.0,
+    })
+    .expect("valid");
+    let d = lax.detect_accurate(word);
+    assert_ne!(d.lang, "und");
+    assert!(d.confidence < 1.0);
+    let strict = Detector::new(&DetectorConfig {
+        languages: Some(vec!["en".into(), "de".into(), "fr".into(), "nl".into()]),
+        min_confidence: d.confidence + 1e-9,
+    })
+    .expect("valid");
+    let s = strict.detect_accurate(word);
+    assert_eq!((s.lang, s.method), ("und", Method::Undetermined));
+    assert!(
+        !s.alternatives.is_empty(),
+        "candidates are kept for debugging"
+    );
+    // Confident documents pass the strict floor.
+    assert_eq!(strict.detect(DE).lang, "de");
+    // Script decisions are certain and unaffected.
+    assert_eq!(all().detect("Η Αθήνα").confidence, 1.0);
+}
+
+#[test]
+fn unknown_language_is_an_error_naming_it() {
+    let err = Detector::new(&DetectorConfig {
+        languages: Some(vec!["de".into(), "xx".into()]),
+        ..Default::default()
+    })
+    .err()
+    .expect("xx is not a language");
+    let msg = err.to_string();
+    assert!(msg.contains("\"xx\""), "{msg}");
+    assert!(msg.contains("km") && msg.contains("zu"), "{msg}");
+    assert!(matches!(
+        Detector::new(&DetectorConfig {
+            languages: Some(vec![]),
+            ..Default::default()
+        }),
+        Err(DetectError::NoLanguages)
+    ));
+    assert!(matches!(
+        Detector::new(&DetectorConfig {
+            languages: None,
+            min_confidence: 1.5
+        }),
+        Err(DetectError::InvalidConfidence(_))
+    ));
+}
+
+#[test]
+fn language_subset_is_honoured() {
+    let d = Detector::new(&DetectorConfig {
+        languages: Some(vec!["EN".into(), "de".into(), "km".into()]),
+        ..Default::default()
+    })
+    .expect("valid");
+    assert_eq!(d.languages(), vec!["de", "en", "km"]);
+    assert!(d.supports("km") && d.supports("de") && !d.supports("fr"));
+    // French text can only come out as one of the configured languages (or und).
+    let r = d.detect(FR);
+    assert!(["en", "de", "und"].contains(&r.lang), "{r:?}");
+    assert!(r.alternatives.iter().all(|(c, _)| ["en", "de"].contains(c)));
+    assert_eq!(d.detect(DE).lang, "de");
+    // A script language outside the subset is und, not a guess.
+    assert_eq!(d.detect("대한민국의 수도는 서울").lang, "und");
+    assert_eq!(d.detect("ព្រះរាជាណាចក្រកម្ពុជា").lang, "km");
+    // Russian text with no Cyrillic language configured.
+    assert_eq!(d.detect(RU).lang, "und");
+}
+
+#[test]
+fn every_lingua_language_has_a_static_code() {
+    let d = all();
+    assert_eq!(d.lingua_code.len(), 75);
+    for l in Language::all() {
+        let code = d.lingua_code.get(&l).copied();
+        assert_eq!(
+            code.map(str::to_string),
+            Some(l.iso_code_639_1().to_string())
+        );
+    }
+    assert_eq!(d.languages().len(), 85);
+    assert!(tables::SCRIPT_ONLY_CODES.iter().all(|c| d.supports(c)));
+}
+
+#[test]
+fn shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Detector>();
+    let d = Arc::new(
+        Detector::new(&DetectorConfig {
+            languages: Some(vec!["de".into(), "fr".into(), "en".into()]),
+            ..Default::default()
+        })
+        .expect("valid"),
+    );
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let d = Arc::clone(&d);
+            std::thread::spawn(move || d.detect(if i % 2 == 0 { DE } else { FR }).lang)
+        })
+        .collect();
+    let langs: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().expect("no panic"))
+        .collect();
+    assert_eq!(langs, vec!["de", "fr", "de", "fr"]);
+}
+
+#[test]
+fn serializes_method_snake_case() {
+    let d = all().detect("Η Αθήνα είναι η πρωτεύουσα");
+    let json = serde_json::to_value(&d).expect("serializable");
+    assert_eq!(json["method"], "script");
+    assert_eq!(json["lang"], "el");
+}

@@ -1,0 +1,865 @@
+//! End-to-end tests of embedded Glossa: the real pipeline, index and HTTP router on a real socket,
+//! and the real `glossa` binary. One test binary, so the language models are linked once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use glossa::config::Config;
+use glossa::service::Service;
+use serde_json::{json, Value};
+
+const FIXTURE: &str = include_str!("fixtures/multilingual.ndjson");
+
+fn fixture_ids() -> BTreeSet<String> {
+    FIXTURE
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["id"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn test_config(dir: &Path) -> Config {
+    let mut config = Config {
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    };
+    config.pipeline.commit_interval_ms = 100;
+    config.pipeline.writer_memory_mb = 32;
+    config
+}
+
+/// An in-process Glossa serving on a loopback port.
+struct TestServer {
+    base: String,
+    client: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl TestServer {
+    async fn start(config: Config) -> TestServer {
+        let service = tokio::task::spawn_blocking(move || Service::start(config))
+            .await
+            .expect("start task")
+            .expect("service starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let base = format!("http://{}", listener.local_addr().expect("local addr"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(service.serve(listener, async {
+            let _ = rx.await;
+        }));
+        TestServer {
+            base,
+            client: reqwest::Client::new(),
+            shutdown: Some(tx),
+            task,
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task
+            .await
+            .expect("server task")
+            .expect("server stops cleanly");
+    }
+
+    async fn post(&self, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/v1/documents", self.base))
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .await
+            .expect("ingest request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON answer"))
+    }
+
+    async fn get(&self, path_and_query: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!("{}{}", self.base, path_and_query))
+            .send()
+            .await
+            .expect("GET request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON answer"))
+    }
+
+    async fn search(&self, params: &[(&str, &str)]) -> Value {
+        let response = self
+            .client
+            .get(format!("{}/v1/search", self.base))
+            .query(params)
+            .send()
+            .await
+            .expect("search request");
+        assert_eq!(response.status().as_u16(), 200, "search {params:?} failed");
+        response.json().await.expect("JSON answer")
+    }
+
+    async fn search_post(&self, body: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/v1/search", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("search request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON answer"))
+    }
+
+    async fn ingest_fixture(&self) {
+        let (status, answer) = self.post(FIXTURE.to_string()).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["accepted"], fixture_ids().len(), "{answer}");
+        assert_eq!(answer["errors"], false, "{answer}");
+    }
+}
+
+fn hit_ids(answer: &Value) -> Vec<String> {
+    answer["hits"]
+        .as_array()
+        .map(|hits| {
+            hits.iter()
+                .filter_map(|h| h["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_language_is_detected_and_found_through_its_own_analysis() {
+    let dir = tempdir();
+    let server = TestServer::start(test_config(dir.path())).await;
+    server.ingest_fixture().await;
+
+    // Each document's detected language is its id's prefix.
+    let all = server
+        .search(&[("q", "*"), ("size", "100"), ("highlight", "false")])
+        .await;
+    assert_eq!(all["total"], fixture_ids().len());
+    for hit in all["hits"].as_array().expect("hits") {
+        let id = hit["id"].as_str().expect("id");
+        let expected = id.split('-').next().expect("prefix");
+        assert_eq!(
+            hit["lang"], expected,
+            "document {id} detected as {}",
+            hit["lang"]
+        );
+    }
+
+    // Inflected forms through stemmers, words inside unsegmented scripts.
+    let cases = [
+        ("de", "Haus", "de-1"),
+        ("de", "Garten", "de-1"),
+        ("fr", "cheval", "fr-1"),
+        ("es", "canción", "es-1"),
+        ("ru", "книга", "ru-1"),
+        ("ru", "студент", "ru-1"),
+        ("en", "walk", "en-1"),
+        ("zh", "学生", "zh-1"),
+        ("zh", "文化", "zh-1"),
+        ("ja", "電車", "ja-1"),
+        ("ja", "会社", "ja-1"),
+        ("th", "อาหาร", "th-1"),
+        ("km", "ប្រទេស", "km-1"),
+        ("ar", "المكتبة", "ar-1"),
+        ("hi", "रेलवे", "hi-1"),
+    ];
+    for (lang, q, expected) in cases {
+        let answer = server.search(&[("q", q), ("lang", lang)]).await;
+        let ids = hit_ids(&answer);
+        assert_eq!(
+            ids.first().map(String::as_str),
+            Some(expected),
+            "q={q} lang={lang}: {answer}"
+        );
+        assert_eq!(answer["query_language"]["chosen_by"], "given");
+        let highlight = answer["hits"][0]["highlights"].to_string();
+        assert!(highlight.contains("<b>"), "q={q}: no highlight in {answer}");
+    }
+
+    // Without the stemmer's language the generic field does not conflate inflections.
+    let generic_only = server.search(&[("q", "книга"), ("lang", "en")]).await;
+    assert!(hit_ids(&generic_only).is_empty(), "{generic_only}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_language_is_detected_or_given_and_generic_field_crosses_languages() {
+    let dir = tempdir();
+    let server = TestServer::start(test_config(dir.path())).await;
+    server.ingest_fixture().await;
+
+    let detected = server.search(&[("q", "die alten Häuser der Stadt")]).await;
+    assert_eq!(detected["query_language"]["lang"], "de", "{detected}");
+    assert_eq!(detected["query_language"]["chosen_by"], "detected");
+    assert_eq!(hit_ids(&detected).first().map(String::as_str), Some("de-1"));
+
+    let detected_ru = server.search(&[("q", "интересные книги")]).await;
+    assert_eq!(detected_ru["query_language"]["lang"], "ru", "{detected_ru}");
+    assert_eq!(hit_ids(&detected_ru), vec!["ru-1"]);
+
+    // A name shared across languages is found in every language through the generic field.
+    let berlin = server.search(&[("q", "Berlin"), ("lang", "de")]).await;
+    let ids: BTreeSet<String> = hit_ids(&berlin).into_iter().collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from(["de-2".to_string(), "fr-2".to_string()]),
+        "{berlin}"
+    );
+    assert_eq!(berlin["languages"], json!({"de": 1, "fr": 1}));
+
+    let code = server.search(&[("q", "XJ-900")]).await;
+    assert_eq!(
+        hit_ids(&code).first().map(String::as_str),
+        Some("de-2"),
+        "{code}"
+    );
+
+    let (status, bad_lang) = server.get("/v1/search?q=test&lang=xx").await;
+    assert_eq!(status, 400);
+    assert!(bad_lang["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("lang `xx`"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_facets_and_cursor_pagination() {
+    let dir = tempdir();
+    let server = TestServer::start(test_config(dir.path())).await;
+    server.ingest_fixture().await;
+
+    let education = server
+        .search(&[("q", "*"), ("filter.category", "education"), ("size", "50")])
+        .await;
+    let ids: BTreeSet<String> = hit_ids(&education).into_iter().collect();
+    let expected: BTreeSet<String> = ["ru-1", "zh-1", "ar-1", "km-1"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(ids, expected, "{education}");
+    assert_eq!(
+        education["languages"],
+        json!({"ar": 1, "km": 1, "ru": 1, "zh": 1})
+    );
+
+    let years = server
+        .search(&[
+            ("q", "*"),
+            ("filter.year.gte", "2021"),
+            ("filter.year.lt", "2023"),
+            ("size", "50"),
+        ])
+        .await;
+    let ids: BTreeSet<String> = hit_ids(&years).into_iter().collect();
+    let expected: BTreeSet<String> = ["fr-2", "ru-1", "zh-1", "th-1", "ko-1"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(ids, expected, "{years}");
+
+    let (status, dated) = server
+        .search_post(json!({
+            "q": "*", "size": 50,
+            "filters": {"published": {"gte": "2023-01-01T00:00:00Z"}, "lang": "de"}
+        }))
+        .await;
+    assert_eq!(status, 200, "{dated}");
+    assert_eq!(hit_ids(&dated), vec!["de-2"], "{dated}");
+
+    // Cursor pagination walks every document exactly once.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..20 {
+        let mut params = vec![("q", "*".to_string()), ("size", "4".to_string())];
+        if let Some(c) = &cursor {
+            params.push(("cursor", c.clone()));
+        }
+        let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let page = server.search(&params).await;
+        assert_eq!(page["total"], fixture_ids().len());
+        seen.extend(hit_ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    let unique: BTreeSet<String> = seen.iter().cloned().collect();
+    assert_eq!(seen.len(), unique.len(), "a page repeated a hit: {seen:?}");
+    assert_eq!(unique, fixture_ids());
+
+    // Scored pagination too: pages of a text query come in score order without overlap.
+    let first = server
+        .search(&[("q", "Berlin Stadt Kinder"), ("lang", "de"), ("size", "1")])
+        .await;
+    let next = first["next_cursor"]
+        .as_str()
+        .expect("more than one hit")
+        .to_string();
+    let second = server
+        .search(&[
+            ("q", "Berlin Stadt Kinder"),
+            ("lang", "de"),
+            ("size", "1"),
+            ("cursor", &next),
+        ])
+        .await;
+    assert_ne!(hit_ids(&first), hit_ids(&second));
+    assert!(first["hits"][0]["score"].as_f64() >= second["hits"][0]["score"].as_f64());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_records_are_reported_by_line_and_dead_lettered_without_losing_neighbours() {
+    let dir = tempdir();
+    let mut config = test_config(dir.path());
+    config.limits.max_record_bytes = 2000;
+    let server = TestServer::start(config).await;
+
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        b"{\"id\":\"ok-1\",\"title\":\"Guten Morgen\",\"body\":\"Heute scheint die Sonne.\"}\n",
+    );
+    body.extend_from_slice(b"this is not json\n");
+    body.extend_from_slice(b"{\"id\":\"bad-utf8\",\"title\":\"\xff\xfe\"}\n");
+    body.extend_from_slice(b"{\"id\":\"no-text\",\"category\":\"x\"}\n");
+    body.extend_from_slice(
+        format!("{{\"id\":\"huge\",\"body\":\"{}\"}}\n", "a".repeat(3000)).as_bytes(),
+    );
+    body.extend_from_slice(b"\n[1,2,3]\n");
+    body.extend_from_slice(
+        b"{\"id\":\"ok-2\",\"title\":\"Bonjour\",\"body\":\"Il fait beau aujourd'hui.\"}\n",
+    );
+    let (status, answer) = server.post(body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["accepted"], 2);
+    assert_eq!(answer["errors"], true);
+    let rejected: Vec<(u64, String)> = answer["rejected"]
+        .as_array()
+        .expect("rejected list")
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap_or(0),
+                r["reason"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rejected,
+        vec![
+            (2, "not_json".to_string()),
+            (3, "not_utf8".to_string()),
+            (4, "no_text".to_string()),
+            (5, "too_large".to_string()),
+            (7, "not_an_object".to_string()),
+        ]
+    );
+    let too_large = answer["rejected"][3]["message"].as_str().unwrap_or("");
+    assert!(
+        too_large.contains("limits.max_record_bytes = 2000"),
+        "{too_large}"
+    );
+
+    // A JSON array body works the same way, positions are array indexes.
+    let (status, answer) = server
+        .post(r#"[{"id":"arr-1","title":"Hola","body":"Buenos días a todos."}, {"title": 3}]"#)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["accepted"], 1);
+    assert_eq!(answer["rejected"][0]["line"], 2);
+    assert_eq!(answer["rejected"][0]["reason"], "bad_text_field");
+
+    let all = server.search(&[("q", "*"), ("size", "50")]).await;
+    let ids: BTreeSet<String> = hit_ids(&all).into_iter().collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from(["ok-1".into(), "ok-2".into(), "arr-1".into()])
+    );
+    server.stop().await;
+
+    let letters = glossa::dlq::read_all(dir.path()).expect("dead letters readable");
+    let reasons: Vec<&str> = letters
+        .iter()
+        .map(|l| l.rejection.reason.as_str())
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            "not_json",
+            "not_utf8",
+            "no_text",
+            "too_large",
+            "not_an_object",
+            "bad_text_field"
+        ]
+    );
+    assert_eq!(letters[0].rejection.position.line, 2);
+    assert!(letters[0].rejection.position.source.starts_with("http:"));
+    assert_eq!(letters[0].rejection.raw, "this is not json");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_answer_413_naming_the_limit_and_a_full_pipeline_answers_429() {
+    let dir = tempdir();
+    let mut config = test_config(dir.path());
+    config.limits.max_body_bytes = 10_000;
+    config.limits.max_record_bytes = 5_000;
+    config.pipeline.max_in_flight_records = 4;
+    config.pipeline.commit_interval_ms = 3_000;
+    config.pipeline.commit_docs = 1_000;
+    let server = TestServer::start(config).await;
+
+    let (status, answer) = server.post("x".repeat(20_000)).await;
+    assert_eq!(status, 413);
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("limits.max_body_bytes = 10000"),
+        "{answer}"
+    );
+
+    let five: String = (0..5)
+        .map(|i| format!("{{\"title\":\"Nummer {i}\"}}\n"))
+        .collect();
+    let (status, answer) = server.post(five).await;
+    assert_eq!(status, 413);
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("pipeline.max_in_flight_records = 4"),
+        "{answer}"
+    );
+
+    // Four records fill the pipeline until the (slow) commit; a fifth is refused with 429.
+    let four: String = (0..4)
+        .map(|i| format!("{{\"id\":\"f{i}\",\"title\":\"Eintrag Nummer {i}\"}}\n"))
+        .collect();
+    let base = server.base.clone();
+    let first = tokio::spawn(async move {
+        let response = reqwest::Client::new()
+            .post(format!("{base}/v1/documents"))
+            .body(four)
+            .send()
+            .await
+            .expect("first request");
+        (
+            response.status().as_u16(),
+            response.json::<Value>().await.expect("JSON"),
+        )
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let response = server
+        .client
+        .post(format!("{}/v1/documents", server.base))
+        .body("{\"title\":\"one more\"}\n")
+        .send()
+        .await
+        .expect("second request");
+    assert_eq!(response.status().as_u16(), 429);
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let answer: Value = response.json().await.expect("JSON");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("retry"),
+        "{answer}"
+    );
+    let (status, first_answer) = first.await.expect("first request task");
+    assert_eq!(status, 200);
+    assert_eq!(first_answer["accepted"], 4);
+
+    let (status, metrics_text) = {
+        let response = server
+            .client
+            .get(format!("{}/metrics", server.base))
+            .send()
+            .await
+            .expect("metrics");
+        (
+            response.status().as_u16(),
+            response.text().await.expect("text"),
+        )
+    };
+    assert_eq!(status, 200);
+    assert!(
+        metrics_text.contains("glossa_ingest_throttled_total"),
+        "{metrics_text}"
+    );
+    assert!(
+        metrics_text.contains("glossa_search_seconds")
+            || metrics_text.contains("glossa_records_in_total")
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_mistakes_get_json_4xx_never_500() {
+    let dir = tempdir();
+    let server = TestServer::start(test_config(dir.path())).await;
+    server.ingest_fixture().await;
+    let cases = [
+        ("/v1/search", "`q` is required"),
+        ("/v1/search?q=", "`q` is required"),
+        ("/v1/search?q=a&size=5000", "limits.max_search_size = 1000"),
+        ("/v1/search?q=a&size=ten", "size must be a whole number"),
+        ("/v1/search?q=a&cursor=garbage", "invalid cursor"),
+        ("/v1/search?q=a&colour=red", "unknown parameter `colour`"),
+        (
+            "/v1/search?q=a&filter.year.gte=yesterday",
+            "range bounds must be numbers or RFC 3339 dates",
+        ),
+        ("/v1/search?q=a&filter.lang.gte=2", "filter `lang`"),
+    ];
+    for (path, message) in cases {
+        let (status, answer) = server.get(path).await;
+        assert_eq!(status, 400, "{path}: {answer}");
+        let text = answer["error"]["message"].as_str().unwrap_or("");
+        assert!(
+            text.contains(message),
+            "{path}: expected `{message}` in {answer}"
+        );
+    }
+    let (status, answer) = server.search_post(json!({"q": "a", "sise": 3})).await;
+    assert_eq!(status, 400);
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unknown field `sise`"),
+        "{answer}"
+    );
+    let (status, answer) = server.get("/v2/nothing").await;
+    assert_eq!(status, 404);
+    assert!(answer["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("/v1/search"));
+    // Query syntax errors are not errors: the text is searched leniently.
+    let lenient = server.search(&[("q", "\"unbalanced (quote:")]).await;
+    assert!(lenient["total"].is_u64());
+    let (status, health) = server.get("/healthz").await;
+    assert_eq!(status, 200);
+    assert_eq!(health["documents"], fixture_ids().len());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_keeps_data_and_reingesting_does_not_duplicate() {
+    let dir = tempdir();
+    let server = TestServer::start(test_config(dir.path())).await;
+    server.ingest_fixture().await;
+    // Same records without ids twice: content-derived ids keep one copy.
+    let (_, answer) = server
+        .post("{\"title\":\"Ohne Kennung\",\"body\":\"Ein Satz ohne id.\"}\n")
+        .await;
+    assert_eq!(answer["accepted"], 1);
+    server.stop().await;
+
+    let server = TestServer::start(test_config(dir.path())).await;
+    let all = server.search(&[("q", "*")]).await;
+    assert_eq!(
+        all["total"],
+        fixture_ids().len() + 1,
+        "data lost across restart"
+    );
+    server.ingest_fixture().await;
+    server
+        .post("{\"body\":\"Ein Satz ohne id.\",\"title\":\"Ohne Kennung\"}\n")
+        .await;
+    let all = server.search(&[("q", "*")]).await;
+    assert_eq!(
+        all["total"],
+        fixture_ids().len() + 1,
+        "re-ingest duplicated documents"
+    );
+    server.stop().await;
+}
+
+// ---- the real binary ----
+
+fn glossa() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_glossa"));
+    command.env("RUST_LOG", "warn").env_remove("GLOSSA_CONFIG");
+    command
+}
+
+/// A child process killed when the test ends, even by a panic, so no server outlives its test
+/// (an orphan would also hold the test runner's output pipe open).
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits for the "serving http://ADDR" line and returns the base URL.
+fn wait_for_serving(child: &mut Child, timeout: Duration) -> String {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("serving ").nth(1) {
+                let url = rest.split_whitespace().next().unwrap_or("").to_string();
+                let _ = tx.send(url);
+            }
+        }
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(url) => url,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("glossa did not report serving within {timeout:?}");
+        }
+    }
+}
+
+fn serve_binary(dir: &Path) -> (Running, String) {
+    let child = glossa()
+        .args([
+            "--data-dir",
+            &dir.display().to_string(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn glossa serve");
+    let mut child = Running(child);
+    let url = wait_for_serving(&mut child.0, Duration::from_secs(120));
+    (child, url)
+}
+
+fn terminate(child: &mut Running) -> std::process::ExitStatus {
+    let child = &mut child.0;
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    for _ in 0..600 {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("glossa did not stop within 60s of SIGTERM");
+}
+
+fn count_docs(dir: &Path) -> u64 {
+    glossa::backend::embedded::EmbeddedIndex::open(
+        &dir.join("index"),
+        vec!["title".into(), "body".into()],
+    )
+    .expect("index opens")
+    .num_docs()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_server_loses_no_acknowledged_record() {
+    let dir = tempdir();
+    let (mut child, url) = serve_binary(dir.path());
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{url}/v1/documents"))
+        .body(FIXTURE)
+        .send()
+        .await
+        .expect("ingest");
+    assert_eq!(response.status().as_u16(), 200);
+    child.0.kill().expect("SIGKILL");
+    child.0.wait().expect("reaped");
+
+    let (mut child, url) = serve_binary(dir.path());
+    let answer: Value = client
+        .get(format!("{url}/v1/search?q=*"))
+        .send()
+        .await
+        .expect("search")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        answer["total"],
+        fixture_ids().len(),
+        "acknowledged records lost: {answer}"
+    );
+    assert!(terminate(&mut child).success());
+}
+
+#[test]
+fn ingest_command_reads_plain_gzip_and_stdin_without_duplicates() {
+    let dir = tempdir();
+    let lines: Vec<&str> = FIXTURE.lines().collect();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    let plain = dir.path().join("part1.ndjson");
+    std::fs::write(&plain, first.join("\n")).expect("write plain");
+    let gz = dir.path().join("part2.ndjson.gz");
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).expect("create gz"),
+        flate2::Compression::default(),
+    );
+    encoder
+        .write_all(second.join("\n").as_bytes())
+        .expect("write gz");
+    encoder.finish().expect("finish gz");
+    let data = dir.path().join("data");
+    let data_arg = data.display().to_string();
+
+    let output = glossa()
+        .args([
+            "--data-dir",
+            &data_arg,
+            "ingest",
+            &plain.display().to_string(),
+            &gz.display().to_string(),
+        ])
+        .output()
+        .expect("run ingest");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("indexed {} records, rejected 0", lines.len())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("languages: "), "{stdout}");
+    assert_eq!(count_docs(&data), lines.len() as u64);
+
+    let mut child = glossa()
+        .args(["--data-dir", &data_arg, "ingest", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn ingest -");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(FIXTURE.as_bytes()).expect("feed stdin");
+    stdin.write_all(b"\n{\"broken\": \n").expect("feed stdin");
+    drop(stdin);
+    let output = child.wait_with_output().expect("ingest - finishes");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("rejected 1"), "{stdout}");
+    assert!(stdout.contains("rejected not_json: 1"), "{stdout}");
+    assert_eq!(
+        count_docs(&data),
+        lines.len() as u64,
+        "re-ingest duplicated documents"
+    );
+
+    let listed = glossa()
+        .args(["--data-dir", &data_arg, "dlq", "list"])
+        .output()
+        .expect("dlq list");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("\"source\":\"stdin\"") && listed.contains("not_json"),
+        "{listed}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_loads_the_bundled_sample_and_serves_it() {
+    let dir = tempdir();
+    let mut child = Running(
+        glossa()
+            .args([
+                "demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                &dir.path().display().to_string(),
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn demo"),
+    );
+    let url = wait_for_serving(&mut child.0, Duration::from_secs(600));
+    let client = reqwest::Client::new();
+    let mut languages: BTreeMap<String, u64> = BTreeMap::new();
+    for q in ["Menschenrechte", "人权", "свобода", "*"] {
+        let answer: Value = client
+            .get(format!("{url}/v1/search"))
+            .query(&[("q", q)])
+            .send()
+            .await
+            .expect("search")
+            .json()
+            .await
+            .expect("JSON");
+        assert!(
+            answer["total"].as_u64().unwrap_or(0) > 0,
+            "demo query {q} found nothing: {answer}"
+        );
+        if q == "*" {
+            languages = serde_json::from_value(answer["languages"].clone()).expect("facets");
+        }
+    }
+    assert!(
+        languages.len() >= 15,
+        "sample has fewer than 15 languages: {languages:?}"
+    );
+    for lang in ["zh", "ja", "ko", "ar", "ru", "hi"] {
+        assert!(
+            languages.contains_key(lang),
+            "sample lacks {lang}: {languages:?}"
+        );
+    }
+    assert!(terminate(&mut child).success());
+}
+
+#[test]
+fn detect_command_and_help() {
+    let output = glossa()
+        .args([
+            "detect",
+            "Der schnelle braune Fuchs springt über den faulen Hund",
+        ])
+        .output()
+        .expect("run detect");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    assert!(stdout.starts_with("de "), "{stdout}");
+    assert!(stdout.contains("confidence"), "{stdout}");
+    for sub in ["serve", "ingest", "detect", "demo", "dlq"] {
+        let output = glossa().args([sub, "--help"]).output().expect("help");
+        assert!(output.status.success(), "{sub} --help failed");
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("--data-dir"),
+            "{sub} --help"
+        );
+    }
+}
