@@ -197,7 +197,7 @@ async fn run(
     body: SearchBody,
     started: Instant,
 ) -> Result<Json<SearchAnswer>, ApiError> {
-    let text = body.q.unwrap_or_default();
+    let text = crate::decode::nfc(&body.q.unwrap_or_default());
     if text.trim().is_empty() {
         return Err(ApiError::bad_request(
             "parameter `q` is required and must not be empty",
