@@ -286,6 +286,8 @@ struct Sink {
     unacked: Vec<Unacked>,
     pending_docs: usize,
     oldest: Option<Instant>,
+    commits: u64,
+    commit_time: Duration,
 }
 
 impl Sink {
@@ -303,6 +305,8 @@ impl Sink {
             unacked: Vec::new(),
             pending_docs: 0,
             oldest: None,
+            commits: 0,
+            commit_time: Duration::ZERO,
         }
     }
 
@@ -328,6 +332,11 @@ impl Sink {
         if let Err(error) = self.writer.close() {
             tracing::warn!(%error, "index writer did not close cleanly");
         }
+        tracing::info!(
+            commits = self.commits,
+            commit_seconds = self.commit_time.as_secs_f64(),
+            "pipeline stopped"
+        );
     }
 
     fn apply(&mut self, prepared: Prepared) {
@@ -374,7 +383,10 @@ impl Sink {
             .map_err(|e| e.to_string())
             .and_then(|_| self.writer.commit().map_err(|e| e.to_string()))
             .and_then(|_| self.index.refresh().map_err(|e| e.to_string()));
-        metrics::histogram!(m::COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
+        let took = started.elapsed();
+        metrics::histogram!(m::COMMIT_SECONDS).record(took.as_secs_f64());
+        self.commits += 1;
+        self.commit_time += took;
         if let Err(error) = &result {
             tracing::error!(%error, "commit failed; unacknowledged records will be retried by their sources");
             if let Err(rollback) = self.writer.rollback() {

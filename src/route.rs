@@ -88,3 +88,51 @@ fn detection_sample(record: &Record) -> String {
     }
     sample
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Decoder;
+    use crate::detect::DetectorConfig;
+
+    fn router() -> Router {
+        Router::new(Arc::new(
+            Detector::new(&DetectorConfig::default()).expect("default detector"),
+        ))
+    }
+
+    fn record(json: &str) -> Record {
+        Decoder::new(vec!["title".into(), "body".into()], 10_000)
+            .decode(json.as_bytes())
+            .expect("valid record")
+    }
+
+    #[test]
+    fn a_supported_hint_overrides_detection_and_others_are_ignored() {
+        let router = router();
+        let text = "Die Kinder spielen in den Gärten der alten Häuser und sprechen über die Stadt.";
+        let hinted = router.route(record(&format!(r#"{{"body":"{text}","lang":"FR"}}"#)));
+        assert_eq!((hinted.lang, hinted.method), ("fr", LangMethod::Given));
+        let unknown = router.route(record(&format!(r#"{{"body":"{text}","lang":"xx"}}"#)));
+        assert_eq!(unknown.lang, "de");
+        assert!(matches!(unknown.method, LangMethod::Detected(_)));
+    }
+
+    #[test]
+    fn text_without_letters_is_undetermined_and_has_no_language_field() {
+        let doc = router().route(record(r#"{"title":"12345 !!! 678"}"#));
+        assert_eq!(doc.lang, "und");
+        assert_eq!(language_field(doc.lang), None);
+        assert_eq!(language_field("de").as_deref(), Some("text_de"));
+        assert_eq!(language_field("km").as_deref(), Some("text_km"));
+        assert_eq!(language_field("xx"), None);
+    }
+
+    #[test]
+    fn the_detection_sample_is_bounded_and_cut_on_a_char_boundary() {
+        let long = "ä".repeat(DETECT_SAMPLE_BYTES);
+        let sample = detection_sample(&record(&format!(r#"{{"title":"Titel","body":"{long}"}}"#)));
+        assert!(sample.len() <= DETECT_SAMPLE_BYTES);
+        assert!(sample.starts_with("Titel\nä"));
+    }
+}
