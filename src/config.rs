@@ -9,15 +9,15 @@ use serde::{Deserialize, Serialize};
 /// Why a configuration could not be loaded; each variant names the file or key to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("invalid config file {path}: {source}")]
+    #[error("invalid config file {path}: {cause}")]
     Parse {
         path: PathBuf,
-        source: toml::de::Error,
+        cause: toml::de::Error,
     },
     #[error("invalid setting {key}: {message}")]
     Invalid { key: &'static str, message: String },
@@ -129,13 +129,13 @@ impl Default for PipelineSettings {
 impl Config {
     /// Loads a TOML file over the defaults.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        toml::from_str(&text).map_err(|cause| ConfigError::Parse {
             path: path.to_path_buf(),
-            source,
+            cause,
         })
     }
 

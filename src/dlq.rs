@@ -23,10 +23,10 @@ pub struct DeadLetter {
 
 /// Failures of the dead-letter file itself.
 #[derive(Debug, thiserror::Error)]
-#[error("dead-letter queue {path}: {source}")]
+#[error("dead-letter queue {path}: {cause}")]
 pub struct DlqError {
     path: PathBuf,
-    source: std::io::Error,
+    cause: std::io::Error,
 }
 
 /// Appends dead letters; [`DeadLetterQueue::sync`] makes them durable before records are acknowledged.
@@ -40,9 +40,9 @@ impl DeadLetterQueue {
     /// Opens (creating) the queue file in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Self, DlqError> {
         let path = data_dir.join(FILE_NAME);
-        let err = |source| DlqError {
+        let err = |cause| DlqError {
             path: path.clone(),
-            source,
+            cause,
         };
         std::fs::create_dir_all(data_dir).map_err(err)?;
         let file = OpenOptions::new()
@@ -67,9 +67,9 @@ impl DeadLetterQueue {
         self.out
             .write_all(line.as_bytes())
             .and_then(|_| self.out.write_all(b"\n"))
-            .map_err(|source| DlqError {
+            .map_err(|cause| DlqError {
                 path: self.path.clone(),
-                source,
+                cause,
             })?;
         self.unsynced = true;
         Ok(())
@@ -83,9 +83,9 @@ impl DeadLetterQueue {
         self.out
             .flush()
             .and_then(|_| self.out.get_ref().sync_data())
-            .map_err(|source| DlqError {
+            .map_err(|cause| DlqError {
                 path: self.path.clone(),
-                source,
+                cause,
             })?;
         self.unsynced = false;
         Ok(())
@@ -95,9 +95,9 @@ impl DeadLetterQueue {
 /// Reads every dead letter in `data_dir` (for `glossa dlq list` and tests).
 pub fn read_all(data_dir: &Path) -> Result<Vec<DeadLetter>, DlqError> {
     let path = data_dir.join(FILE_NAME);
-    let err = |source| DlqError {
+    let err = |cause| DlqError {
         path: path.clone(),
-        source,
+        cause,
     };
     let file = match File::open(&path) {
         Ok(file) => file,

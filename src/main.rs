@@ -95,9 +95,20 @@ enum DlqCommand {
     List,
 }
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // One line with the whole cause chain, whatever RUST_BACKTRACE says.
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
     let mut config = match &cli.config {
         Some(path) => Config::from_file(path)?,
         None => Config::default(),
@@ -146,6 +157,7 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tantivy=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -200,6 +212,10 @@ async fn serve(
 }
 
 async fn ingest(config: Config, paths: Vec<String>) -> Result<()> {
+    // Fail on a missing input before touching the data directory.
+    for path in paths.iter().filter(|p| p.as_str() != "-") {
+        std::fs::metadata(path).with_context(|| format!("cannot read {path}"))?;
+    }
     let chunk = config.pipeline.chunk_records;
     let max_record = config.limits.max_record_bytes;
     let data_dir = config.data_dir.clone();

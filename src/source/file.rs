@@ -15,11 +15,8 @@ use crate::record::{RawRecord, SourcePosition};
 /// Why a file could not be ingested.
 #[derive(Debug, thiserror::Error)]
 pub enum FileSourceError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot read {path}: {cause}")]
+    Io { path: String, cause: std::io::Error },
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
 }
@@ -100,7 +97,7 @@ pub async fn ingest(
     drop(pending_tx);
     let read = reader.await.map_err(|e| FileSourceError::Io {
         path: "<reader task>".into(),
-        source: std::io::Error::other(e.to_string()),
+        cause: std::io::Error::other(e.to_string()),
     });
     let outcome = acks.await.map_err(|_| PipelineError::Closed)??;
     read??;
@@ -154,9 +151,9 @@ fn read_ndjson(
     stop: &AtomicBool,
     out: &mpsc::Sender<Vec<RawRecord>>,
 ) -> Result<(), FileSourceError> {
-    let io_err = |source| FileSourceError::Io {
+    let io_err = |cause| FileSourceError::Io {
         path: path.to_string(),
-        source,
+        cause,
     };
     let source_name = if path == "-" { "stdin" } else { path };
     let mut reader = open(path, progress).map_err(io_err)?;
