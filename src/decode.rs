@@ -46,13 +46,14 @@ impl DecodeError {
 
     /// Builds the dead-letter entry for `raw`.
     pub fn into_rejection(self, raw: &RawRecord) -> Rejection {
-        const KEEP: usize = 64 * 1024;
-        let kept = &raw.bytes[..raw.bytes.len().min(KEEP)];
+        let keep = crate::dlq::MAX_RAW_BYTES;
+        let kept = &raw.bytes[..raw.bytes.len().min(keep)];
         Rejection {
             position: raw.position.clone(),
             reason: self.reason().to_string(),
             message: self.to_string(),
             raw: String::from_utf8_lossy(kept).into_owned(),
+            truncated: raw.bytes.len() > keep,
         }
     }
 }
@@ -238,6 +239,28 @@ mod tests {
             .decode(br#"{"id":42,"title":"x"}"#)
             .expect("valid");
         assert_eq!(numeric.id, "42");
+    }
+
+    #[test]
+    fn dead_letters_keep_the_record_up_to_a_cap() {
+        use crate::record::SourcePosition;
+        let position = SourcePosition {
+            source: "f".into(),
+            line: 1,
+        };
+        let small = RawRecord {
+            position: position.clone(),
+            bytes: b"{oops".to_vec(),
+        };
+        let letter = DecodeError::NotJson("x".into()).into_rejection(&small);
+        assert_eq!((letter.raw.as_str(), letter.truncated), ("{oops", false));
+        let huge = RawRecord {
+            position,
+            bytes: vec![b'a'; crate::dlq::MAX_RAW_BYTES + 10],
+        };
+        let letter = DecodeError::TooLarge { size: 0, limit: 0 }.into_rejection(&huge);
+        assert_eq!(letter.raw.len(), crate::dlq::MAX_RAW_BYTES);
+        assert!(letter.truncated);
     }
 
     #[test]

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::record::Rejection;
 
+/// Most bytes of a rejected record kept in its dead letter; longer records keep their start and
+/// are marked `truncated` (replay them from their source position instead).
+pub const MAX_RAW_BYTES: usize = 1024 * 1024;
+
 /// File name of the dead-letter queue inside the data directory.
 pub const FILE_NAME: &str = "dead-letters.ndjson";
 
@@ -119,4 +123,68 @@ pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// Prefix of dead-letter files taken aside by a replay; left behind only if a replay was cut
+/// short, and then picked up again by the next one.
+const REPLAY_PREFIX: &str = "dead-letters.replaying-";
+
+/// Dead letters taken aside for a replay, with the files they came from.
+pub struct Replay {
+    pub letters: Vec<DeadLetter>,
+    files: Vec<PathBuf>,
+}
+
+impl Replay {
+    /// Moves the current dead-letter file aside (so records that fail again land in a fresh one)
+    /// and reads it together with any earlier, unfinished replay files. Call before the
+    /// pipeline opens the queue.
+    pub fn take(data_dir: &Path) -> Result<Replay, DlqError> {
+        let err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |cause| DlqError { path, cause }
+        };
+        let current = data_dir.join(FILE_NAME);
+        if current.exists() {
+            let aside = data_dir.join(format!(
+                "{REPLAY_PREFIX}{}.ndjson",
+                time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+            ));
+            std::fs::rename(&current, &aside).map_err(err(&current))?;
+        }
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(data_dir) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(REPLAY_PREFIX))
+                })
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(err(data_dir)(e)),
+        };
+        files.sort();
+        let mut letters = Vec::new();
+        for file in &files {
+            let reader = BufReader::new(File::open(file).map_err(err(file))?);
+            for line in reader.lines() {
+                let line = line.map_err(err(file))?;
+                if let Ok(letter) = serde_json::from_str(&line) {
+                    letters.push(letter);
+                }
+            }
+        }
+        Ok(Replay { letters, files })
+    }
+
+    /// Deletes the replayed files; call only once every letter was acknowledged again
+    /// (indexed, or dead-lettered anew).
+    pub fn finish(self) -> Result<(), DlqError> {
+        for file in self.files {
+            std::fs::remove_file(&file).map_err(|cause| DlqError { path: file, cause })?;
+        }
+        Ok(())
+    }
 }

@@ -10,7 +10,8 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use glossa::config::Config;
 use glossa::detect::{Detector, DetectorConfig};
-use glossa::pipeline::Outcome;
+use glossa::pipeline::{Admission, Outcome};
+use glossa::record::RawRecord;
 use glossa::service::Service;
 use glossa::source::file::{self, Progress};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -93,6 +94,9 @@ enum Command {
 enum DlqCommand {
     /// Print every dead letter as NDJSON (time, source, line, reason, message, raw record).
     List,
+    /// Send every dead letter through the pipeline again, once its cause is fixed (a raised
+    /// limit, a new text field...). Records that still fail go back to the queue.
+    Replay,
 }
 
 fn main() -> std::process::ExitCode {
@@ -141,6 +145,9 @@ fn run(cli: Cli) -> Result<()> {
             }
             runtime.block_on(demo(config))
         }
+        Command::Dlq {
+            command: DlqCommand::Replay,
+        } => runtime.block_on(replay(config)),
         Command::Dlq {
             command: DlqCommand::List,
         } => {
@@ -251,6 +258,68 @@ async fn ingest(config: Config, paths: Vec<String>) -> Result<()> {
         progress.bytes_read.load(Ordering::Relaxed),
     );
     println!("data directory: {}", data_dir.display());
+    Ok(())
+}
+
+async fn replay(config: Config) -> Result<()> {
+    let replay = glossa::dlq::Replay::take(&config.data_dir)?;
+    // Truncated letters cannot be replayed from the queue: put them back as they were.
+    let (truncated, replayable): (Vec<_>, Vec<_>) =
+        replay.letters.iter().partition(|l| l.rejection.truncated);
+    if !truncated.is_empty() {
+        let mut queue = glossa::dlq::DeadLetterQueue::open(&config.data_dir)?;
+        for letter in &truncated {
+            queue.push(&letter.rejection)?;
+        }
+        queue.sync()?;
+    }
+    let kept_back = truncated.len();
+    let records: Vec<RawRecord> = replayable
+        .iter()
+        .map(|letter| RawRecord {
+            position: letter.rejection.position.clone(),
+            bytes: letter.rejection.raw.clone().into_bytes(),
+        })
+        .collect();
+    let total = records.len();
+    let chunk = config.pipeline.chunk_records.max(1);
+    let service = tokio::task::spawn_blocking(move || Service::start(config)).await??;
+    let mut outcome = Outcome::default();
+    let mut batch = Vec::with_capacity(chunk);
+    for record in records {
+        batch.push(record);
+        if batch.len() == chunk {
+            let pending = service
+                .state
+                .pipeline
+                .submit(std::mem::take(&mut batch), Admission::Wait)
+                .await?;
+            outcome.merge(pending.outcome().await?);
+        }
+    }
+    if !batch.is_empty() {
+        let pending = service
+            .state
+            .pipeline
+            .submit(batch, Admission::Wait)
+            .await?;
+        outcome.merge(pending.outcome().await?);
+    }
+    let Service { pipeline, state } = service;
+    drop(state);
+    tokio::task::spawn_blocking(move || pipeline.shutdown()).await?;
+    replay.finish()?;
+    println!(
+        "replayed {total} dead letters: {} indexed, {} still failing (back in the queue)",
+        outcome.indexed,
+        outcome.rejected.len()
+    );
+    if kept_back > 0 {
+        println!(
+            "{kept_back} dead letters were kept without replay: their records were over {} bytes and only their start is stored; re-ingest them from their source positions (`glossa dlq list`)",
+            glossa::dlq::MAX_RAW_BYTES
+        );
+    }
     Ok(())
 }
 

@@ -86,4 +86,9 @@ pub struct Rejection {
     pub message: String,
     /// The original bytes, lossily decoded, so the record can be fixed and replayed.
     pub raw: String,
+    /// True when `raw` is only the start of the record (it was over
+    /// [`crate::dlq::MAX_RAW_BYTES`]); such a letter cannot be replayed, only re-read from its
+    /// source position.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }

@@ -863,3 +863,68 @@ fn detect_command_and_help() {
         );
     }
 }
+
+#[test]
+fn dead_letters_replay_once_their_cause_is_fixed() {
+    let dir = tempdir();
+    let data = dir.path().join("data");
+    let data_arg = data.display().to_string();
+    let strict = dir.path().join("strict.toml");
+    std::fs::write(&strict, "[limits]\nmax_record_bytes = 300\n").expect("write config");
+    let input = dir.path().join("in.ndjson");
+    let long_body = "Ein langer Satz über die Rechte aller Menschen. ".repeat(10);
+    std::fs::write(
+        &input,
+        format!(
+            "{{\"id\":\"short\",\"title\":\"Kurz\"}}\n{{\"id\":\"long\",\"body\":\"{long_body}\"}}\nnot json\n"
+        ),
+    )
+    .expect("write input");
+    let ingest = glossa()
+        .args([
+            "--config",
+            &strict.display().to_string(),
+            "--data-dir",
+            &data_arg,
+            "ingest",
+            &input.display().to_string(),
+        ])
+        .output()
+        .expect("run ingest");
+    let stdout = String::from_utf8_lossy(&ingest.stdout);
+    assert!(
+        stdout.contains("rejected too_large: 1") && stdout.contains("rejected not_json: 1"),
+        "{stdout}"
+    );
+    assert_eq!(count_docs(&data), 1);
+
+    // With the default (larger) record limit the long record goes in; the broken one stays.
+    let replay = glossa()
+        .args(["--data-dir", &data_arg, "dlq", "replay"])
+        .output()
+        .expect("replay");
+    let stdout = String::from_utf8_lossy(&replay.stdout);
+    assert!(
+        replay.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    assert!(
+        stdout.contains("replayed 2 dead letters: 1 indexed, 1 still failing"),
+        "{stdout}"
+    );
+    assert_eq!(count_docs(&data), 2);
+    let letters = glossa::dlq::read_all(&data).expect("dead letters");
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].rejection.reason, "not_json");
+    assert_eq!(
+        letters[0].rejection.position.line, 3,
+        "a replayed letter keeps its original position"
+    );
+    let leftovers = std::fs::read_dir(&data)
+        .expect("data dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains("replaying"))
+        .count();
+    assert_eq!(leftovers, 0, "replay files left behind");
+}

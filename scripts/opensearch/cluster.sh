@@ -69,7 +69,7 @@ prepare() {
   mkdir -p "$(dirname "$CACHE")"
   local tmp="$CACHE.tmp.$$"
   rm -rf "$tmp"; mkdir -p "$tmp/jars" "$tmp/lib" "$tmp/plugins" "$tmp/classes" "$tmp/build"
-  say "resolving OpenSearch $OS_VERSION artifacts with mvn (first run downloads ~190 MB into ~/.m2) ..."
+  say "resolving OpenSearch $OS_VERSION artifacts with mvn (a first run downloads ~110 MB into the Maven repository) ..."
   local t0=$SECONDS
   # shellcheck disable=SC2086
   if ! timeout "$MVN_TIMEOUT" mvn -q -B ${GLOSSA_OS_MVN_ARGS:-} -f "$HERE/pom.xml" dependency:copy-dependencies \
@@ -249,11 +249,16 @@ case "$cmd" in
     T0=$SECONDS; prepare; say "prepared in $((SECONDS - T0)) s"
     rm -rf "$RUN"; mkdir -p "$RUN"; echo "$n" >"$RUN/nodes"
     for ((i = 0; i < n; i++)); do write_node_config "$i" "$n"; done
-    trap 'say "start failed: stopping the nodes"; for ((j = 0; j < n; j++)); do stop_node "$j" --kill >/dev/null 2>&1 || true; done' ERR
+    for ((i = 0; i < n; i++)); do
+      port_busy "$(http_port "$i")" && die "port $(http_port "$i") (http of node-$i) is already in use; set GLOSSA_OS_HTTP_PORT"
+      port_busy "$(transport_port "$i")" && die "port $(transport_port "$i") (transport of node-$i) is already in use; set GLOSSA_OS_TRANSPORT_PORT"
+    done
+    # whatever goes wrong from here on, no node is left running
+    trap 'say "start failed: stopping the nodes"; for ((j = 0; j < n; j++)); do stop_node "$j" --kill >/dev/null 2>&1 || true; done' EXIT
     for ((i = 0; i < n; i++)); do launch_node "$i"; done
     WAIT_T0=$SECONDS
-    ( wait_status green "$n" ) || { for ((j = 0; j < n; j++)); do stop_node "$j" --kill >/dev/null 2>&1 || true; done; exit 1; }
-    trap - ERR
+    wait_status green "$n"
+    trap - EXIT
     for ((i = 0; i < n; i++)); do echo "http://127.0.0.1:$(http_port "$i")"; done
     say "started $n node(s) in $((SECONDS - T0)) s"
     ;;

@@ -157,11 +157,13 @@ fn read_ndjson(
     };
     let source_name = if path == "-" { "stdin" } else { path };
     let mut reader = open(path, progress).map_err(io_err)?;
+    // Keep enough of an over-long line for its dead letter to be replayable when it fits there.
+    let keep_bytes = max_record_bytes.max(crate::dlq::MAX_RAW_BYTES);
     let mut chunk = Vec::with_capacity(chunk_records);
     let mut line_no = 0u64;
     loop {
         let mut line = Vec::new();
-        let read = read_line_bounded(&mut reader, max_record_bytes, &mut line).map_err(io_err)?;
+        let read = read_line_bounded(&mut reader, keep_bytes, &mut line).map_err(io_err)?;
         if read == 0 {
             break;
         }

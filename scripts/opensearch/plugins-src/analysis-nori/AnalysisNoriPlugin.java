@@ -53,10 +53,10 @@ public class AnalysisNoriPlugin extends Plugin implements AnalysisPlugin {
         Map<String, AnalysisProvider<TokenizerFactory>> m = new HashMap<>();
         m.put("nori_tokenizer", (is, env, name, s) -> {
             KoreanTokenizer.DecompoundMode mode = decompound(s);
-            boolean unigrams = s.getAsBoolean("discard_punctuation", true);
+            boolean discardPunct = s.getAsBoolean("discard_punctuation", true);
             boolean unknownUnigrams = s.getAsBoolean("output_unknown_unigrams", false);
             return TokenizerFactory.newFactory(name,
-                () -> new KoreanTokenizer(TokenStream.DEFAULT_TOKEN_ATTRIBUTE_FACTORY, null, mode, unknownUnigrams, unigrams));
+                () -> new KoreanTokenizer(TokenStream.DEFAULT_TOKEN_ATTRIBUTE_FACTORY, null, mode, unknownUnigrams, discardPunct));
         });
         return m;
     }
