@@ -320,7 +320,11 @@ impl Sink {
             match input.recv_timeout(wait) {
                 Ok(prepared) => {
                     self.apply(prepared);
-                    if self.pending_docs >= self.options.commit_docs {
+                    // Under continuous load the timeout never fires: check the age here too.
+                    let overdue = self
+                        .oldest
+                        .is_some_and(|oldest| oldest.elapsed() >= self.options.commit_interval);
+                    if overdue || self.pending_docs >= self.options.commit_docs {
                         self.commit();
                     }
                 }

@@ -117,11 +117,14 @@ group.initial.rebalance.delay.ms=0
 delete.topic.enable=true
 log.retention.check.interval.ms=300000
 EOF
-  local f
-  for f in "$LOG4J" "$RUN_DIR/log4j2-tools.xml"; do
-    local level=INFO
-    [[ "$f" == *tools* ]] && level=WARN
-    cat >"$f" <<EOF
+  write_log4j "$LOG4J" INFO
+  write_log4j "$RUN_DIR/log4j2-tools.xml" WARN
+}
+
+# write_log4j FILE ROOT_LEVEL: log4j2 config logging to stderr (the broker's stderr goes to $LOG_FILE).
+write_log4j() {
+  mkdir -p "$RUN_DIR"
+  cat >"$1" <<EOF
 <?xml version="1.0" encoding="UTF-8"?>
 <!-- written by scripts/kafka/kafka.sh -->
 <Configuration status="WARN">
@@ -135,11 +138,10 @@ EOF
     <Logger name="org.apache.kafka.clients" level="WARN"/>
     <Logger name="org.apache.kafka.common.config.AbstractConfig" level="WARN"/>
     <Logger name="org.apache.kafka.common.utils.AppInfoParser" level="WARN"/>
-    <Root level="$level"><AppenderRef ref="STDERR"/></Root>
+    <Root level="$2"><AppenderRef ref="STDERR"/></Root>
   </Loggers>
 </Configuration>
 EOF
-  done
 }
 
 fail_start() {
@@ -167,6 +169,7 @@ cmd_start() {
   local t0=$SECONDS
   if [[ "${GLOSSA_KAFKA_KEEP_DATA:-0}" != 1 ]]; then rm -rf "$DATA"; fi
   : >"$LOG_FILE"
+  : >"$RUN_DIR/ready-probe.log"
   if [[ ! -f "$DATA/meta.properties" ]]; then
     local id
     id="$(run_tool kafka.tools.StorageTool random-uuid 2>>"$LOG_FILE")" || fail_start "StorageTool random-uuid failed"
@@ -238,7 +241,7 @@ case "${1:-}" in
   run)
     shift; [[ $# -ge 1 ]] || die "usage: $0 run CLASS [ARGS...]"
     fetch
-    [[ -f "$RUN_DIR/log4j2-tools.xml" ]] || write_configs
+    [[ -f "$RUN_DIR/log4j2-tools.xml" ]] || write_log4j "$RUN_DIR/log4j2-tools.xml" WARN
     run_tool "$@" ;;
   *) echo "usage: $0 start|stop|status|env|fetch|classpath|run CLASS [ARGS...]" >&2; exit 2 ;;
 esac

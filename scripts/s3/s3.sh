@@ -79,16 +79,28 @@ install_moto() {
 install_s3s() {
   [[ -x "$S3S_BIN" ]] && return 0
   command -v cargo >/dev/null || { say "cargo not found"; return 1; }
+  # A build that failed (not: timed out) is not retried on every start in auto mode.
+  if [[ "$SERVER" == auto && -f "$S3S_ROOT.failed" ]]; then
+    say "s3s-fs build failed before (see $S3S_ROOT.failed; delete it to retry)"
+    return 1
+  fi
   mkdir -p "$CACHE"
   say "building s3s-fs $S3S_VERSION with cargo into $S3S_ROOT (first run only, a few minutes; log $CACHE/cargo-install.log)"
-  local tgt="$CACHE/cargo-target"
-  if timeout "$INSTALL_TIMEOUT" env CARGO_TARGET_DIR="$tgt" \
-       cargo install s3s-fs --version "$S3S_VERSION" --features binary --locked --root "$S3S_ROOT" \
-       >"$CACHE/cargo-install.log" 2>&1; then
-    rm -rf "$tgt"
+  # The target dir is kept after a timeout, so a later start resumes the build.
+  local tgt="$CACHE/cargo-target" rc=0
+  timeout "$INSTALL_TIMEOUT" env CARGO_TARGET_DIR="$tgt" \
+      cargo install s3s-fs --version "$S3S_VERSION" --features binary --locked --root "$S3S_ROOT" \
+      >"$CACHE/cargo-install.log" 2>&1 || rc=$?
+  if ((rc == 0)); then
+    rm -rf "$tgt" "$S3S_ROOT.failed"
     return 0
   fi
-  say "cargo install s3s-fs failed or took longer than ${INSTALL_TIMEOUT}s; last lines:"
+  if ((rc == 124)); then
+    say "cargo install s3s-fs took longer than ${INSTALL_TIMEOUT}s (GLOSSA_S3_INSTALL_TIMEOUT); last lines:"
+  else
+    say "cargo install s3s-fs failed (exit $rc); last lines:"
+    cp "$CACHE/cargo-install.log" "$S3S_ROOT.failed"
+  fi
   tail -n 15 "$CACHE/cargo-install.log" >&2 || true
   return 1
 }
