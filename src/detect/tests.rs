@@ -31,7 +31,10 @@ fn script_only_languages_are_decided_by_script() {
 fn unambiguous_scripts() {
     let d = all().detect("대한민국의 수도는 서울이며 인구는 약 천만 명이다.");
     assert_eq!((d.lang, d.method), ("ko", Method::Script));
+    // Short Japanese shares Han with Chinese, so lingua decides; long text is decided by kana.
     let d = all().detect("東京都の天気は明日から崩れる見込みです。");
+    assert_eq!(d.lang, "ja");
+    let d = all().detect(&"東京都の天気は明日から崩れる見込みです。".repeat(10));
     assert_eq!((d.lang, d.method), ("ja", Method::Script));
     // Latin product names inside Japanese do not turn it into English.
     assert_eq!(
@@ -52,8 +55,9 @@ fn documents_in_shared_scripts() {
         assert_eq!(d.alternatives.first().map(|a| a.0), Some(lang));
         assert_eq!(all().detect_accurate(text).lang, lang);
     }
+    // A short Han-only text is a short text: lingua decides (zh), as on the accurate path.
     let d = all().detect("北京市今天发布了新的交通管理规定，自下月起实施。");
-    assert_eq!((d.lang, d.method), ("zh", Method::Script));
+    assert_eq!((d.lang, d.method), ("zh", Method::Lingua));
 }
 
 #[test]
