@@ -1,5 +1,5 @@
 //! Tantivy analyzers for the embedded backend, one per row of [`crate::languages`], plus the
-//! generic multilingual analyzer and a keyword normalizer.
+//! generic multilingual analyzer.
 //!
 //! Chains (all start with [`WordTokenizer`], then drop tokens of [`MAX_TOKEN_BYTES`] or more, then
 //! lowercase; French, Italian and Catalan then remove elided articles, see [`Elision`]):
@@ -26,7 +26,7 @@ mod elision;
 mod word_tokenizer;
 
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, LowerCaser, RawTokenizer, RemoveLongFilter, StopWordFilter, TextAnalyzer,
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, StopWordFilter, TextAnalyzer,
     TokenizerManager,
 };
 
@@ -43,10 +43,6 @@ pub use word_tokenizer::{WordTokenStream, WordTokenizer};
 /// document's text goes to, and for text whose language is undetermined or unsupported.
 pub const GENERIC_TOKENIZER: &str = "glossa_generic";
 
-/// Tokenizer name of the keyword normalizer (whole value as one token, lowercased and folded): for
-/// exact-match fields such as tags or identifiers that should ignore case and accents.
-pub const KEYWORD_TOKENIZER: &str = "glossa_keyword";
-
 /// Tokens this long (in UTF-8 bytes) or longer are dropped. They are almost always junk (base64,
 /// URLs, hashes glued to words) that bloats the term dictionary. 64 bytes is still 21 characters in
 /// three-byte scripts (CJK, Indic), longer than real words there.
@@ -59,14 +55,13 @@ pub fn tokenizer_name(code: &str) -> String {
 }
 
 /// Installs every Glossa analyzer into `manager` (usually `index.tokenizers()`): one per
-/// [`languages::all`] row under [`tokenizer_name`], plus [`GENERIC_TOKENIZER`] and
-/// [`KEYWORD_TOKENIZER`]. Must run before indexing or querying, on every index opened.
+/// [`languages::all`] row under [`tokenizer_name`], plus [`GENERIC_TOKENIZER`]. Must run before
+/// indexing or querying, on every index opened.
 pub fn register(manager: &TokenizerManager) {
     for spec in languages::all() {
         manager.register(&tokenizer_name(spec.code), analyzer_for(spec));
     }
     manager.register(GENERIC_TOKENIZER, generic_analyzer());
-    manager.register(KEYWORD_TOKENIZER, keyword_analyzer());
 }
 
 /// Builds the tantivy analyzer for one language row; public so callers (tests, tools) can analyze
@@ -96,15 +91,6 @@ pub fn analyzer_for(spec: &LanguageSpec) -> TextAnalyzer {
 pub fn generic_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(WordTokenizer::new())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
-        .filter(LowerCaser)
-        .filter(StripDiacritics)
-        .filter(AsciiFoldingFilter)
-        .build()
-}
-
-/// The keyword normalizer: the whole value as one token, lowercased and ASCII-folded.
-pub fn keyword_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(RawTokenizer::default())
         .filter(LowerCaser)
         .filter(StripDiacritics)
         .filter(AsciiFoldingFilter)

@@ -614,33 +614,10 @@ fn choose_script(stats: &ScriptStats) -> Option<Script> {
     let latin = stats.count(Script::Latin);
     let mut runner_up = None;
     let mut best = 0;
-    for s in [
-        Script::Cyrillic,
-        Script::Arabic,
-        Script::Devanagari,
-        Script::Han,
-        Script::Hangul,
-        Script::Thai,
-        Script::Greek,
-        Script::Hebrew,
-        Script::Armenian,
-        Script::Georgian,
-        Script::Gujarati,
-        Script::Gurmukhi,
-        Script::Tamil,
-        Script::Telugu,
-        Script::Bengali,
-        Script::Khmer,
-        Script::Lao,
-        Script::Myanmar,
-        Script::Ethiopic,
-        Script::Sinhala,
-        Script::Malayalam,
-        Script::Kannada,
-        Script::Tibetan,
-        Script::Oriya,
-        Script::Thaana,
-    ] {
+    let others = script::ALL
+        .into_iter()
+        .filter(|s| !matches!(s, Script::Latin | Script::Kana | Script::Other));
+    for s in others {
         let n = match s {
             Script::Han => stats.count(Script::Han) + stats.count(Script::Kana),
             _ => stats.count(s),

@@ -179,7 +179,7 @@ impl ScriptStats {
 }
 
 /// All scripts in discriminant order (index = `Script as usize`).
-const ALL: [Script; SCRIPT_COUNT] = [
+pub(crate) const ALL: [Script; SCRIPT_COUNT] = [
     Script::Latin,
     Script::Cyrillic,
     Script::Arabic,
