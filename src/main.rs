@@ -83,7 +83,7 @@ enum Command {
         #[arg(long, env = "GLOSSA_LISTEN")]
         listen: Option<SocketAddr>,
     },
-    /// Inspect the dead-letter queue: records that could not be indexed, with reasons.
+    /// Inspect or replay the dead-letter queue: records that could not be indexed, with reasons.
     Dlq {
         #[command(subcommand)]
         command: DlqCommand,
