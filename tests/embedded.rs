@@ -557,6 +557,34 @@ async fn search_mistakes_get_json_4xx_never_500() {
             .contains("unknown field `sise`"),
         "{answer}"
     );
+    let long_query = "wort ".repeat(5000);
+    let (status, answer) = server.search_post(json!({ "q": long_query })).await;
+    assert_eq!(status, 400);
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("over the limit of 16384 bytes"),
+        "{answer}"
+    );
+    let huge = format!("{{\"q\":\"{}\"}}", "a".repeat(1024 * 1024 + 1024));
+    let response = server
+        .client
+        .post(format!("{}/v1/search", server.base))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .expect("huge search");
+    assert_eq!(response.status().as_u16(), 413);
+    let answer: Value = response.json().await.expect("JSON");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("search body is over the limit"),
+        "{answer}"
+    );
     let (status, answer) = server.get("/v2/nothing").await;
     assert_eq!(status, 404);
     assert!(answer["error"]["message"]

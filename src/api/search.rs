@@ -3,8 +3,9 @@
 
 use std::time::Instant;
 
-use axum::body::Bytes;
+use axum::body::{to_bytes, Body};
 use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -17,6 +18,10 @@ use crate::search::{Condition, Cursor, Filter, RangeBounds, SearchQuery, SearchR
 
 /// Page size when the caller gives none.
 const DEFAULT_SIZE: usize = 10;
+/// Largest `POST /v1/search` body; a search never needs more, and memory stays bounded.
+const MAX_SEARCH_BODY_BYTES: usize = 1024 * 1024;
+/// Longest query text; longer ones are documents, not queries, and cost the parser dearly.
+const MAX_QUERY_BYTES: usize = 16 * 1024;
 
 /// The JSON body of `POST /v1/search` (GET takes the same names as query parameters, with
 /// filters as `filter.FIELD=VALUE` or `filter.FIELD.gte=VALUE`).
@@ -91,8 +96,14 @@ pub async fn get_search(
 
 pub async fn post_search(
     State(state): State<AppState>,
-    bytes: Bytes,
+    body: Body,
 ) -> Result<Json<SearchAnswer>, ApiError> {
+    let bytes = to_bytes(body, MAX_SEARCH_BODY_BYTES).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("search body is over the limit of {MAX_SEARCH_BODY_BYTES} bytes"),
+        )
+    })?;
     let body: SearchBody = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request(format!("invalid search body: {e}")))?;
     search(state, body).await
@@ -203,6 +214,12 @@ async fn run(
             "parameter `q` is required and must not be empty",
         ));
     }
+    if text.len() > MAX_QUERY_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "`q` is {} bytes, over the limit of {MAX_QUERY_BYTES} bytes",
+            text.len()
+        )));
+    }
     let max = state.config.limits.max_search_size;
     let size = body.size.unwrap_or(DEFAULT_SIZE);
     if size > max {
@@ -240,9 +257,7 @@ async fn run(
             let detection =
                 tokio::task::spawn_blocking(move || router.detector().detect_accurate(&query_text))
                     .await
-                    .map_err(|e| {
-                        ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-                    })?;
+                    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
             let undetermined = detection.method == Method::Undetermined || detection.lang == "und";
             let searched = if undetermined {
                 Vec::new()
@@ -278,13 +293,10 @@ async fn run(
     let index = state.index.clone();
     let result = tokio::task::spawn_blocking(move || index.search(&query))
         .await
-        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .map_err(|e| match e {
             EmbeddedError::InvalidQuery(message) => ApiError::bad_request(message),
-            other => ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                other.to_string(),
-            ),
+            other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
         })?;
     Ok(Json(SearchAnswer {
         took_ms: started.elapsed().as_secs_f64() * 1000.0,
