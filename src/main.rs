@@ -248,9 +248,7 @@ async fn ingest(config: Config, paths: Vec<String>) -> Result<()> {
     )
     .await;
     bar.finish_and_clear();
-    let Service { pipeline, state } = service;
-    drop(state);
-    tokio::task::spawn_blocking(move || pipeline.shutdown()).await?;
+    service.stop().await?;
     let outcome = result?;
     print_summary(
         &outcome,
@@ -305,9 +303,7 @@ async fn replay(config: Config) -> Result<()> {
             .await?;
         outcome.merge(pending.outcome().await?);
     }
-    let Service { pipeline, state } = service;
-    drop(state);
-    tokio::task::spawn_blocking(move || pipeline.shutdown()).await?;
+    service.stop().await?;
     replay.finish()?;
     println!(
         "replayed {total} dead letters: {} indexed, {} still failing (back in the queue)",

@@ -90,9 +90,21 @@ impl Service {
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
-        tokio::task::spawn_blocking(move || pipeline.shutdown())
-            .await
-            .map_err(std::io::Error::other)?;
+        stop_pipeline(pipeline).await?;
         served
     }
+
+    /// Drains and commits everything submitted, then stops the pipeline threads.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let Service { pipeline, state } = self;
+        // The state holds a pipeline handle; it must go before the pipeline can drain.
+        drop(state);
+        stop_pipeline(pipeline).await
+    }
+}
+
+async fn stop_pipeline(pipeline: Pipeline) -> std::io::Result<()> {
+    tokio::task::spawn_blocking(move || pipeline.shutdown())
+        .await
+        .map_err(std::io::Error::other)
 }

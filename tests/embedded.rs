@@ -139,6 +139,11 @@ fn hit_ids(answer: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The `error.message` of a JSON error answer, or "" when there is none.
+fn error_message(answer: &Value) -> &str {
+    answer["error"]["message"].as_str().unwrap_or("")
+}
+
 fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
@@ -235,10 +240,7 @@ async fn query_language_is_detected_or_given_and_generic_field_crosses_languages
 
     let (status, bad_lang) = server.get("/v1/search?q=test&lang=xx").await;
     assert_eq!(status, 400);
-    assert!(bad_lang["error"]["message"]
-        .as_str()
-        .unwrap_or("")
-        .contains("lang `xx`"));
+    assert!(error_message(&bad_lang).contains("lang `xx`"));
     server.stop().await;
 }
 
@@ -432,10 +434,7 @@ async fn limits_answer_413_naming_the_limit_and_a_full_pipeline_answers_429() {
     let (status, answer) = server.post("x".repeat(20_000)).await;
     assert_eq!(status, 413);
     assert!(
-        answer["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("limits.max_body_bytes = 10000"),
+        error_message(&answer).contains("limits.max_body_bytes = 10000"),
         "{answer}"
     );
 
@@ -445,10 +444,7 @@ async fn limits_answer_413_naming_the_limit_and_a_full_pipeline_answers_429() {
     let (status, answer) = server.post(five).await;
     assert_eq!(status, 413);
     assert!(
-        answer["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("pipeline.max_in_flight_records = 4"),
+        error_message(&answer).contains("pipeline.max_in_flight_records = 4"),
         "{answer}"
     );
 
@@ -486,13 +482,7 @@ async fn limits_answer_413_naming_the_limit_and_a_full_pipeline_answers_429() {
         Some("1")
     );
     let answer: Value = response.json().await.expect("JSON");
-    assert!(
-        answer["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("retry"),
-        "{answer}"
-    );
+    assert!(error_message(&answer).contains("retry"), "{answer}");
     let (status, first_answer) = first.await.expect("first request task");
     assert_eq!(status, 200);
     assert_eq!(first_answer["accepted"], 4);
@@ -542,7 +532,7 @@ async fn search_mistakes_get_json_4xx_never_500() {
     for (path, message) in cases {
         let (status, answer) = server.get(path).await;
         assert_eq!(status, 400, "{path}: {answer}");
-        let text = answer["error"]["message"].as_str().unwrap_or("");
+        let text = error_message(&answer);
         assert!(
             text.contains(message),
             "{path}: expected `{message}` in {answer}"
@@ -551,20 +541,14 @@ async fn search_mistakes_get_json_4xx_never_500() {
     let (status, answer) = server.search_post(json!({"q": "a", "sise": 3})).await;
     assert_eq!(status, 400);
     assert!(
-        answer["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("unknown field `sise`"),
+        error_message(&answer).contains("unknown field `sise`"),
         "{answer}"
     );
     let long_query = "wort ".repeat(5000);
     let (status, answer) = server.search_post(json!({ "q": long_query })).await;
     assert_eq!(status, 400);
     assert!(
-        answer["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("over the limit of 16384 bytes"),
+        error_message(&answer).contains("over the limit of 16384 bytes"),
         "{answer}"
     );
     let huge = format!("{{\"q\":\"{}\"}}", "a".repeat(1024 * 1024 + 1024));
@@ -579,18 +563,12 @@ async fn search_mistakes_get_json_4xx_never_500() {
     assert_eq!(response.status().as_u16(), 413);
     let answer: Value = response.json().await.expect("JSON");
     assert!(
-        answer["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("search body is over the limit"),
+        error_message(&answer).contains("search body is over the limit"),
         "{answer}"
     );
     let (status, answer) = server.get("/v2/nothing").await;
     assert_eq!(status, 404);
-    assert!(answer["error"]["message"]
-        .as_str()
-        .unwrap_or("")
-        .contains("/v1/search"));
+    assert!(error_message(&answer).contains("/v1/search"));
     // Query syntax errors are not errors: the text is searched leniently.
     let lenient = server.search(&[("q", "\"unbalanced (quote:")]).await;
     assert!(lenient["total"].is_u64());

@@ -13,6 +13,11 @@ use crate::languages;
 use crate::record::Document;
 use crate::route::{language_field, GENERIC_FIELD};
 
+/// Name of the u64 fast field holding the id hash (cursor tie-breaker).
+pub const ID_HASH_FIELD: &str = "id_hash";
+/// Name of the document-language field (filters, facets).
+pub const LANG_FIELD: &str = "lang";
+
 /// Handles to every field, resolved once.
 #[derive(Clone, Debug)]
 pub struct Fields {
@@ -48,8 +53,8 @@ fn text_options(tokenizer: &str) -> TextOptions {
 pub fn build() -> (Schema, Fields) {
     let mut builder = Schema::builder();
     let id = builder.add_text_field("id", STRING | STORED);
-    let id_hash = builder.add_u64_field("id_hash", NumericOptions::default().set_fast());
-    let lang = builder.add_text_field("lang", STRING | STORED | FAST);
+    let id_hash = builder.add_u64_field(ID_HASH_FIELD, NumericOptions::default().set_fast());
+    let lang = builder.add_text_field(LANG_FIELD, STRING | STORED | FAST);
     let confidence = builder.add_f64_field("confidence", STORED);
     let lang_method = builder.add_text_field("lang_method", STORED);
     let generic = builder.add_text_field(GENERIC_FIELD, text_options(analysis::GENERIC_TOKENIZER));
