@@ -20,11 +20,12 @@ run() {
   rm -rf "$work/data"
   local start end
   start=$(date +%s.%N)
-  RUST_LOG=info "$bin" --data-dir "$work/data" ingest "$file" >"$work/$name.out" 2>"$work/$name.err"
+  RUST_LOG=info /usr/bin/time -f 'cpu_seconds=%U+%S peak_rss_kb=%M' -o "$work/$name.time" \
+    "$bin" --data-dir "$work/data" ingest "$file" >"$work/$name.out" 2>"$work/$name.err"
   end=$(date +%s.%N)
   local rate
   rate=$(python3 -c "print(round($records / ($end - $start)))")
-  echo "$name: $(head -1 "$work/$name.out") | wall incl. startup: $rate docs/s | $(grep -o 'commits=[0-9]* commit_seconds=[0-9.]*' "$work/$name.err" || true)"
+  echo "$name: $(head -1 "$work/$name.out") | wall incl. startup: $rate docs/s | $(grep -o 'commits=[0-9]* commit_seconds=[0-9.]*' "$work/$name.err" || true) | $(cat "$work/$name.time")"
   echo "$rate" >"$work/$name.rate"
 }
 

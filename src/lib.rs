@@ -11,6 +11,7 @@ pub mod decode;
 pub mod detect;
 pub mod dlq;
 pub mod languages;
+pub mod letters;
 pub mod metrics;
 pub mod pipeline;
 pub mod record;

@@ -372,3 +372,39 @@ fn analysis_throughput() {
         );
     }
 }
+
+#[test]
+fn remembered_boundaries_give_the_same_tokens_as_a_fresh_segmentation() {
+    // Interleaved texts (as Tantivy interleaves a document's fields), repeats, and a text too long
+    // to be remembered: every pass must give exactly the words of a fresh segmentation.
+    let long = "Häuser und Gärten. 東京都に住んでいます。".repeat(1000);
+    let texts = [
+        "Die Häuser am Fluss",
+        "北京大学的学生",
+        "Die Häuser am Fluss",
+        "ภาษาไทยง่ายนิดเดียว",
+        long.as_str(),
+        "北京大学的学生",
+        long.as_str(),
+    ];
+    let offsets = |tokens: Vec<Token>| -> Vec<(usize, usize)> {
+        tokens
+            .iter()
+            .map(|t| (t.offset_from, t.offset_to))
+            .collect()
+    };
+    let mut generic = generic_analyzer();
+    let mut german = analyzer_for(crate::languages::get("de").expect("de row"));
+    for text in texts {
+        let fresh = WordTokenizer::new().words(text);
+        assert!(!fresh.is_empty());
+        assert_eq!(offsets(analyze(&mut generic, text)), fresh, "{text:.40}");
+        // The German chain drops stop words ("und", "die"), never invents or moves a token.
+        let german_offsets = offsets(analyze(&mut german, text));
+        assert!(
+            german_offsets.iter().all(|o| fresh.contains(o)),
+            "{text:.40}"
+        );
+        assert_eq!(offsets(analyze(&mut generic, text)), fresh, "{text:.40}");
+    }
+}

@@ -210,7 +210,7 @@ fn is_word_char(c: char) -> bool {
         '\u{c0}'..='\u{24f}' => !matches!(c, '\u{d7}' | '\u{f7}'),
         '\u{400}'..='\u{481}' | '\u{48a}'..='\u{52f}' => true,
         '\u{0900}'..='\u{097F}' => !matches!(c, '\u{0964}' | '\u{0965}'),
-        _ => c.is_alphabetic(),
+        _ => crate::letters::is_alphabetic(c),
     }
 }
 

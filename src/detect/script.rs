@@ -81,7 +81,7 @@ pub(crate) fn classify(c: char) -> Option<Script> {
     if cp < 0x80 {
         return c.is_ascii_alphabetic().then_some(Script::Latin);
     }
-    if !c.is_alphabetic() {
+    if !crate::letters::is_alphabetic(c) {
         return None;
     }
     Some(match cp {
