@@ -39,6 +39,117 @@ pub struct Config {
     pub limits: Limits,
     /// Queue and batching settings that bound memory and set commit latency.
     pub pipeline: PipelineSettings,
+    /// Which index the pipeline writes to and the API searches.
+    pub backend: BackendKind,
+    /// The OpenSearch cluster, when `backend = "opensearch"`.
+    pub opensearch: OpenSearchSettings,
+}
+
+/// The two index backends: one process with a local index, or a cluster.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// A Tantivy index under `data_dir`: no external service.
+    #[default]
+    Embedded,
+    /// An OpenSearch cluster: for more data or more writers than one machine handles.
+    OpenSearch,
+}
+
+/// What happens to a metadata field the index mapping does not declare.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownMetadata {
+    /// Kept in the stored document and returned with hits, but not searchable or filterable:
+    /// arbitrary input keys cannot explode the mapping.
+    #[default]
+    Store,
+    /// The cluster rejects the document; it goes to the dead-letter queue with the reason.
+    Reject,
+}
+
+/// Type of a declared (filterable) metadata field in the OpenSearch mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetaType {
+    Keyword,
+    Long,
+    Double,
+    Date,
+    Boolean,
+}
+
+/// The OpenSearch cluster backend's settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpenSearchSettings {
+    /// Node URLs; requests are spread over all of them and a node that stops answering is skipped.
+    pub urls: Vec<String>,
+    /// Base name: physical indices are `<index>-v1`, `-v2`, ...; the read alias is `<index>`, the
+    /// write alias `<index>-write`.
+    pub index: String,
+    /// Basic-auth user and password (the password also from `GLOSSA_OPENSEARCH_PASSWORD`).
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// PEM file of the CA that signs the cluster's certificates.
+    pub ca_cert: Option<PathBuf>,
+    /// Accept any certificate (self-signed test clusters only).
+    pub insecure_skip_verify: bool,
+    /// Sign requests with AWS SigV4 for this region (Amazon OpenSearch Service); credentials from
+    /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
+    pub aws_region: Option<String>,
+    /// SigV4 service name: `es` (managed domains) or `aoss` (Serverless).
+    pub aws_service: String,
+    /// Time allowed for one HTTP request to one node, in milliseconds.
+    pub request_timeout_ms: u64,
+    /// Primary shards of a new index version (see README: 10-50 GB per shard).
+    pub shards: u32,
+    /// Replicas of a new index version.
+    pub replicas: u32,
+    /// Largest bulk request, in bytes (keep under the cluster's `http.max_content_length`).
+    pub bulk_max_bytes: usize,
+    /// Most bulk requests in flight; the adaptive limit moves between 1 and this.
+    pub bulk_max_concurrency: usize,
+    /// Send a partly filled bulk request after this many milliseconds.
+    pub bulk_flush_ms: u64,
+    /// Give up on documents the cluster keeps refusing (429s, unreachable) after this many
+    /// seconds; they are then not acknowledged, so their source retries them.
+    pub max_retry_seconds: u64,
+    /// Map languages whose analysis plugin the cluster lacks to the ICU analyzer instead of
+    /// refusing to start.
+    pub icu_fallback: bool,
+    /// Metadata fields declared in the mapping (filterable), with their types.
+    pub metadata_fields: std::collections::BTreeMap<String, MetaType>,
+    /// What happens to metadata fields not declared in `metadata_fields`.
+    pub unknown_metadata: UnknownMetadata,
+    /// How long a search cursor's point in time stays open between pages, in seconds.
+    pub cursor_keep_alive_seconds: u64,
+}
+
+impl Default for OpenSearchSettings {
+    fn default() -> Self {
+        OpenSearchSettings {
+            urls: vec!["http://127.0.0.1:9200".to_string()],
+            index: "glossa".to_string(),
+            username: None,
+            password: None,
+            ca_cert: None,
+            insecure_skip_verify: false,
+            aws_region: None,
+            aws_service: "es".to_string(),
+            request_timeout_ms: 60_000,
+            shards: 1,
+            replicas: 1,
+            bulk_max_bytes: 10 * 1024 * 1024,
+            bulk_max_concurrency: 8,
+            bulk_flush_ms: 1000,
+            max_retry_seconds: 300,
+            icu_fallback: false,
+            metadata_fields: Default::default(),
+            unknown_metadata: UnknownMetadata::Store,
+            cursor_keep_alive_seconds: 300,
+        }
+    }
 }
 
 /// Language detection settings.
@@ -90,6 +201,8 @@ impl Default for Config {
             detect: DetectSettings::default(),
             limits: Limits::default(),
             pipeline: PipelineSettings::default(),
+            backend: BackendKind::Embedded,
+            opensearch: OpenSearchSettings::default(),
         }
     }
 }
@@ -164,6 +277,33 @@ impl Config {
         }
         if self.pipeline.writer_memory_mb < 16 {
             return invalid("pipeline.writer_memory_mb", "must be at least 16");
+        }
+        if self.backend == BackendKind::OpenSearch {
+            let os = &self.opensearch;
+            if os.urls.is_empty() {
+                return invalid("opensearch.urls", "at least one node URL is needed");
+            }
+            if os.index.is_empty()
+                || os.index != os.index.to_lowercase()
+                || os.index.starts_with(['_', '-', '+'])
+            {
+                return invalid(
+                    "opensearch.index",
+                    "must be a lowercase name not starting with _, - or +",
+                );
+            }
+            if os.bulk_max_bytes < 64 * 1024 || os.bulk_max_concurrency == 0 {
+                return invalid(
+                    "opensearch",
+                    "bulk_max_bytes must be at least 64 KiB and bulk_max_concurrency positive",
+                );
+            }
+            if os.bulk_max_bytes < self.limits.max_record_bytes {
+                return invalid(
+                    "opensearch.bulk_max_bytes",
+                    "must be at least limits.max_record_bytes, or the largest accepted records could never be indexed",
+                );
+            }
         }
         if self.limits.max_record_bytes > self.limits.max_body_bytes {
             return invalid(

@@ -18,5 +18,6 @@ pub mod record;
 pub mod route;
 pub mod search;
 pub mod service;
+pub mod sink;
 
 pub mod source;

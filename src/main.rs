@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use glossa::config::Config;
+use glossa::config::{BackendKind, Config};
 use glossa::detect::{Detector, DetectorConfig};
 use glossa::pipeline::{Admission, Outcome};
 use glossa::record::RawRecord;
@@ -42,11 +42,39 @@ struct Cli {
     /// Languages to detect among, ISO 639-1 codes comma-separated (default: all supported).
     #[arg(long, global = true, env = "GLOSSA_LANGUAGES", value_delimiter = ',')]
     languages: Option<Vec<String>>,
+    /// Index backend: embedded (local Tantivy index under --data-dir) or opensearch (a cluster).
+    #[arg(long, global = true, env = "GLOSSA_BACKEND")]
+    backend: Option<BackendArg>,
+    /// OpenSearch node URLs, comma-separated (with --backend opensearch).
+    #[arg(
+        long,
+        global = true,
+        env = "GLOSSA_OPENSEARCH_URLS",
+        value_delimiter = ','
+    )]
+    opensearch_urls: Option<Vec<String>>,
+    /// OpenSearch base index name: indices NAME-v1, NAME-v2..., aliases NAME and NAME-write.
+    #[arg(long, global = true, env = "GLOSSA_OPENSEARCH_INDEX")]
+    opensearch_index: Option<String>,
+    /// OpenSearch basic-auth password (prefer the environment variable to the flag).
+    #[arg(
+        long,
+        global = true,
+        env = "GLOSSA_OPENSEARCH_PASSWORD",
+        hide_env_values = true
+    )]
+    opensearch_password: Option<String>,
     /// Log format on stderr.
     #[arg(long, global = true, env = "GLOSSA_LOG_FORMAT", default_value = "text")]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BackendArg {
+    Embedded,
+    Opensearch,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -125,6 +153,20 @@ fn run(cli: Cli) -> Result<()> {
     }
     if let Some(languages) = &cli.languages {
         config.detect.languages = languages.clone();
+    }
+    match cli.backend {
+        Some(BackendArg::Embedded) => config.backend = BackendKind::Embedded,
+        Some(BackendArg::Opensearch) => config.backend = BackendKind::OpenSearch,
+        None => {}
+    }
+    if let Some(urls) = &cli.opensearch_urls {
+        config.opensearch.urls = urls.clone();
+    }
+    if let Some(index) = &cli.opensearch_index {
+        config.opensearch.index = index.clone();
+    }
+    if let Some(password) = &cli.opensearch_password {
+        config.opensearch.password = Some(password.clone());
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     match cli.command {
@@ -205,7 +247,8 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, data_dir = %data_dir.display(), documents = service.state.index.num_docs(), "serving");
+    let documents = service.state.index.num_docs().await.unwrap_or(0);
+    tracing::info!(%addr, data_dir = %data_dir.display(), documents, "serving");
     println!(
         "Glossa is serving http://{addr} (data in {})",
         data_dir.display()

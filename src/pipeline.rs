@@ -1,5 +1,5 @@
 //! The pipeline: admission -> decode + detect + route (a pool of OS threads, never tokio workers)
-//! -> sink (one thread owning the index writer, committing in batches) -> acknowledgement.
+//! -> sink (one thread per backend, see [`crate::sink`]) -> acknowledgement.
 //!
 //! Memory is bounded by a semaphore of in-flight records: a record holds its permit from
 //! admission until its acknowledgement. Sources that can wait (files, streams) wait for permits;
@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
-use crate::backend::embedded::{EmbeddedIndex, EmbeddedWriter};
 use crate::decode::Decoder;
 use crate::dlq::DeadLetterQueue;
 use crate::metrics as m;
-use crate::record::{Document, RawRecord, Rejection};
+use crate::record::{Document, RawRecord, Rejection, SourcePosition};
 use crate::route::Router;
+use crate::sink::Sink;
 
 /// Pipeline sizing, from [`crate::config::PipelineSettings`].
 #[derive(Clone, Debug)]
@@ -41,6 +41,8 @@ pub enum PipelineError {
     Closed,
     #[error("the index could not commit, records were not stored: {0}")]
     Commit(String),
+    #[error("the index backend did not take the records, they were not stored: {0}")]
+    Backend(String),
 }
 
 /// Whether a submission waits for room in the pipeline or fails fast.
@@ -71,7 +73,7 @@ impl Outcome {
 }
 
 /// Room for some records in the pipeline; dropping it frees the room and updates the gauge.
-struct Admitted(OwnedSemaphorePermit);
+pub(crate) struct Admitted(OwnedSemaphorePermit);
 
 impl Drop for Admitted {
     fn drop(&mut self) {
@@ -79,7 +81,7 @@ impl Drop for Admitted {
     }
 }
 
-type Reply = oneshot::Sender<Result<Outcome, PipelineError>>;
+pub(crate) type Reply = oneshot::Sender<Result<Outcome, PipelineError>>;
 
 struct Work {
     records: Vec<RawRecord>,
@@ -87,11 +89,14 @@ struct Work {
     permit: Admitted,
 }
 
-struct Prepared {
-    docs: Vec<Document>,
-    rejected: Vec<Rejection>,
-    reply: Reply,
-    permit: Admitted,
+/// A chunk of work after decode, detect and route: what a sink receives.
+pub(crate) struct Prepared {
+    pub(crate) docs: Vec<Document>,
+    /// Where each of `docs` came from (same order), for dead letters the backend causes.
+    pub(crate) positions: Vec<SourcePosition>,
+    pub(crate) rejected: Vec<Rejection>,
+    pub(crate) reply: Reply,
+    pub(crate) permit: Admitted,
 }
 
 /// Cheap to clone; what sources and the API use to feed the pipeline.
@@ -186,8 +191,7 @@ impl Pipeline {
         options: PipelineOptions,
         decoder: Decoder,
         router: Router,
-        index: Arc<EmbeddedIndex>,
-        writer: EmbeddedWriter,
+        sink: Sink,
         dlq: DeadLetterQueue,
     ) -> std::io::Result<Pipeline> {
         let chunk_capacity = options
@@ -212,7 +216,7 @@ impl Pipeline {
         let sink_options = options.clone();
         let sink = std::thread::Builder::new()
             .name("glossa-sink".into())
-            .spawn(move || Sink::new(index, writer, dlq, sink_options).run(prepared_rx))?;
+            .spawn(move || sink.run(prepared_rx, dlq, sink_options))?;
         Ok(Pipeline {
             handle: PipelineHandle {
                 input,
@@ -248,17 +252,22 @@ fn detect_worker(
     while let Ok(work) = input.recv() {
         let started = Instant::now();
         let mut docs = Vec::with_capacity(work.records.len());
+        let mut positions = Vec::with_capacity(work.records.len());
         let mut rejected = Vec::new();
-        for raw in &work.records {
+        for raw in work.records {
             match decoder.decode(&raw.bytes) {
-                Ok(record) => docs.push(router.route(record)),
-                Err(error) => rejected.push(error.into_rejection(raw)),
+                Ok(record) => {
+                    docs.push(router.route(record));
+                    positions.push(raw.position);
+                }
+                Err(error) => rejected.push(error.into_rejection(&raw)),
             }
         }
         metrics::histogram!(m::DETECT_SECONDS).record(started.elapsed().as_secs_f64());
         metrics::gauge!(m::QUEUE_DEPTH, "stage" => "detect").set(input.len() as f64);
         let prepared = Prepared {
             docs,
+            positions,
             rejected,
             reply: work.reply,
             permit: work.permit,
@@ -267,159 +276,5 @@ fn detect_worker(
             return;
         }
         metrics::gauge!(m::QUEUE_DEPTH, "stage" => "sink").set(output.len() as f64);
-    }
-}
-
-/// Applied but not yet committed work, waiting to be acknowledged.
-struct Unacked {
-    reply: Reply,
-    outcome: Outcome,
-    /// Released (freeing pipeline room) only once the work is acknowledged.
-    _permit: Admitted,
-}
-
-struct Sink {
-    index: Arc<EmbeddedIndex>,
-    writer: EmbeddedWriter,
-    dlq: DeadLetterQueue,
-    options: PipelineOptions,
-    unacked: Vec<Unacked>,
-    pending_docs: usize,
-    oldest: Option<Instant>,
-    commits: u64,
-    commit_time: Duration,
-}
-
-impl Sink {
-    fn new(
-        index: Arc<EmbeddedIndex>,
-        writer: EmbeddedWriter,
-        dlq: DeadLetterQueue,
-        options: PipelineOptions,
-    ) -> Self {
-        Sink {
-            index,
-            writer,
-            dlq,
-            options,
-            unacked: Vec::new(),
-            pending_docs: 0,
-            oldest: None,
-            commits: 0,
-            commit_time: Duration::ZERO,
-        }
-    }
-
-    fn run(mut self, input: flume::Receiver<Prepared>) {
-        loop {
-            let wait = match self.oldest {
-                Some(oldest) => (oldest + self.options.commit_interval)
-                    .saturating_duration_since(Instant::now()),
-                None => Duration::from_secs(3600),
-            };
-            match input.recv_timeout(wait) {
-                Ok(prepared) => {
-                    self.apply(prepared);
-                    // Under continuous load the timeout never fires: check the age here too.
-                    let overdue = self
-                        .oldest
-                        .is_some_and(|oldest| oldest.elapsed() >= self.options.commit_interval);
-                    if overdue || self.pending_docs >= self.options.commit_docs {
-                        self.commit();
-                    }
-                }
-                Err(flume::RecvTimeoutError::Timeout) => self.commit(),
-                Err(flume::RecvTimeoutError::Disconnected) => break,
-            }
-        }
-        self.commit();
-        if let Err(error) = self.writer.close() {
-            tracing::warn!(%error, "index writer did not close cleanly");
-        }
-        tracing::info!(
-            commits = self.commits,
-            commit_seconds = self.commit_time.as_secs_f64(),
-            "pipeline stopped"
-        );
-    }
-
-    fn apply(&mut self, prepared: Prepared) {
-        let now = tantivy::DateTime::from_utc(time::OffsetDateTime::now_utc());
-        let mut outcome = Outcome::default();
-        for doc in &prepared.docs {
-            if let Err(error) = self.writer.upsert(doc, now) {
-                let _ = prepared
-                    .reply
-                    .send(Err(PipelineError::Commit(error.to_string())));
-                return;
-            }
-            outcome.indexed += 1;
-            *outcome.languages.entry(doc.lang.to_string()).or_insert(0) += 1;
-        }
-        for rejection in &prepared.rejected {
-            if let Err(error) = self.dlq.push(rejection) {
-                let _ = prepared
-                    .reply
-                    .send(Err(PipelineError::Commit(error.to_string())));
-                return;
-            }
-        }
-        outcome.rejected = prepared.rejected;
-        self.pending_docs += prepared.docs.len() + outcome.rejected.len();
-        self.oldest.get_or_insert_with(Instant::now);
-        self.unacked.push(Unacked {
-            reply: prepared.reply,
-            outcome,
-            _permit: prepared.permit,
-        });
-    }
-
-    /// Makes applied work durable (dead letters first, then the index), then acknowledges it.
-    fn commit(&mut self) {
-        if self.unacked.is_empty() {
-            self.oldest = None;
-            return;
-        }
-        let started = Instant::now();
-        let result = self
-            .dlq
-            .sync()
-            .map_err(|e| e.to_string())
-            .and_then(|_| self.writer.commit().map_err(|e| e.to_string()))
-            .and_then(|_| self.index.refresh().map_err(|e| e.to_string()));
-        let took = started.elapsed();
-        metrics::histogram!(m::COMMIT_SECONDS).record(took.as_secs_f64());
-        self.commits += 1;
-        self.commit_time += took;
-        if let Err(error) = &result {
-            tracing::error!(%error, "commit failed; unacknowledged records will be retried by their sources");
-            if let Err(rollback) = self.writer.rollback() {
-                tracing::error!(error = %rollback, "rollback after failed commit also failed");
-            }
-        }
-        for unacked in self.unacked.drain(..) {
-            match &result {
-                Ok(()) => {
-                    let outcome = unacked.outcome;
-                    m::counter_add(m::RECORDS_INDEXED, outcome.indexed);
-                    for rejection in &outcome.rejected {
-                        metrics::counter!(m::RECORDS_REJECTED, "reason" => rejection.reason.clone())
-                            .increment(1);
-                    }
-                    for (lang, count) in &outcome.languages {
-                        metrics::counter!(m::DOCUMENTS_BY_LANGUAGE, "lang" => lang.clone())
-                            .increment(*count);
-                    }
-                    let _ = unacked.reply.send(Ok(outcome));
-                }
-                Err(error) => {
-                    let _ = unacked
-                        .reply
-                        .send(Err(PipelineError::Commit(error.clone())));
-                }
-            }
-        }
-        self.pending_docs = 0;
-        self.oldest = None;
     }
 }

@@ -47,12 +47,14 @@ pub struct SearchQuery {
 }
 
 /// Where the previous page ended: hits sort by score, then by id hash, both descending.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Cursor {
     pub score: f32,
     pub id_hash: u64,
-    /// The index snapshot the first page was served from, kept so pages stay consistent.
+    /// The embedded index snapshot the first page was served from, kept so pages stay consistent.
     pub generation: u64,
+    /// The OpenSearch point in time the pages are served from (same purpose).
+    pub pit: Option<String>,
 }
 
 /// Why a cursor string was refused.
@@ -67,6 +69,9 @@ impl Cursor {
         bytes.extend_from_slice(&self.score.to_le_bytes());
         bytes.extend_from_slice(&self.id_hash.to_le_bytes());
         bytes.extend_from_slice(&self.generation.to_le_bytes());
+        if let Some(pit) = &self.pit {
+            bytes.extend_from_slice(pit.as_bytes());
+        }
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     }
 
@@ -75,7 +80,7 @@ impl Cursor {
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(text)
             .map_err(|_| BadCursor)?;
-        if bytes.len() != 20 {
+        if bytes.len() < 20 {
             return Err(BadCursor);
         }
         let score = f32::from_le_bytes(bytes[0..4].try_into().map_err(|_| BadCursor)?);
@@ -84,10 +89,15 @@ impl Cursor {
         if !score.is_finite() {
             return Err(BadCursor);
         }
+        let pit = match &bytes[20..] {
+            [] => None,
+            rest => Some(String::from_utf8(rest.to_vec()).map_err(|_| BadCursor)?),
+        };
         Ok(Cursor {
             score,
             id_hash,
             generation,
+            pit,
         })
     }
 }
@@ -128,9 +138,15 @@ mod tests {
             score: 1.25,
             id_hash: u64::MAX - 3,
             generation: 7,
+            pit: None,
         };
         let decoded = Cursor::decode(&c.encode()).expect("own cursor decodes");
         assert_eq!(decoded, c);
+        let with_pit = Cursor {
+            pit: Some("o463QQEPZ2xvc3NhLXYxFmZ6".to_string()),
+            ..c
+        };
+        assert_eq!(Cursor::decode(&with_pit.encode()).ok(), Some(with_pit));
         assert!(Cursor::decode("not a cursor!").is_err());
         assert!(Cursor::decode("AAAA").is_err());
     }

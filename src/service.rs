@@ -6,12 +6,17 @@ use std::time::Duration;
 
 use crate::api::{self, AppState};
 use crate::backend::embedded::{EmbeddedError, EmbeddedIndex};
-use crate::config::Config;
+use crate::backend::opensearch::bootstrap::{self, IndexNames};
+use crate::backend::opensearch::bulk::{BulkConfig, BulkIndexer};
+use crate::backend::opensearch::search::OpenSearchSearch;
+use crate::backend::{opensearch, SearchBackend};
+use crate::config::{BackendKind, Config};
 use crate::decode::Decoder;
 use crate::detect::{DetectError, Detector, DetectorConfig};
 use crate::dlq::{DeadLetterQueue, DlqError};
 use crate::pipeline::{Pipeline, PipelineOptions};
 use crate::route::Router;
+use crate::sink::{OpenSearchSink, Sink};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +33,8 @@ pub enum StartError {
     Dlq(#[from] DlqError),
     #[error("cannot start pipeline threads: {0}")]
     Threads(#[from] std::io::Error),
+    #[error("OpenSearch backend: {0}")]
+    Cluster(String),
 }
 
 /// A started Glossa: the pipeline plus everything the API needs.
@@ -37,7 +44,10 @@ pub struct Service {
 }
 
 impl Service {
-    /// Opens everything under `config.data_dir` and starts the pipeline threads.
+    /// Opens the index (embedded under `config.data_dir`, or the OpenSearch cluster), the
+    /// dead-letter queue and the detector, and starts the pipeline threads. Blocking: call it
+    /// from a blocking thread (`spawn_blocking`), since the cluster bootstrap runs on the
+    /// caller's tokio runtime.
     pub fn start(config: Config) -> Result<Service, StartError> {
         config.validate()?;
         let languages =
@@ -46,17 +56,10 @@ impl Service {
             languages,
             min_confidence: config.detect.min_confidence,
         })?);
-        let index = Arc::new(EmbeddedIndex::open(
-            &config.data_dir.join("index"),
-            config.text_fields.clone(),
-        )?);
-        let memory = config.pipeline.writer_memory_mb * 1024 * 1024;
-        let writer = index.writer(memory).map_err(|e| match e {
-            EmbeddedError::Tantivy(tantivy::TantivyError::LockFailure(..)) => {
-                StartError::Locked(config.data_dir.display().to_string())
-            }
-            other => StartError::Index(other),
-        })?;
+        let (sink, index) = match config.backend {
+            BackendKind::Embedded => embedded_backend(&config)?,
+            BackendKind::OpenSearch => opensearch_backend(&config, &detector.languages())?,
+        };
         let dlq = DeadLetterQueue::open(&config.data_dir)?;
         let router = Router::new(detector);
         let options = PipelineOptions {
@@ -67,8 +70,7 @@ impl Service {
             commit_interval: Duration::from_millis(config.pipeline.commit_interval_ms),
         };
         let decoder = Decoder::new(config.text_fields.clone(), config.limits.max_record_bytes);
-        let pipeline =
-            Pipeline::start(options, decoder, router.clone(), index.clone(), writer, dlq)?;
+        let pipeline = Pipeline::start(options, decoder, router.clone(), sink, dlq)?;
         crate::metrics::install();
         let state = AppState {
             pipeline: pipeline.handle(),
@@ -101,6 +103,65 @@ impl Service {
         drop(state);
         stop_pipeline(pipeline).await
     }
+}
+
+fn embedded_backend(config: &Config) -> Result<(Sink, SearchBackend), StartError> {
+    let index = Arc::new(EmbeddedIndex::open(
+        &config.data_dir.join("index"),
+        config.text_fields.clone(),
+    )?);
+    let memory = config.pipeline.writer_memory_mb * 1024 * 1024;
+    let writer = index.writer(memory).map_err(|e| match e {
+        EmbeddedError::Tantivy(tantivy::TantivyError::LockFailure(..)) => {
+            StartError::Locked(config.data_dir.display().to_string())
+        }
+        other => StartError::Index(other),
+    })?;
+    let sink = Sink::Embedded {
+        index: index.clone(),
+        writer: Box::new(writer),
+    };
+    Ok((sink, SearchBackend::Embedded(index)))
+}
+
+fn opensearch_backend(
+    config: &Config,
+    languages: &[&'static str],
+) -> Result<(Sink, SearchBackend), StartError> {
+    let settings = &config.opensearch;
+    let client = opensearch::connect(settings).map_err(|e| StartError::Cluster(e.to_string()))?;
+    let names = IndexNames::new(&settings.index);
+    let options = opensearch::mapping_options(config, languages);
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+        StartError::Cluster(
+            "Service::start must be called from a tokio runtime's blocking thread".into(),
+        )
+    })?;
+    let names = runtime
+        .block_on(bootstrap::prepare(&client, &names, options))
+        .map_err(|e| StartError::Cluster(e.to_string()))?;
+    let indexer = BulkIndexer::new(
+        client.clone(),
+        BulkConfig {
+            max_request_bytes: settings.bulk_max_bytes,
+            max_concurrency: settings.bulk_max_concurrency,
+            max_retry_time: Duration::from_secs(settings.max_retry_seconds),
+            ..BulkConfig::default()
+        },
+    );
+    let sink = Sink::OpenSearch(OpenSearchSink::new(
+        indexer,
+        names.write_alias.clone(),
+        settings.bulk_max_bytes,
+        Duration::from_millis(settings.bulk_flush_ms),
+        settings.bulk_max_concurrency,
+    ));
+    let search = OpenSearchSearch::new(
+        client,
+        names.read_alias,
+        Duration::from_secs(settings.cursor_keep_alive_seconds),
+    );
+    Ok((sink, SearchBackend::OpenSearch(Arc::new(search))))
 }
 
 async fn stop_pipeline(pipeline: Pipeline) -> std::io::Result<()> {

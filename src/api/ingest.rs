@@ -100,7 +100,7 @@ fn pipeline_error(error: PipelineError) -> ApiError {
         PipelineError::TooMany { .. } => {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, error.to_string())
         }
-        PipelineError::Closed | PipelineError::Commit(_) => ApiError {
+        PipelineError::Closed | PipelineError::Commit(_) | PipelineError::Backend(_) => ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             message: error.to_string(),
             retry_after: Some(5),

@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::backend::embedded::EmbeddedIndex;
+use crate::backend::SearchBackend;
 use crate::config::Config;
 use crate::pipeline::PipelineHandle;
 use crate::route::Router as LanguageRouter;
@@ -23,7 +23,7 @@ use crate::route::Router as LanguageRouter;
 #[derive(Clone)]
 pub struct AppState {
     pub pipeline: PipelineHandle,
-    pub index: Arc<EmbeddedIndex>,
+    pub index: SearchBackend,
     pub languages: LanguageRouter,
     pub config: Arc<Config>,
 }

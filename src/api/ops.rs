@@ -8,9 +8,19 @@ use serde_json::json;
 
 use super::{ApiError, AppState};
 
-/// Liveness and a document count, for load balancers and humans.
+/// Liveness and a document count, for load balancers and humans; 503 when the index (the
+/// cluster) cannot be reached.
 pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    Json(json!({ "status": "ok", "documents": state.index.num_docs() }))
+    match state.index.num_docs().await {
+        Ok(documents) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ok", "documents": documents })),
+        ),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "error": error.to_string() })),
+        ),
+    }
 }
 
 /// Prometheus text exposition.

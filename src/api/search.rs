@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{ApiError, AppState};
-use crate::backend::embedded::EmbeddedError;
+use crate::backend::SearchError;
 use crate::detect::Method;
 use crate::metrics as m;
 use crate::search::{Condition, Cursor, Filter, RangeBounds, SearchQuery, SearchResult};
@@ -290,14 +290,14 @@ async fn run(
         cursor,
         highlight: body.highlight.unwrap_or(true),
     };
-    let index = state.index.clone();
-    let result = tokio::task::spawn_blocking(move || index.search(&query))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| match e {
-            EmbeddedError::InvalidQuery(message) => ApiError::bad_request(message),
-            other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
-        })?;
+    let result = state.index.search(query).await.map_err(|e| match e {
+        SearchError::InvalidQuery(message) | SearchError::ExpiredCursor(message) => {
+            ApiError::bad_request(message)
+        }
+        SearchError::Unavailable(_) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        }
+    })?;
     Ok(Json(SearchAnswer {
         took_ms: started.elapsed().as_secs_f64() * 1000.0,
         query_language,

@@ -1,4 +1,60 @@
 //! Index backends: where documents are stored and searched. The embedded Tantivy index is the
-//! default; the OpenSearch cluster backend will sit beside it behind the same pipeline and API.
+//! default; the OpenSearch cluster backend sits beside it behind the same pipeline and API.
 
 pub mod embedded;
+pub mod opensearch;
+
+use std::sync::Arc;
+
+use crate::search::{SearchQuery, SearchResult};
+
+/// The index the API searches: one variant per backend, so handlers stay backend-neutral.
+#[derive(Clone)]
+pub enum SearchBackend {
+    Embedded(Arc<embedded::EmbeddedIndex>),
+    OpenSearch(Arc<opensearch::search::OpenSearchSearch>),
+}
+
+/// Why a search failed: the caller's mistake (400), an expired cursor (400, start again), or
+/// the backend (503).
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("{0}")]
+    InvalidQuery(String),
+    #[error("{0}")]
+    ExpiredCursor(String),
+    #[error("the index is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl SearchBackend {
+    /// Runs one search; CPU-bound embedded searches run on the blocking pool.
+    pub async fn search(&self, query: SearchQuery) -> Result<SearchResult, SearchError> {
+        match self {
+            SearchBackend::Embedded(index) => {
+                let index = index.clone();
+                tokio::task::spawn_blocking(move || index.search(&query))
+                    .await
+                    .map_err(|e| SearchError::Unavailable(e.to_string()))?
+                    .map_err(|e| match e {
+                        embedded::EmbeddedError::InvalidQuery(message) => {
+                            SearchError::InvalidQuery(message)
+                        }
+                        other => SearchError::Unavailable(other.to_string()),
+                    })
+            }
+            SearchBackend::OpenSearch(search) => search.search(&query).await,
+        }
+    }
+
+    /// Documents in the index (searchable ones), for health checks and logs.
+    pub async fn num_docs(&self) -> Result<u64, SearchError> {
+        match self {
+            SearchBackend::Embedded(index) => Ok(index.num_docs()),
+            SearchBackend::OpenSearch(search) => search
+                .count()
+                .await
+                .map_err(|e| SearchError::Unavailable(e.to_string())),
+        }
+    }
+}

@@ -133,7 +133,8 @@ impl EmbeddedIndex {
     pub fn search(&self, request: &SearchQuery) -> Result<SearchResult, EmbeddedError> {
         let searcher = self.searcher_for(request.cursor.as_ref());
         let built = query::build(&self.index, &self.fields, request)?;
-        let top = collect::TopAfter::new(request.size, request.cursor, schema::ID_HASH_FIELD);
+        let top =
+            collect::TopAfter::new(request.size, request.cursor.clone(), schema::ID_HASH_FIELD);
         let facets = collect::LanguageFacets::new(schema::LANG_FIELD);
         let (total, (languages, page)) =
             searcher.search(&built.query, &(tantivy::collector::Count, (facets, top)))?;
@@ -153,6 +154,7 @@ impl EmbeddedIndex {
                     score: last.score,
                     id_hash: last.id_hash,
                     generation: searcher.generation().generation_id(),
+                    pit: None,
                 }
                 .encode(),
             ),

@@ -1,0 +1,291 @@
+//! `/v1/search` over OpenSearch, with the embedded backend's behaviour: the query analyzed per
+//! language on that language's field (boosted) plus the generic field, metadata filters,
+//! language facets, highlights keyed by record field, and cursor pagination sorted by
+//! (score, id hash) descending.
+//!
+//! Cursors and points in time: a first page is searched on the read alias directly; only when
+//! it is full (a next page may exist) is a point in time opened, and every later page is served
+//! from it with `search_after`, so pages 2.. see one snapshot. A PIT per search would exhaust the
+//! cluster's open-PIT limit under load (300 by default). The cost: a document indexed between
+//! the first page and the PIT's opening can shift scores slightly across that one boundary.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{json, Map, Value};
+
+use super::client::{Client, OpenSearchError};
+use crate::backend::SearchError;
+use crate::route::{language_field, GENERIC_FIELD};
+use crate::search::{Condition, Cursor, Filter, Hit, SearchQuery, SearchResult};
+
+/// How much more a match in the query language's own field counts than a generic match (the
+/// embedded backend uses the same).
+const LANGUAGE_FIELD_BOOST: u32 = 2;
+/// Longest highlighted fragment, in characters.
+const FRAGMENT_CHARS: u32 = 200;
+
+/// Searches the read alias of one Glossa index.
+pub struct OpenSearchSearch {
+    client: Client,
+    read_alias: String,
+    keep_alive: Duration,
+}
+
+impl From<OpenSearchError> for SearchError {
+    fn from(error: OpenSearchError) -> Self {
+        match error {
+            OpenSearchError::Status { status, reason }
+                if status == 404 && reason.contains("search_context_missing")
+                    || reason.contains("No search context found") =>
+            {
+                SearchError::ExpiredCursor(
+                    "the cursor's snapshot has expired; search again without a cursor".into(),
+                )
+            }
+            OpenSearchError::Status { status, reason } if (400..500).contains(&status) => {
+                SearchError::InvalidQuery(format!("the cluster refused the query: {reason}"))
+            }
+            other => SearchError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl OpenSearchSearch {
+    /// `keep_alive` is how long a cursor stays usable between two pages.
+    pub fn new(client: Client, read_alias: String, keep_alive: Duration) -> Self {
+        OpenSearchSearch {
+            client,
+            read_alias,
+            keep_alive,
+        }
+    }
+
+    /// Searchable documents behind the read alias.
+    pub async fn count(&self) -> Result<u64, OpenSearchError> {
+        let answer = self
+            .client
+            .json(Method::GET, &format!("{}/_count", self.read_alias), None)
+            .await?;
+        Ok(answer["count"].as_u64().unwrap_or(0))
+    }
+
+    /// One page of results.
+    pub async fn search(&self, query: &SearchQuery) -> Result<SearchResult, SearchError> {
+        let keep_alive = format!("{}s", self.keep_alive.as_secs().max(1));
+        let mut body = request_body(query)?;
+        let path = match &query.cursor {
+            Some(cursor) => {
+                let pit = cursor.pit.clone().ok_or_else(|| {
+                    SearchError::InvalidQuery(
+                        "invalid cursor: it was not issued by this index; search again without it"
+                            .into(),
+                    )
+                })?;
+                body["pit"] = json!({"id": pit, "keep_alive": keep_alive});
+                body["search_after"] = json!([cursor.score, cursor.id_hash as i64]);
+                "_search".to_string()
+            }
+            None => format!("{}/_search", self.read_alias),
+        };
+        let answer = self.client.json(Method::POST, &path, Some(&body)).await?;
+        let hits = answer["hits"]["hits"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let next_cursor = match (query.size, hits.last()) {
+            (size, Some(last)) if size > 0 && hits.len() == size => {
+                let pit = match answer["pit_id"].as_str() {
+                    Some(pit) => pit.to_string(),
+                    None => self.open_pit(&keep_alive).await?,
+                };
+                let sort = &last["sort"];
+                Some(
+                    Cursor {
+                        score: sort[0].as_f64().unwrap_or(0.0) as f32,
+                        id_hash: sort[1].as_i64().unwrap_or(0) as u64,
+                        generation: 0,
+                        pit: Some(pit),
+                    }
+                    .encode(),
+                )
+            }
+            _ => None,
+        };
+        let languages = answer["aggregations"]["languages"]["buckets"]
+            .as_array()
+            .map(|buckets| {
+                buckets
+                    .iter()
+                    .filter_map(|b| {
+                        Some((b["key"].as_str()?.to_string(), b["doc_count"].as_u64()?))
+                    })
+                    .collect::<BTreeMap<_, _>>()
+            })
+            .unwrap_or_default();
+        Ok(SearchResult {
+            total: answer["hits"]["total"]["value"].as_u64().unwrap_or(0),
+            hits: hits.iter().map(hit).collect(),
+            languages,
+            next_cursor,
+        })
+    }
+
+    async fn open_pit(&self, keep_alive: &str) -> Result<String, SearchError> {
+        let answer = self
+            .client
+            .json(
+                Method::POST,
+                &format!(
+                    "{}/_search/point_in_time?keep_alive={keep_alive}",
+                    self.read_alias
+                ),
+                None,
+            )
+            .await?;
+        answer["pit_id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| SearchError::Unavailable("the cluster returned no pit_id".into()))
+    }
+}
+
+/// The search body of `query`, without PIT or `search_after`.
+fn request_body(query: &SearchQuery) -> Result<Value, SearchError> {
+    let language_fields: Vec<String> = query
+        .langs
+        .iter()
+        .filter_map(|code| language_field(code))
+        .collect();
+    let text_query = if query.text.trim() == "*" {
+        json!({"match_all": {}})
+    } else {
+        let mut fields: Vec<String> = language_fields
+            .iter()
+            .map(|f| format!("{f}^{LANGUAGE_FIELD_BOOST}"))
+            .collect();
+        fields.push(GENERIC_FIELD.to_string());
+        json!({"simple_query_string": {
+            "query": query.text,
+            "fields": fields,
+            "default_operator": "or",
+            "lenient": true,
+        }})
+    };
+    let filters = query
+        .filters
+        .iter()
+        .map(filter_clause)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut body = json!({
+        "size": query.size,
+        "track_total_hits": true,
+        "query": {"bool": {"must": [text_query], "filter": filters}},
+        "sort": [{"_score": "desc"}, {"id_hash": "desc"}],
+        "aggs": {"languages": {"terms": {"field": "lang", "size": 200}}},
+    });
+    if query.highlight {
+        let mut fields = Map::new();
+        for field in language_fields
+            .iter()
+            .map(String::as_str)
+            .chain([GENERIC_FIELD])
+        {
+            fields.insert(field.to_string(), json!({}));
+        }
+        body["highlight"] = json!({
+            "fields": fields,
+            "pre_tags": ["<b>"],
+            "post_tags": ["</b>"],
+            "encoder": "html",
+            "fragment_size": FRAGMENT_CHARS,
+            "number_of_fragments": 3,
+            "require_field_match": false,
+        });
+    }
+    Ok(body)
+}
+
+fn filter_clause(filter: &Filter) -> Result<Value, SearchError> {
+    if filter.field == "lang" {
+        return match &filter.condition {
+            Condition::Equals(Value::String(code)) => Ok(json!({"term": {"lang": code}})),
+            _ => Err(SearchError::InvalidQuery(
+                "filter `lang` takes a language code such as \"de\"".into(),
+            )),
+        };
+    }
+    let field = format!("meta.{}", filter.field);
+    Ok(match &filter.condition {
+        Condition::Equals(value) => json!({"term": {field: value}}),
+        Condition::Range(bounds) => {
+            let mut range = Map::new();
+            for (key, bound) in [
+                ("gte", &bounds.gte),
+                ("gt", &bounds.gt),
+                ("lte", &bounds.lte),
+                ("lt", &bounds.lt),
+            ] {
+                if let Some(value) = bound {
+                    range.insert(key.to_string(), value.clone());
+                }
+            }
+            json!({"range": {field: range}})
+        }
+    })
+}
+
+/// One hit: the stored document turned back into the original record, and highlights keyed by
+/// the record's text field names.
+fn hit(raw: &Value) -> Hit {
+    let source = &raw["_source"];
+    let lang = source["lang"].as_str().unwrap_or("und").to_string();
+    let texts_field = language_field(&lang).unwrap_or_else(|| GENERIC_FIELD.to_string());
+    let texts: Vec<&str> = source[&texts_field]
+        .as_array()
+        .or_else(|| source[GENERIC_FIELD].as_array())
+        .map(|values| values.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let names: Vec<&str> = source["text_names"]
+        .as_array()
+        .map(|values| values.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut highlights = BTreeMap::new();
+    if let Some(fields) = raw["highlight"].as_object() {
+        for (field, fragments) in fields {
+            for fragment in fragments.as_array().into_iter().flatten() {
+                let Some(fragment) = fragment.as_str() else {
+                    continue;
+                };
+                let plain = unescape_html(&fragment.replace("<b>", "").replace("</b>", ""));
+                let name = texts
+                    .iter()
+                    .position(|text| text.contains(plain.trim()))
+                    .and_then(|i| names.get(i))
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| field.clone());
+                highlights
+                    .entry(name)
+                    .or_insert_with(|| fragment.to_string());
+            }
+        }
+    }
+    Hit {
+        id: source["id"].as_str().unwrap_or_default().to_string(),
+        lang,
+        lang_confidence: source["lang_confidence"].as_f64().unwrap_or(0.0),
+        score: raw["_score"].as_f64().unwrap_or(0.0) as f32,
+        highlights,
+        source: super::document::original_record(source),
+    }
+}
+
+fn unescape_html(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}

@@ -1,0 +1,231 @@
+//! The OpenSearch sink: groups prepared chunks into bulk batches (by bytes, or when the oldest
+//! has waited `flush_interval`), indexes each batch through the adaptive [`BulkIndexer`], sends
+//! the documents the cluster refused for good to the dead-letter queue with its reason, and only
+//! then acknowledges the chunks.
+//!
+//! Backpressure: at most `max_outstanding` batches are in flight; while they are, this sink stops
+//! reading its input, the pipeline's bounded queues fill, and admission makes sources wait (or
+//! the HTTP API answer 429). A batch the cluster would not take within the indexer's retry time
+//! is not acknowledged: its sources see an error and keep the records (HTTP 503, files report
+//! them, streams do not commit their offsets).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::acknowledge;
+use crate::backend::opensearch::bulk::{BulkIndexer, BulkOp, ItemResult};
+use crate::backend::opensearch::document;
+use crate::dlq::DeadLetterQueue;
+use crate::pipeline::{Outcome, PipelineError, Prepared};
+use crate::record::Rejection;
+
+/// Reason label of a document the cluster refused (mapping conflict, malformed value, ...).
+pub const REASON_BACKEND_REJECTED: &str = "backend_rejected";
+
+/// What the OpenSearch sink needs; built by the service from the configuration.
+pub struct OpenSearchSink {
+    indexer: BulkIndexer,
+    write_alias: String,
+    batch_bytes: usize,
+    flush_interval: Duration,
+    max_outstanding: usize,
+}
+
+impl OpenSearchSink {
+    /// `batch_bytes` is the bulk request size target; `max_outstanding` bounds the batches in
+    /// flight (and so the memory held beyond the pipeline's own queues).
+    pub fn new(
+        indexer: BulkIndexer,
+        write_alias: String,
+        batch_bytes: usize,
+        flush_interval: Duration,
+        max_outstanding: usize,
+    ) -> Self {
+        OpenSearchSink {
+            indexer,
+            write_alias,
+            batch_bytes,
+            flush_interval,
+            max_outstanding: max_outstanding.max(1),
+        }
+    }
+
+    /// Runs on the pipeline's sink thread, with its own small async runtime for the HTTP calls.
+    pub(crate) fn run(self, input: flume::Receiver<Prepared>, dlq: DeadLetterQueue) {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                tracing::error!(%error, "cannot start the OpenSearch sink's runtime");
+                while let Ok(prepared) = input.recv() {
+                    let _ = prepared
+                        .reply
+                        .send(Err(PipelineError::Backend(error.to_string())));
+                }
+                return;
+            }
+        };
+        runtime.block_on(self.run_async(input, dlq));
+    }
+
+    async fn run_async(self, input: flume::Receiver<Prepared>, dlq: DeadLetterQueue) {
+        let dlq = Arc::new(Mutex::new(dlq));
+        let mut in_flight = JoinSet::new();
+        let mut batch = Batch::default();
+        loop {
+            let received = match batch.deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline, input.recv_async()).await,
+                None => Ok(input.recv_async().await),
+            };
+            match received {
+                Ok(Ok(prepared)) => {
+                    batch.add(prepared, &self.write_alias);
+                    batch
+                        .deadline
+                        .get_or_insert(Instant::now() + self.flush_interval);
+                    if batch.bytes >= self.batch_bytes {
+                        self.flush(&mut batch, &mut in_flight, &dlq).await;
+                    }
+                }
+                Ok(Err(_disconnected)) => break,
+                Err(_timeout) => self.flush(&mut batch, &mut in_flight, &dlq).await,
+            }
+            while in_flight.try_join_next().is_some() {}
+        }
+        self.flush(&mut batch, &mut in_flight, &dlq).await;
+        while in_flight.join_next().await.is_some() {}
+        let stats = self.indexer.stats();
+        tracing::info!(
+            requests = stats.requests,
+            request_retries = stats.request_retries,
+            item_retries = stats.item_retries,
+            concurrency = stats.limit,
+            "OpenSearch sink stopped"
+        );
+    }
+
+    /// Sends the batch off, waiting first while `max_outstanding` batches are in flight.
+    async fn flush(
+        &self,
+        batch: &mut Batch,
+        in_flight: &mut JoinSet<()>,
+        dlq: &Arc<Mutex<DeadLetterQueue>>,
+    ) {
+        let batch = std::mem::take(batch);
+        if batch.chunks.is_empty() {
+            return;
+        }
+        while in_flight.len() >= self.max_outstanding {
+            in_flight.join_next().await;
+        }
+        in_flight.spawn(index_batch(self.indexer.clone(), batch, dlq.clone()));
+    }
+}
+
+/// Chunks waiting to go out as one bulk call.
+#[derive(Default)]
+struct Batch {
+    chunks: Vec<Prepared>,
+    ops: Vec<BulkOp>,
+    bytes: usize,
+    deadline: Option<Instant>,
+}
+
+impl Batch {
+    fn add(&mut self, prepared: Prepared, write_alias: &str) {
+        let now = crate::dlq::now_rfc3339();
+        for doc in &prepared.docs {
+            let source = document::to_source(doc, &now);
+            self.bytes += source.len() + doc.record.id.len() + write_alias.len() + 40;
+            self.ops.push(BulkOp {
+                index: write_alias.to_string(),
+                id: doc.record.id.clone(),
+                source: source.into(),
+            });
+        }
+        self.chunks.push(prepared);
+    }
+}
+
+/// Indexes one batch, dead-letters what the cluster refused, then acknowledges every chunk.
+async fn index_batch(indexer: BulkIndexer, batch: Batch, dlq: Arc<Mutex<DeadLetterQueue>>) {
+    let results = match indexer.index(batch.ops).await {
+        Ok(results) => results,
+        Err(error) => {
+            tracing::error!(%error, chunks = batch.chunks.len(), "bulk indexing failed; the records are not acknowledged");
+            for prepared in batch.chunks {
+                let _ = prepared
+                    .reply
+                    .send(Err(PipelineError::Backend(error.to_string())));
+            }
+            return;
+        }
+    };
+    let mut results = results.into_iter();
+    let mut outcomes = Vec::with_capacity(batch.chunks.len());
+    for prepared in batch.chunks {
+        let mut outcome = Outcome::default();
+        for (doc, position) in prepared.docs.iter().zip(&prepared.positions) {
+            match results.next() {
+                Some(ItemResult::Indexed) => {
+                    outcome.indexed += 1;
+                    *outcome.languages.entry(doc.lang.to_string()).or_insert(0) += 1;
+                }
+                Some(ItemResult::Failed { status, reason }) => {
+                    outcome.rejected.push(Rejection {
+                        position: position.clone(),
+                        reason: REASON_BACKEND_REJECTED.to_string(),
+                        message: format!(
+                            "the cluster refused the document (HTTP {status}): {reason}"
+                        ),
+                        raw: serde_json::Value::Object(doc.record.source.clone()).to_string(),
+                        truncated: false,
+                    });
+                }
+                None => {
+                    // The indexer returns one result per op; anything else is a bug, and the
+                    // safe answer is to not acknowledge.
+                    let _ = prepared.reply.send(Err(PipelineError::Backend(
+                        "bulk indexer returned fewer results than documents".into(),
+                    )));
+                    return;
+                }
+            }
+        }
+        outcome.rejected.extend(prepared.rejected);
+        outcomes.push((prepared.reply, outcome, prepared.permit));
+    }
+    let letters: Vec<Rejection> = outcomes
+        .iter()
+        .flat_map(|(_, outcome, _)| outcome.rejected.iter().cloned())
+        .collect();
+    let stored = if letters.is_empty() {
+        Ok(())
+    } else {
+        let dlq = dlq.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut dlq = dlq.lock().unwrap_or_else(|e| e.into_inner());
+            letters
+                .iter()
+                .try_for_each(|letter| dlq.push(letter))
+                .and_then(|_| dlq.sync())
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()))
+    };
+    for (reply, outcome, permit) in outcomes {
+        match &stored {
+            Ok(()) => acknowledge(reply, outcome),
+            Err(error) => {
+                let _ = reply.send(Err(PipelineError::Commit(error.clone())));
+            }
+        }
+        drop(permit);
+    }
+}

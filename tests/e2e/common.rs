@@ -1,0 +1,161 @@
+//! What every end-to-end test uses: an in-process Glossa on a loopback socket, the fixture, and
+//! small helpers over JSON answers.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use glossa::config::Config;
+use glossa::service::Service;
+use serde_json::Value;
+
+pub const FIXTURE: &str = include_str!("../fixtures/multilingual.ndjson");
+
+pub fn fixture_ids() -> BTreeSet<String> {
+    FIXTURE
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["id"].as_str().map(str::to_string))
+        .collect()
+}
+
+pub fn test_config(dir: &Path) -> Config {
+    let mut config = Config {
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    };
+    config.pipeline.commit_interval_ms = 100;
+    config.pipeline.writer_memory_mb = 32;
+    config
+}
+
+/// An in-process Glossa serving on a loopback port.
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// Called after each ingest so what was acknowledged is searchable (OpenSearch refreshes
+    /// every second; the embedded index is searchable at acknowledgement).
+    pub refresh_url: Option<String>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl TestServer {
+    pub async fn start(config: Config) -> TestServer {
+        let service = tokio::task::spawn_blocking(move || Service::start(config))
+            .await
+            .expect("start task")
+            .expect("service starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let base = format!("http://{}", listener.local_addr().expect("local addr"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(service.serve(listener, async {
+            let _ = rx.await;
+        }));
+        TestServer {
+            base,
+            client: reqwest::Client::new(),
+            refresh_url: None,
+            shutdown: Some(tx),
+            task,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task
+            .await
+            .expect("server task")
+            .expect("server stops cleanly");
+    }
+
+    pub async fn post(&self, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/v1/documents", self.base))
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .await
+            .expect("ingest request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON answer"))
+    }
+
+    pub async fn get(&self, path_and_query: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!("{}{}", self.base, path_and_query))
+            .send()
+            .await
+            .expect("GET request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON answer"))
+    }
+
+    pub async fn search(&self, params: &[(&str, &str)]) -> Value {
+        let response = self
+            .client
+            .get(format!("{}/v1/search", self.base))
+            .query(params)
+            .send()
+            .await
+            .expect("search request");
+        assert_eq!(response.status().as_u16(), 200, "search {params:?} failed");
+        response.json().await.expect("JSON answer")
+    }
+
+    pub async fn search_post(&self, body: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/v1/search", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("search request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON answer"))
+    }
+
+    pub async fn ingest_fixture(&self) {
+        let (status, answer) = self.post(FIXTURE.to_string()).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["accepted"], fixture_ids().len(), "{answer}");
+        assert_eq!(answer["errors"], false, "{answer}");
+        self.refresh().await;
+    }
+
+    /// Makes everything acknowledged so far searchable.
+    pub async fn refresh(&self) {
+        if let Some(url) = &self.refresh_url {
+            let response = self.client.post(url).send().await.expect("refresh request");
+            assert!(
+                response.status().is_success(),
+                "refresh failed: {response:?}"
+            );
+        }
+    }
+}
+
+pub fn hit_ids(answer: &Value) -> Vec<String> {
+    answer["hits"]
+        .as_array()
+        .map(|hits| {
+            hits.iter()
+                .filter_map(|h| h["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `error.message` of a JSON error answer, or "" when there is none.
+pub fn error_message(answer: &Value) -> &str {
+    answer["error"]["message"].as_str().unwrap_or("")
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}

@@ -1,0 +1,182 @@
+//! The search behaviour both backends must show, run against each of them over HTTP: the same
+//! fixture, the same queries, the same expected answers.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use crate::common::*;
+
+/// Ingests the fixture into `server` and runs every check.
+pub async fn run_all(server: &TestServer) {
+    server.ingest_fixture().await;
+    every_language_is_detected_and_found_through_its_own_analysis(server).await;
+    query_language_is_detected_or_given_and_generic_field_crosses_languages(server).await;
+    filters_facets_and_cursor_pagination(server).await;
+}
+
+async fn every_language_is_detected_and_found_through_its_own_analysis(server: &TestServer) {
+    // Each document's detected language is its id's prefix.
+    let all = server
+        .search(&[("q", "*"), ("size", "100"), ("highlight", "false")])
+        .await;
+    assert_eq!(all["total"], fixture_ids().len());
+    for hit in all["hits"].as_array().expect("hits") {
+        let id = hit["id"].as_str().expect("id");
+        let expected = id.split('-').next().expect("prefix");
+        assert_eq!(
+            hit["lang"], expected,
+            "document {id} detected as {}",
+            hit["lang"]
+        );
+    }
+
+    // Inflected forms through stemmers, words inside unsegmented scripts.
+    let cases = [
+        ("de", "Haus", "de-1"),
+        ("de", "Garten", "de-1"),
+        ("fr", "cheval", "fr-1"),
+        ("es", "canción", "es-1"),
+        ("ru", "книга", "ru-1"),
+        ("ru", "студент", "ru-1"),
+        ("en", "walk", "en-1"),
+        ("zh", "学生", "zh-1"),
+        ("zh", "文化", "zh-1"),
+        ("ja", "電車", "ja-1"),
+        ("ja", "会社", "ja-1"),
+        ("th", "อาหาร", "th-1"),
+        ("km", "ប្រទេស", "km-1"),
+        ("ar", "المكتبة", "ar-1"),
+        ("hi", "रेलवे", "hi-1"),
+    ];
+    for (lang, q, expected) in cases {
+        let answer = server.search(&[("q", q), ("lang", lang)]).await;
+        let ids = hit_ids(&answer);
+        assert_eq!(
+            ids.first().map(String::as_str),
+            Some(expected),
+            "q={q} lang={lang}: {answer}"
+        );
+        assert_eq!(answer["query_language"]["chosen_by"], "given");
+        let highlight = answer["hits"][0]["highlights"].to_string();
+        assert!(highlight.contains("<b>"), "q={q}: no highlight in {answer}");
+    }
+
+    // Without the stemmer's language the generic field does not conflate inflections.
+    let generic_only = server.search(&[("q", "книга"), ("lang", "en")]).await;
+    assert!(hit_ids(&generic_only).is_empty(), "{generic_only}");
+}
+
+async fn query_language_is_detected_or_given_and_generic_field_crosses_languages(
+    server: &TestServer,
+) {
+    let detected = server.search(&[("q", "die alten Häuser der Stadt")]).await;
+    assert_eq!(detected["query_language"]["lang"], "de", "{detected}");
+    assert_eq!(detected["query_language"]["chosen_by"], "detected");
+    assert_eq!(hit_ids(&detected).first().map(String::as_str), Some("de-1"));
+
+    let detected_ru = server.search(&[("q", "интересные книги")]).await;
+    assert_eq!(detected_ru["query_language"]["lang"], "ru", "{detected_ru}");
+    assert_eq!(hit_ids(&detected_ru), vec!["ru-1"]);
+
+    // A name shared across languages is found in every language through the generic field.
+    let berlin = server.search(&[("q", "Berlin"), ("lang", "de")]).await;
+    let ids: BTreeSet<String> = hit_ids(&berlin).into_iter().collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from(["de-2".to_string(), "fr-2".to_string()]),
+        "{berlin}"
+    );
+    assert_eq!(berlin["languages"], json!({"de": 1, "fr": 1}));
+
+    let code = server.search(&[("q", "XJ-900")]).await;
+    assert_eq!(
+        hit_ids(&code).first().map(String::as_str),
+        Some("de-2"),
+        "{code}"
+    );
+
+    let (status, bad_lang) = server.get("/v1/search?q=test&lang=xx").await;
+    assert_eq!(status, 400);
+    assert!(error_message(&bad_lang).contains("lang `xx`"));
+}
+
+async fn filters_facets_and_cursor_pagination(server: &TestServer) {
+    let education = server
+        .search(&[("q", "*"), ("filter.category", "education"), ("size", "50")])
+        .await;
+    let ids: BTreeSet<String> = hit_ids(&education).into_iter().collect();
+    let expected: BTreeSet<String> = ["ru-1", "zh-1", "ar-1", "km-1"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(ids, expected, "{education}");
+    assert_eq!(
+        education["languages"],
+        json!({"ar": 1, "km": 1, "ru": 1, "zh": 1})
+    );
+
+    let years = server
+        .search(&[
+            ("q", "*"),
+            ("filter.year.gte", "2021"),
+            ("filter.year.lt", "2023"),
+            ("size", "50"),
+        ])
+        .await;
+    let ids: BTreeSet<String> = hit_ids(&years).into_iter().collect();
+    let expected: BTreeSet<String> = ["fr-2", "ru-1", "zh-1", "th-1", "ko-1"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(ids, expected, "{years}");
+
+    let (status, dated) = server
+        .search_post(json!({
+            "q": "*", "size": 50,
+            "filters": {"published": {"gte": "2023-01-01T00:00:00Z"}, "lang": "de"}
+        }))
+        .await;
+    assert_eq!(status, 200, "{dated}");
+    assert_eq!(hit_ids(&dated), vec!["de-2"], "{dated}");
+
+    // Cursor pagination walks every document exactly once.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..20 {
+        let mut params = vec![("q", "*".to_string()), ("size", "4".to_string())];
+        if let Some(c) = &cursor {
+            params.push(("cursor", c.clone()));
+        }
+        let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let page = server.search(&params).await;
+        assert_eq!(page["total"], fixture_ids().len());
+        seen.extend(hit_ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    let unique: BTreeSet<String> = seen.iter().cloned().collect();
+    assert_eq!(seen.len(), unique.len(), "a page repeated a hit: {seen:?}");
+    assert_eq!(unique, fixture_ids());
+
+    // Scored pagination too: pages of a text query come in score order without overlap.
+    let first = server
+        .search(&[("q", "Berlin Stadt Kinder"), ("lang", "de"), ("size", "1")])
+        .await;
+    let next = first["next_cursor"]
+        .as_str()
+        .expect("more than one hit")
+        .to_string();
+    let second = server
+        .search(&[
+            ("q", "Berlin Stadt Kinder"),
+            ("lang", "de"),
+            ("size", "1"),
+            ("cursor", &next),
+        ])
+        .await;
+    assert_ne!(hit_ids(&first), hit_ids(&second));
+    assert!(first["hits"][0]["score"].as_f64() >= second["hits"][0]["score"].as_f64());
+}

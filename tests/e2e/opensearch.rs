@@ -1,0 +1,179 @@
+//! End-to-end tests of Glossa on a real OpenSearch cluster (the one `scripts/test.sh` starts:
+//! 3 nodes on loopback, URLs in `GLOSSA_TEST_OPENSEARCH_URLS`). Each test uses its own index name,
+//! so they can run in parallel on one cluster.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use glossa::config::{BackendKind, Config, MetaType};
+use serde_json::{json, Value};
+
+use crate::common::*;
+use crate::conformance;
+
+fn cluster_urls() -> Vec<String> {
+    let urls = std::env::var("GLOSSA_TEST_OPENSEARCH_URLS").unwrap_or_default();
+    let urls: Vec<String> = urls
+        .split(',')
+        .filter(|u| !u.is_empty())
+        .map(str::to_string)
+        .collect();
+    assert!(
+        !urls.is_empty(),
+        "GLOSSA_TEST_OPENSEARCH_URLS is not set: run the suite with scripts/test.sh, which starts the cluster"
+    );
+    urls
+}
+
+/// A fresh index name per test run, so tests and reruns never see each other's documents.
+fn unique_index(test: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("t-{test}-{}-{nanos}", std::process::id())
+}
+
+fn opensearch_config(dir: &Path, test: &str) -> Config {
+    let mut config = test_config(dir);
+    config.backend = BackendKind::OpenSearch;
+    config.opensearch.urls = cluster_urls();
+    config.opensearch.index = unique_index(test);
+    config.opensearch.replicas = 1;
+    config.opensearch.bulk_flush_ms = 50;
+    config.opensearch.metadata_fields = BTreeMap::from([
+        ("category".to_string(), MetaType::Keyword),
+        ("year".to_string(), MetaType::Long),
+        ("published".to_string(), MetaType::Date),
+    ]);
+    config
+}
+
+async fn start(config: Config) -> TestServer {
+    let refresh = format!(
+        "{}/{}/_refresh",
+        config.opensearch.urls[0].trim_end_matches('/'),
+        config.opensearch.index
+    );
+    let mut server = TestServer::start(config).await;
+    server.refresh_url = Some(refresh);
+    server
+}
+
+async fn cluster_count(server: &TestServer, index: &str) -> u64 {
+    server.refresh().await;
+    let url = format!("{}/{index}/_count", cluster_urls()[0]);
+    let answer: Value = server
+        .client
+        .get(url)
+        .send()
+        .await
+        .expect("count request")
+        .json()
+        .await
+        .expect("count JSON");
+    answer["count"].as_u64().expect("count")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the OpenSearch cluster of scripts/test.sh"]
+async fn opensearch_search_conformance() {
+    let dir = tempdir();
+    let server = start(opensearch_config(dir.path(), "conformance")).await;
+    conformance::run_all(&server).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the OpenSearch cluster of scripts/test.sh"]
+async fn opensearch_first_start_creates_a_versioned_index_behind_read_and_write_aliases() {
+    let dir = tempdir();
+    let config = opensearch_config(dir.path(), "aliases");
+    let index = config.opensearch.index.clone();
+    let server = start(config.clone()).await;
+    let url = format!("{}/_alias/{index},{index}-write", cluster_urls()[0]);
+    let aliases: Value = server
+        .client
+        .get(url)
+        .send()
+        .await
+        .expect("alias request")
+        .json()
+        .await
+        .expect("alias JSON");
+    let version = format!("{index}-v1");
+    assert!(
+        aliases[&version]["aliases"][&index].is_object(),
+        "{aliases}"
+    );
+    assert_eq!(
+        aliases[&version]["aliases"][format!("{index}-write")]["is_write_index"],
+        true,
+        "{aliases}"
+    );
+    server.stop().await;
+    // A second start (another worker, or a restart) reuses them.
+    let again = start(config).await;
+    again.ingest_fixture().await;
+    assert_eq!(
+        cluster_count(&again, &index).await,
+        fixture_ids().len() as u64
+    );
+    again.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the OpenSearch cluster of scripts/test.sh"]
+async fn opensearch_refused_documents_are_dead_lettered_and_neighbours_indexed() {
+    let dir = tempdir();
+    let config = opensearch_config(dir.path(), "refused");
+    let index = config.opensearch.index.clone();
+    let server = start(config).await;
+    let body = [
+        json!({"id": "ok-1", "title": "Ein ganz normaler Satz über das Wetter in Hamburg.", "year": 2020}),
+        json!({"id": "bad-1", "title": "Un texte dont l'année n'est pas un nombre.", "year": "last year"}),
+        json!({"id": "ok-2", "title": "A perfectly ordinary sentence about the weather.", "year": 2021}),
+    ]
+    .iter()
+    .map(Value::to_string)
+    .collect::<Vec<_>>()
+    .join("\n");
+    let (status, answer) = server.post(body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["accepted"], 2, "{answer}");
+    let rejected = answer["rejected"].as_array().expect("rejected list");
+    assert_eq!(rejected.len(), 1, "{answer}");
+    assert_eq!(rejected[0]["line"], 2, "{answer}");
+    assert_eq!(rejected[0]["reason"], "backend_rejected", "{answer}");
+    let message = rejected[0]["message"].as_str().unwrap_or("");
+    assert!(message.contains("mapper_parsing_exception"), "{answer}");
+    assert_eq!(cluster_count(&server, &index).await, 2);
+    server.stop().await;
+
+    let letters = glossa::dlq::read_all(dir.path()).expect("dead letters");
+    assert_eq!(letters.len(), 1);
+    let letter = serde_json::to_value(&letters[0]).expect("letter JSON");
+    assert_eq!(letter["reason"], "backend_rejected", "{letter}");
+    assert!(
+        letter["raw"].as_str().unwrap_or("").contains("last year"),
+        "{letter}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opensearch_unreachable_cluster_fails_start_with_the_node_named() {
+    let dir = tempdir();
+    let mut config = test_config(dir.path());
+    config.backend = BackendKind::OpenSearch;
+    config.opensearch.urls = vec!["http://127.0.0.1:9".to_string()];
+    config.opensearch.request_timeout_ms = 2000;
+    let started = tokio::task::spawn_blocking(move || glossa::service::Service::start(config))
+        .await
+        .expect("start task");
+    let error = match started {
+        Ok(_) => panic!("started without a cluster"),
+        Err(error) => error.to_string(),
+    };
+    assert!(error.contains("127.0.0.1:9"), "{error}");
+}
