@@ -96,6 +96,10 @@ enum Command {
         /// Files to load, in order.
         #[arg(required = true)]
         paths: Vec<String>,
+        /// OpenSearch backfills: turn refresh off and replicas to 0 on the index while loading,
+        /// then restore them and refresh (also restored at the next start if the job is killed).
+        #[arg(long)]
+        bulk_load: bool,
     },
     /// Print the detected language of TEXT with confidence values.
     Detect {
@@ -176,7 +180,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             runtime.block_on(serve(config, None))
         }
-        Command::Ingest { paths } => runtime.block_on(ingest(config, paths)),
+        Command::Ingest { paths, bulk_load } => runtime.block_on(ingest(config, paths, bulk_load)),
         Command::Detect { text, fast } => detect(&config, &text, fast),
         Command::Demo { listen } => {
             if cli.data_dir.is_none() && cli.config.is_none() {
@@ -261,15 +265,28 @@ async fn serve(
     Ok(())
 }
 
-async fn ingest(config: Config, paths: Vec<String>) -> Result<()> {
+async fn ingest(config: Config, paths: Vec<String>, bulk_load: bool) -> Result<()> {
     // Fail on a missing input before touching the data directory.
     for path in paths.iter().filter(|p| p.as_str() != "-") {
         std::fs::metadata(path).with_context(|| format!("cannot read {path}"))?;
     }
+    if bulk_load && config.backend != BackendKind::OpenSearch {
+        anyhow::bail!("--bulk-load applies to the OpenSearch backend only (--backend opensearch)");
+    }
     let chunk = config.pipeline.chunk_records;
     let max_record = config.limits.max_record_bytes;
     let data_dir = config.data_dir.clone();
+    let cluster = config.opensearch.clone();
     let service = tokio::task::spawn_blocking(move || Service::start(config)).await??;
+    let bulk_load = match bulk_load {
+        true => {
+            let client = glossa::backend::opensearch::connect(&cluster)?;
+            let alias =
+                glossa::backend::opensearch::bootstrap::IndexNames::new(&cluster.index).write_alias;
+            Some(glossa::backend::opensearch::bulk_load::BulkLoad::start(&client, &alias).await?)
+        }
+        false => None,
+    };
     let started = Instant::now();
     let progress = Arc::new(Progress::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -291,7 +308,14 @@ async fn ingest(config: Config, paths: Vec<String>) -> Result<()> {
     )
     .await;
     bar.finish_and_clear();
-    service.stop().await?;
+    let stopped = service.stop().await;
+    // Restore the index settings whatever happened to the load.
+    if let Some(load) = bulk_load {
+        load.finish().await.context(
+            "cannot restore the index settings after the bulk load; the next Glossa start retries",
+        )?;
+    }
+    stopped?;
     let outcome = result?;
     print_summary(
         &outcome,
@@ -441,7 +465,7 @@ async fn demo(config: Config) -> Result<()> {
     println!(
         "Loading the bundled sample (Universal Declaration of Human Rights, many languages)..."
     );
-    ingest(config.clone(), vec![sample.display().to_string()]).await?;
+    ingest(config.clone(), vec![sample.display().to_string()], false).await?;
     let hook = Box::new(|addr: SocketAddr| {
         println!("Try:");
         println!("  curl 'http://{addr}/v1/search?q=Menschenrechte'                  # German, finds inflected forms");

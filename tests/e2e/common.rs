@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::process::{Child, Command};
 
 use glossa::config::Config;
 use glossa::service::Service;
@@ -158,4 +159,22 @@ pub fn error_message(answer: &Value) -> &str {
 
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
+}
+
+/// The real `glossa` binary, with quiet logs and no config from the environment.
+pub fn glossa() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_glossa"));
+    command.env("RUST_LOG", "warn").env_remove("GLOSSA_CONFIG");
+    command
+}
+
+/// A child process killed when the test ends, even by a panic, so no server outlives its test
+/// (an orphan would also hold the test runner's output pipe open).
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

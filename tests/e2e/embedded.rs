@@ -303,23 +303,6 @@ async fn restart_keeps_data_and_reingesting_does_not_duplicate() {
 
 // ---- the real binary ----
 
-fn glossa() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_glossa"));
-    command.env("RUST_LOG", "warn").env_remove("GLOSSA_CONFIG");
-    command
-}
-
-/// A child process killed when the test ends, even by a panic, so no server outlives its test
-/// (an orphan would also hold the test runner's output pipe open).
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Waits for the "serving http://ADDR" line and returns the base URL.
 fn wait_for_serving(child: &mut Child, timeout: Duration) -> String {
     let stdout = child.stdout.take().expect("piped stdout");

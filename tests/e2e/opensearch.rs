@@ -177,3 +177,111 @@ async fn opensearch_unreachable_cluster_fails_start_with_the_node_named() {
     };
     assert!(error.contains("127.0.0.1:9"), "{error}");
 }
+
+async fn index_settings(client: &reqwest::Client, index: &str) -> (Value, Value) {
+    let url = format!("{}/{index}-v1/_settings", cluster_urls()[0]);
+    let answer: Value = client
+        .get(url)
+        .send()
+        .await
+        .expect("settings request")
+        .json()
+        .await
+        .expect("settings JSON");
+    let settings = &answer[format!("{index}-v1")]["settings"]["index"];
+    (
+        settings["refresh_interval"].clone(),
+        settings["number_of_replicas"].clone(),
+    )
+}
+
+fn ingest_command(dir: &Path, index: &str) -> std::process::Command {
+    let mut command = glossa();
+    command.args([
+        "--backend",
+        "opensearch",
+        "--opensearch-urls",
+        &cluster_urls().join(","),
+        "--opensearch-index",
+        index,
+        "--data-dir",
+        &dir.display().to_string(),
+    ]);
+    command
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the OpenSearch cluster of scripts/test.sh"]
+async fn opensearch_bulk_load_turns_refresh_and_replicas_off_and_always_restores_them() {
+    let dir = tempdir();
+    let index = unique_index("bulkload");
+    let client = reqwest::Client::new();
+    let fixture = dir.path().join("fixture.ndjson");
+    std::fs::write(&fixture, FIXTURE).expect("write fixture");
+
+    // A load that completes: settings back as they were, documents searchable at once.
+    let status = ingest_command(dir.path(), &index)
+        .args(["ingest", "--bulk-load", &fixture.display().to_string()])
+        .status()
+        .expect("run glossa ingest");
+    assert!(status.success());
+    assert_eq!(
+        index_settings(&client, &index).await,
+        (Value::Null, json!("1")),
+        "settings not restored"
+    );
+    let url = format!("{}/{index}/_count", cluster_urls()[0]);
+    let count: Value = client
+        .get(url)
+        .send()
+        .await
+        .expect("count")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        count["count"],
+        fixture_ids().len(),
+        "not refreshed at the end: {count}"
+    );
+
+    // A load that is killed: the settings stay off until the next start restores them.
+    let mut child = Running(
+        ingest_command(dir.path(), &index)
+            .args(["ingest", "--bulk-load", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn glossa ingest"),
+    );
+    let mut stdin = child.0.stdin.take().expect("stdin");
+    std::io::Write::write_all(&mut stdin, FIXTURE.as_bytes()).expect("write records");
+    let mut switched = false;
+    for _ in 0..600 {
+        if index_settings(&client, &index).await == (json!("-1"), json!("0")) {
+            switched = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(switched, "bulk-load settings never appeared");
+    child.0.kill().expect("kill -9");
+    let _ = child.0.wait();
+    drop(stdin);
+    assert_eq!(
+        index_settings(&client, &index).await,
+        (json!("-1"), json!("0"))
+    );
+
+    let mut config = test_config(dir.path());
+    config.backend = BackendKind::OpenSearch;
+    config.opensearch.urls = cluster_urls();
+    config.opensearch.index = index.clone();
+    let server = TestServer::start(config).await;
+    assert_eq!(
+        index_settings(&client, &index).await,
+        (Value::Null, json!("1")),
+        "the next start did not restore the settings"
+    );
+    server.stop().await;
+}

@@ -5,7 +5,9 @@
 //! alias `<name>` and the write alias `<name>-write` point at the live version, so a reindex job
 //! can build the next version and move both aliases in one atomic `_aliases` call. Several
 //! workers may start at once: creating an index that another worker just created, or adding an
-//! alias that exists, is not an error.
+//! alias that exists, is not an error. A start also restores the settings of a bulk load that
+//! was killed before it could (see [`super::bulk_load`]); a bulk load still running in another
+//! process then goes on with normal refresh and replicas (slower, nothing lost).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -128,7 +130,12 @@ pub async fn prepare(
                 write: names.write_alias.clone(),
             })
         }
-        (true, true) => return Ok(names.clone()),
+        (true, true) => {
+            super::bulk_load::restore_unfinished(client, &names.write_alias)
+                .await
+                .map_err(BootstrapError::Unreachable)?;
+            return Ok(names.clone());
+        }
         _ => {}
     }
     let first = names.version(1);

@@ -4,6 +4,7 @@
 
 pub mod bootstrap;
 pub mod bulk;
+pub mod bulk_load;
 pub mod client;
 pub mod document;
 pub mod mappings;
