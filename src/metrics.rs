@@ -27,6 +27,19 @@ pub const SEARCH_SECONDS: &str = "glossa_search_seconds";
 /// Searches answered, labelled by `status`.
 pub const SEARCHES: &str = "glossa_searches_total";
 
+/// OpenSearch: the bulk indexer's adaptive concurrency limit (requests in flight allowed).
+pub const BULK_CONCURRENCY: &str = "glossa_opensearch_bulk_concurrency";
+/// OpenSearch: `_bulk` requests sent, each attempt counted.
+pub const BULK_REQUESTS: &str = "glossa_opensearch_bulk_requests_total";
+/// OpenSearch: whole bulk requests retried (429, 5xx, connection errors).
+pub const BULK_REQUEST_RETRIES: &str = "glossa_opensearch_bulk_request_retries_total";
+/// OpenSearch: documents retried after an item-level 429/5xx inside a 200 answer.
+pub const BULK_ITEM_RETRIES: &str = "glossa_opensearch_bulk_item_retries_total";
+/// OpenSearch: times the concurrency limit was lowered (backpressure from the cluster).
+pub const BULK_BACKOFFS: &str = "glossa_opensearch_bulk_backoffs_total";
+/// OpenSearch: time of one sink batch (bulk requests and retries), in seconds.
+pub const BULK_BATCH_SECONDS: &str = "glossa_opensearch_bulk_batch_seconds";
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Installs the process-wide recorder once; later calls return the same handle.

@@ -160,6 +160,7 @@ fn opensearch_backend(
         client,
         names.read_alias,
         Duration::from_secs(settings.cursor_keep_alive_seconds),
+        settings.metadata_fields.keys().cloned().collect(),
     );
     Ok((sink, SearchBackend::OpenSearch(Arc::new(search))))
 }

@@ -19,6 +19,7 @@ use super::acknowledge;
 use crate::backend::opensearch::bulk::{BulkIndexer, BulkOp, ItemResult};
 use crate::backend::opensearch::document;
 use crate::dlq::DeadLetterQueue;
+use crate::metrics as m;
 use crate::pipeline::{Outcome, PipelineError, Prepared};
 use crate::record::Rejection;
 
@@ -152,9 +153,23 @@ impl Batch {
     }
 }
 
+/// Publishes the indexer's counters (absolute values: the indexer keeps the totals).
+fn record_stats(indexer: &BulkIndexer, took: Duration) {
+    let stats = indexer.stats();
+    metrics::histogram!(m::BULK_BATCH_SECONDS).record(took.as_secs_f64());
+    metrics::gauge!(m::BULK_CONCURRENCY).set(stats.limit as f64);
+    metrics::counter!(m::BULK_REQUESTS).absolute(stats.requests);
+    metrics::counter!(m::BULK_REQUEST_RETRIES).absolute(stats.request_retries);
+    metrics::counter!(m::BULK_ITEM_RETRIES).absolute(stats.item_retries);
+    metrics::counter!(m::BULK_BACKOFFS).absolute(stats.limit_decreases);
+}
+
 /// Indexes one batch, dead-letters what the cluster refused, then acknowledges every chunk.
 async fn index_batch(indexer: BulkIndexer, batch: Batch, dlq: Arc<Mutex<DeadLetterQueue>>) {
-    let results = match indexer.index(batch.ops).await {
+    let started = std::time::Instant::now();
+    let results = indexer.index(batch.ops).await;
+    record_stats(&indexer, started.elapsed());
+    let results = match results {
         Ok(results) => results,
         Err(error) => {
             tracing::error!(%error, chunks = batch.chunks.len(), "bulk indexing failed; the records are not acknowledged");

@@ -82,6 +82,15 @@ async fn opensearch_search_conformance() {
     let dir = tempdir();
     let server = start(opensearch_config(dir.path(), "conformance")).await;
     conformance::run_all(&server).await;
+    // Only declared metadata is indexed; filtering on anything else is a 400 that says so.
+    let (status, answer) = server.get("/v1/search?q=Haus&filter.color=red").await;
+    assert_eq!(status, 400, "{answer}");
+    let message = error_message(&answer);
+    assert!(
+        message.contains("not a declared metadata field"),
+        "{answer}"
+    );
+    assert!(message.contains("category"), "{answer}");
     server.stop().await;
 }
 

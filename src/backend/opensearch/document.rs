@@ -4,8 +4,8 @@
 //! Layout of `_source`: `id`, `id_hash` (the embedded backend's 64-bit id hash, as a signed long:
 //! the cursor tie-breaker), `lang`, `lang_confidence`, `lang_method`, the text values under the
 //! language's field (`text_de`; `text` when the language has no field), `text_names` (which record
-//! field each value came from), `meta` (metadata), `source` (the original record without its text
-//! fields, which are already stored once above) and `ingested_at`.
+//! field each value came from), `meta` (metadata), `source` (the original record, minus the text
+//! fields the values above rebuild exactly, so most text is stored once) and `ingested_at`.
 
 use serde_json::{json, Map, Value};
 
@@ -20,7 +20,20 @@ pub fn to_source(doc: &Document, ingested_at: &str) -> Vec<u8> {
     let names: Vec<&str> = record.texts.iter().map(|(n, _)| n.as_str()).collect();
     let mut source: Map<String, Value> = record.source.clone();
     for name in &names {
-        source.remove(*name);
+        // Drop a text field from `source` only when the indexed value rebuilds it exactly: a
+        // single string the decoder left unchanged. Arrays, NFC-normalized or blank values stay.
+        let mut values = record
+            .texts
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, t)| t);
+        let single = match (values.next(), values.next()) {
+            (Some(text), None) => Some(text),
+            _ => None,
+        };
+        if single.is_some_and(|text| source.get(*name).and_then(Value::as_str) == Some(text)) {
+            source.remove(*name);
+        }
     }
     let text_field = language_field(doc.lang).unwrap_or_else(|| GENERIC_FIELD.to_string());
     let mut out = json!({
@@ -41,8 +54,8 @@ pub fn to_source(doc: &Document, ingested_at: &str) -> Vec<u8> {
     serde_json::to_vec(&out).unwrap_or_default()
 }
 
-/// The record as it was ingested, from a stored `_source`: `source` with the text fields put
-/// back under their names.
+/// The record as it was ingested, from a stored `_source`: `source` with the text fields that
+/// were taken out of it put back under their names.
 pub fn original_record(stored: &Value) -> Value {
     let mut record = stored["source"].as_object().cloned().unwrap_or_default();
     let lang = stored["lang"].as_str().unwrap_or("und");
@@ -54,7 +67,9 @@ pub fn original_record(stored: &Value) -> Value {
     if let (Some(texts), Some(names)) = (texts, names) {
         for (name, text) in names.iter().zip(texts) {
             if let Some(name) = name.as_str() {
-                record.insert(name.to_string(), text.clone());
+                if !record.contains_key(name) {
+                    record.insert(name.to_string(), text.clone());
+                }
             }
         }
     }
@@ -71,9 +86,16 @@ mod tests {
     #[test]
     fn a_stored_document_gives_back_the_original_record() {
         let decoder = Decoder::new(vec!["title".into(), "body".into()], 1 << 20);
-        let line = r#"{"id":"x-1","title":"Über Häuser","body":"Die Kinder \"spielen\" 🎈","lang":"de","year":2020,"tags":{"a":[1,"b"]}}"#;
-        let record = decoder.decode(line.as_bytes()).expect("decodes");
-        for lang in ["de", "und", "xx"] {
+        let lines = [
+            r#"{"id":"x-1","title":"Über Häuser","body":"Die Kinder \"spielen\" 🎈","lang":"de","year":2020,"tags":{"a":[1,"b"]}}"#,
+            // An array of texts, a blank one, and decomposed (NFD) text the decoder normalizes.
+            r#"{"title":["eins","  ","zwei"],"body":"Cafe\u0301 in Ha\u0308usern"}"#,
+        ];
+        for (line, lang) in lines
+            .iter()
+            .flat_map(|l| ["de", "und", "xx"].map(|lang| (*l, lang)))
+        {
+            let record = decoder.decode(line.as_bytes()).expect("decodes");
             let doc = Document {
                 record: record.clone(),
                 lang,
@@ -85,10 +107,18 @@ mod tests {
             assert_eq!(
                 original_record(&stored),
                 Value::Object(record.source.clone()),
-                "{lang}"
+                "{lang} {line}"
             );
-            // The text is stored once, not also inside `source`.
-            assert!(stored["source"].get("body").is_none());
         }
+        // Plain text is stored once, not also inside `source`.
+        let record = decoder.decode(lines[0].as_bytes()).expect("decodes");
+        let doc = Document {
+            record,
+            lang: "de",
+            confidence: 1.0,
+            method: LangMethod::Given,
+        };
+        let stored: Value = serde_json::from_slice(&to_source(&doc, "now")).expect("JSON");
+        assert!(stored["source"].get("body").is_none(), "{stored}");
     }
 }

@@ -9,7 +9,7 @@
 //! cluster's open-PIT limit under load (300 by default). The cost: a document indexed between
 //! the first page and the PIT's opening can shift scores slightly across that one boundary.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use reqwest::Method;
@@ -25,12 +25,16 @@ use crate::search::{Condition, Cursor, Filter, Hit, SearchQuery, SearchResult};
 const LANGUAGE_FIELD_BOOST: u32 = 2;
 /// Longest highlighted fragment, in characters.
 const FRAGMENT_CHARS: u32 = 200;
+/// Highlighting analyzes at most this many characters of a field.
+const MAX_ANALYZER_OFFSET: u32 = 500_000;
 
 /// Searches the read alias of one Glossa index.
 pub struct OpenSearchSearch {
     client: Client,
     read_alias: String,
     keep_alive: Duration,
+    /// Declared metadata fields: only these are indexed, so only these can be filtered on.
+    filterable: BTreeSet<String>,
 }
 
 impl From<OpenSearchError> for SearchError {
@@ -53,12 +57,19 @@ impl From<OpenSearchError> for SearchError {
 }
 
 impl OpenSearchSearch {
-    /// `keep_alive` is how long a cursor stays usable between two pages.
-    pub fn new(client: Client, read_alias: String, keep_alive: Duration) -> Self {
+    /// `keep_alive` is how long a cursor stays usable between two pages; `filterable` are the
+    /// metadata fields the mapping declares.
+    pub fn new(
+        client: Client,
+        read_alias: String,
+        keep_alive: Duration,
+        filterable: BTreeSet<String>,
+    ) -> Self {
         OpenSearchSearch {
             client,
             read_alias,
             keep_alive,
+            filterable,
         }
     }
 
@@ -74,7 +85,7 @@ impl OpenSearchSearch {
     /// One page of results.
     pub async fn search(&self, query: &SearchQuery) -> Result<SearchResult, SearchError> {
         let keep_alive = format!("{}s", self.keep_alive.as_secs().max(1));
-        let mut body = request_body(query)?;
+        let mut body = request_body(query, &self.filterable)?;
         let path = match &query.cursor {
             Some(cursor) => {
                 let pit = cursor.pit.clone().ok_or_else(|| {
@@ -152,7 +163,7 @@ impl OpenSearchSearch {
 }
 
 /// The search body of `query`, without PIT or `search_after`.
-fn request_body(query: &SearchQuery) -> Result<Value, SearchError> {
+fn request_body(query: &SearchQuery, filterable: &BTreeSet<String>) -> Result<Value, SearchError> {
     let language_fields: Vec<String> = query
         .langs
         .iter()
@@ -166,17 +177,20 @@ fn request_body(query: &SearchQuery) -> Result<Value, SearchError> {
             .map(|f| format!("{f}^{LANGUAGE_FIELD_BOOST}"))
             .collect();
         fields.push(GENERIC_FIELD.to_string());
+        // No NOT operator: with OR as the default, `-word` would match nearly every document
+        // (tantivy's parser, on the embedded side, has the same leniency without that trap).
         json!({"simple_query_string": {
             "query": query.text,
             "fields": fields,
             "default_operator": "or",
             "lenient": true,
+            "flags": "AND|OR|PHRASE|PREFIX|PRECEDENCE|ESCAPE|WHITESPACE|FUZZY|NEAR|SLOP",
         }})
     };
     let filters = query
         .filters
         .iter()
-        .map(filter_clause)
+        .map(|filter| filter_clause(filter, filterable))
         .collect::<Result<Vec<_>, _>>()?;
     let mut body = json!({
         "size": query.size,
@@ -202,12 +216,15 @@ fn request_body(query: &SearchQuery) -> Result<Value, SearchError> {
             "fragment_size": FRAGMENT_CHARS,
             "number_of_fragments": 3,
             "require_field_match": false,
+            // Without it, one field over 1,000,000 characters (records may be 1 MiB) fails the
+            // whole search with a 400; beyond the offset the text is just not highlighted.
+            "max_analyzer_offset": MAX_ANALYZER_OFFSET,
         });
     }
     Ok(body)
 }
 
-fn filter_clause(filter: &Filter) -> Result<Value, SearchError> {
+fn filter_clause(filter: &Filter, filterable: &BTreeSet<String>) -> Result<Value, SearchError> {
     if filter.field == "lang" {
         return match &filter.condition {
             Condition::Equals(Value::String(code)) => Ok(json!({"term": {"lang": code}})),
@@ -215,6 +232,15 @@ fn filter_clause(filter: &Filter) -> Result<Value, SearchError> {
                 "filter `lang` takes a language code such as \"de\"".into(),
             )),
         };
+    }
+    if !filterable.contains(&filter.field) {
+        let known: Vec<&str> = filterable.iter().map(String::as_str).collect();
+        return Err(SearchError::InvalidQuery(format!(
+            "cannot filter on `{}`: it is not a declared metadata field (opensearch.metadata_fields); filterable: lang{}{}",
+            filter.field,
+            if known.is_empty() { "" } else { ", " },
+            known.join(", ")
+        )));
     }
     let field = format!("meta.{}", filter.field);
     Ok(match &filter.condition {
