@@ -64,7 +64,10 @@ impl EmbeddedSink {
                     let overdue = self
                         .oldest
                         .is_some_and(|oldest| oldest.elapsed() >= self.options.commit_interval);
-                    if overdue || self.pending_docs >= self.options.commit_docs {
+                    // Half the pipeline's room waiting on a commit: commit now, or the sources
+                    // would stall until the interval ran out.
+                    let crowded = self.pending_docs * 2 >= self.options.max_in_flight_records;
+                    if overdue || crowded || self.pending_docs >= self.options.commit_docs {
                         self.commit();
                     }
                 }

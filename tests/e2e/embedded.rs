@@ -660,3 +660,46 @@ fn bulk_ingest_commits_on_the_interval_while_records_keep_coming() {
     assert!(commits >= 2, "only {commits} commit(s): {stderr}");
     assert_eq!(count_docs(&dir.path().join("data")), 20_000);
 }
+
+#[test]
+fn ingest_never_waits_for_the_commit_interval_when_the_pipeline_is_full() {
+    // A commit interval far longer than the test and a count trigger that never fires: only
+    // "half the in-flight room is waiting on a commit" can keep the load moving.
+    let dir = tempdir();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        "[pipeline]\ncommit_interval_ms = 3600000\ncommit_docs = 10000000\nmax_in_flight_records = 1000\nchunk_records = 100\n",
+    )
+    .expect("write config");
+    let input = dir.path().join("many.ndjson");
+    let body: String = (0..5_000)
+        .map(|n| format!("{{\"id\":\"r-{n}\",\"title\":\"record number {n}\",\"lang\":\"en\"}}\n"))
+        .collect();
+    std::fs::write(&input, body).expect("write input");
+    let mut child = Running(
+        glossa()
+            .args([
+                "--config",
+                &config.display().to_string(),
+                "--data-dir",
+                &dir.path().join("data").display().to_string(),
+                "ingest",
+                &input.display().to_string(),
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn ingest"),
+    );
+    let mut status = None;
+    for _ in 0..1200 {
+        if let Ok(Some(done)) = child.0.try_wait() {
+            status = Some(done);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = status.expect("ingest stalled: still running after 120 s");
+    assert!(status.success());
+    assert_eq!(count_docs(&dir.path().join("data")), 5_000);
+}
