@@ -294,3 +294,74 @@ async fn opensearch_bulk_load_turns_refresh_and_replicas_off_and_always_restores
     );
     server.stop().await;
 }
+
+fn cluster_script(args: &[&str]) -> bool {
+    std::process::Command::new("bash")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/opensearch/cluster.sh"
+        ))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the OpenSearch cluster of scripts/test.sh"]
+async fn opensearch_node_killed_during_ingest_loses_no_acknowledged_record() {
+    let dir = tempdir();
+    let mut config = opensearch_config(dir.path(), "nodeloss");
+    config.opensearch.shards = 3;
+    config.opensearch.replicas = 1;
+    config.opensearch.request_timeout_ms = 10_000;
+    let index = config.opensearch.index.clone();
+    let server = start(config).await;
+    let batches = 30;
+    let per_batch = 500;
+    let mut acknowledged = 0u64;
+    for batch in 0..batches {
+        if batch == 5 {
+            // A crash, not a shutdown: in-flight requests to that node just fail.
+            assert!(
+                cluster_script(&["stop-node", "2", "--kill"]),
+                "could not kill node-2"
+            );
+        }
+        let body: String = (0..per_batch)
+            .map(|n| {
+                json!({"id": format!("n-{batch}-{n}"), "title": format!("Dokument {batch} {n} über den Ausfall eines Knotens im Cluster"), "lang": "de"})
+                    .to_string()
+                    + "\n"
+            })
+            .collect();
+        // A client retries what was not acknowledged (503); nothing acknowledged may be lost.
+        let mut accepted = None;
+        for _ in 0..10 {
+            let (status, answer) = server.post(body.clone()).await;
+            if status == 200 {
+                accepted = answer["accepted"].as_u64();
+                break;
+            }
+            assert_eq!(status, 503, "{answer}");
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        assert_eq!(
+            accepted,
+            Some(per_batch),
+            "batch {batch} never acknowledged in full"
+        );
+        acknowledged += per_batch;
+    }
+    assert_eq!(cluster_count(&server, &index).await, acknowledged);
+    server.stop().await;
+    assert!(
+        cluster_script(&["start-node", "2"]),
+        "could not restart node-2"
+    );
+    assert!(
+        cluster_script(&["wait-green", "3"]),
+        "cluster not green again"
+    );
+}
