@@ -204,3 +204,51 @@ async fn existing_aliases(
     }
     Ok(out)
 }
+
+/// The cluster's `http.max_content_length` (largest request body it accepts), if it says.
+pub async fn max_content_length(client: &Client) -> Option<usize> {
+    let answer = client
+        .json(
+            Method::GET,
+            "_cluster/settings?include_defaults=true&filter_path=*.http.max_content_length",
+            None,
+        )
+        .await
+        .ok()?;
+    ["transient", "persistent", "defaults"]
+        .iter()
+        .find_map(|scope| answer[scope]["http"]["max_content_length"].as_str())
+        .and_then(parse_byte_size)
+}
+
+/// Parses OpenSearch byte sizes: `100mb`, `512kb`, `1gb`, `2048b`, `2048`.
+fn parse_byte_size(text: &str) -> Option<usize> {
+    let text = text.trim().to_ascii_lowercase();
+    let digits_end = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits_end);
+    let number: f64 = number.parse().ok()?;
+    let multiplier: f64 = match unit.trim() {
+        "" | "b" => 1.0,
+        "kb" | "k" => 1024.0,
+        "mb" | "m" => 1024.0 * 1024.0,
+        "gb" | "g" => 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    Some((number * multiplier) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_byte_size;
+
+    #[test]
+    fn byte_sizes_parse_like_opensearch_writes_them() {
+        assert_eq!(parse_byte_size("100mb"), Some(100 * 1024 * 1024));
+        assert_eq!(parse_byte_size("256kb"), Some(256 * 1024));
+        assert_eq!(parse_byte_size("1gb"), Some(1 << 30));
+        assert_eq!(parse_byte_size("2048"), Some(2048));
+        assert_eq!(parse_byte_size("12parsecs"), None);
+    }
+}
