@@ -18,7 +18,12 @@ for tool in cargo java mvn curl; do
 done
 
 OS=scripts/opensearch/cluster.sh
-cleanup() { bash "$OS" stop >/dev/null 2>&1 || true; }
+# A deliberately small write pool, so the cluster answers 429 under concurrent bulk load and the
+# suite exercises backoff and retries for real (every other test must pass on it too).
+os_settings="$(mktemp)"
+printf 'thread_pool.write.size: 1\nthread_pool.write.queue_size: 2\n' >"$os_settings"
+export GLOSSA_OS_EXTRA_SETTINGS="$os_settings"
+cleanup() { bash "$OS" stop >/dev/null 2>&1 || true; rm -f "$os_settings"; }
 trap cleanup EXIT
 
 echo "== building benchmarks (compile check only)"

@@ -105,6 +105,7 @@ impl OpenSearchSink {
             requests = stats.requests,
             request_retries = stats.request_retries,
             item_retries = stats.item_retries,
+            backoffs = stats.limit_decreases,
             concurrency = stats.limit,
             "OpenSearch sink stopped"
         );

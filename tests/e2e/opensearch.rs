@@ -365,3 +365,78 @@ async fn opensearch_node_killed_during_ingest_loses_no_acknowledged_record() {
         "cluster not green again"
     );
 }
+
+/// The number after `key=` in a log line.
+fn logged_number(log: &str, key: &str) -> Option<u64> {
+    log.split(&format!("{key}="))
+        .nth(1)?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the OpenSearch cluster of scripts/test.sh"]
+async fn opensearch_overloaded_cluster_429s_slow_ingest_down_and_lose_nothing() {
+    // scripts/test.sh gives every node a write pool of one thread and a queue of two
+    // (GLOSSA_OS_EXTRA_SETTINGS), so concurrent bulk requests get real 429s.
+    let dir = tempdir();
+    let index = unique_index("overload");
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        "[limits]\nmax_record_bytes = 65536\n[opensearch]\nshards = 3\nreplicas = 1\nbulk_max_bytes = 262144\nbulk_max_concurrency = 8\n",
+    )
+    .expect("write config");
+    let input = dir.path().join("many.ndjson");
+    let records = 20_000u64;
+    let body: String = (0..records)
+        .map(|n| {
+            json!({"id": format!("o-{n}"), "lang": "en", "title": format!("Record {n} of an ingest into an overloaded cluster, which must slow down rather than drop anything.")})
+                .to_string()
+                + "\n"
+        })
+        .collect();
+    std::fs::write(&input, body).expect("write input");
+    let output = ingest_command(dir.path(), &index)
+        .env("RUST_LOG", "info")
+        .args(["--config", &config.display().to_string()])
+        .args(["ingest", &input.display().to_string()])
+        .output()
+        .expect("run glossa ingest");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{log}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(&format!("indexed {records} records")),
+        "{stdout}"
+    );
+    let stopped = log
+        .lines()
+        .find(|l| l.contains("OpenSearch sink stopped"))
+        .unwrap_or_else(|| panic!("no sink summary in the log: {log}"));
+    let retried = logged_number(stopped, "item_retries").unwrap_or(0)
+        + logged_number(stopped, "request_retries").unwrap_or(0);
+    let backoffs = logged_number(stopped, "backoffs").unwrap_or(0);
+    assert!(
+        retried > 0 && backoffs > 0,
+        "the cluster never pushed back: {stopped}"
+    );
+
+    // Every id exactly once: ids are the documents' _id, so the count of distinct input ids
+    // indexed is the document count.
+    let client = reqwest::Client::new();
+    let refresh = format!("{}/{index}/_refresh", cluster_urls()[0]);
+    client.post(refresh).send().await.expect("refresh");
+    let url = format!("{}/{index}/_count", cluster_urls()[0]);
+    let count: Value = client
+        .get(url)
+        .send()
+        .await
+        .expect("count")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(count["count"], records, "{count}");
+}
