@@ -44,7 +44,7 @@ pub fn build(
         parser.set_field_boost(*field, LANGUAGE_FIELD_BOOST);
     }
     // Lenient: a stray quote or colon in user input must not turn into an error.
-    let (text_query, _ignored) = parser.parse_query_lenient(&request.text);
+    let (text_query, _ignored) = parser.parse_query_lenient(&split_unspaced_terms(&request.text));
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.box_clone())];
     for filter in &request.filters {
         let query = filter_query(fields, filter)?;
@@ -55,6 +55,35 @@ pub fn build(
         text_query,
         language_fields,
     })
+}
+
+/// Puts spaces between the words of query terms written without them (Thai, Lao, Khmer,
+/// Burmese, Chinese, Japanese, Amharic with its `፡`...).
+///
+/// Why: the query parser turns a whitespace-delimited term that analyzes to several tokens into
+/// a phrase query, so `อาหารไทย` would only match those two words adjacent and in that order,
+/// and a query starting mid-word would match nothing; OpenSearch's `simple_query_string` ORs
+/// them. A term containing ASCII (Latin words, `+must`, `field:value`, quotes) is left alone.
+fn split_unspaced_terms(text: &str) -> String {
+    let tokenizer = crate::analysis::WordTokenizer::new();
+    text.split_whitespace()
+        .map(|term| {
+            if term.is_ascii() || term.chars().any(|c| c.is_ascii()) {
+                return term.to_string();
+            }
+            let words: Vec<&str> = tokenizer
+                .words(term)
+                .into_iter()
+                .filter_map(|(start, end)| term.get(start..end))
+                .collect();
+            if words.is_empty() {
+                term.to_string()
+            } else {
+                words.join(" ")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn invalid(message: String) -> EmbeddedError {
