@@ -230,3 +230,21 @@ impl Highlighter {
             .map(|snippet| snippet.to_html())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::split_unspaced_terms;
+
+    #[test]
+    fn unspaced_terms_become_words_and_everything_else_stays() {
+        assert_eq!(split_unspaced_terms("อาหารไทย"), "อาหาร ไทย");
+        assert_eq!(split_unspaced_terms("北京大学的学生"), "北京 大学 的 学生");
+        assert_eq!(split_unspaced_terms("ሰላም፡ለሁሉ"), "ሰላም ለሁሉ");
+        // Latin words, query syntax and single words are untouched.
+        assert_eq!(
+            split_unspaced_terms("+Haus -Garten \"alte Stadt\""),
+            "+Haus -Garten \"alte Stadt\""
+        );
+        assert_eq!(split_unspaced_terms("книга été"), "книга été");
+    }
+}

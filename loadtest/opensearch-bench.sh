@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# OpenSearch ingest benchmark: Glossa end to end (read, detect, route, bulk) into the local
+# cluster, against the cluster's own ceiling measured in the same run (the same documents as
+# pre-built _bulk bodies, no detection, best of several concurrencies). Reports the ratio.
+# Usage: loadtest/opensearch-bench.sh [COUNT] [NODES]   (defaults: 1000000 3)
+# Starts its own cluster with scripts/opensearch/cluster.sh (default settings, not the test
+# suite's tiny write pool) and stops it at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count="${1:-1000000}"
+nodes="${2:-3}"
+work="$(mktemp -d)"
+OS=scripts/opensearch/cluster.sh
+trap 'bash "$OS" stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+
+cargo build --release --locked --quiet
+python3 loadtest/gen_corpus.py --count "$count" --out "$work/plain.ndjson"
+python3 loadtest/gen_corpus.py --count "$count" --with-lang-hints --out "$work/hinted.ndjson"
+unset GLOSSA_OS_EXTRA_SETTINGS
+bash "$OS" start "$nodes" >/dev/null
+urls="$(bash "$OS" urls | paste -sd, -)"
+first="$(bash "$OS" urls | head -1)"
+echo "corpus: $count records, $(du -h "$work/plain.ndjson" | cut -f1); cluster: $nodes nodes ($urls)"
+
+python3 loadtest/bulk_ceiling.py --url "$first" --corpus "$work/hinted.ndjson" \
+  --mapping mappings/glossa-index.json --concurrency 2,4,8 | tee "$work/ceiling.txt"
+
+/usr/bin/time -f 'cpu_seconds=%U+%S peak_rss_kb=%M' -o "$work/glossa.time" \
+  target/release/glossa --backend opensearch --opensearch-urls "$urls" \
+  --opensearch-index "bench-$(date +%s)" --data-dir "$work/data" \
+  ingest --bulk-load "$work/plain.ndjson" >"$work/glossa.out" 2>"$work/glossa.err"
+echo "glossa: $(head -1 "$work/glossa.out") | $(cat "$work/glossa.time")"
+glossa_rate="$(head -1 "$work/glossa.out" | grep -o '([0-9]* records/s' | tr -dc '0-9')"
+ceiling_rate="$(grep -o 'ceiling best: [0-9]*' "$work/ceiling.txt" | tr -dc '0-9')"
+python3 -c "print('glossa / ceiling: %.2f' % ($glossa_rate / $ceiling_rate))"
