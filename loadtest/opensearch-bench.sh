@@ -19,7 +19,7 @@ python3 loadtest/gen_corpus.py --count "$count" --with-lang-hints --out "$work/h
 unset GLOSSA_OS_EXTRA_SETTINGS
 bash "$OS" start "$nodes" >/dev/null
 urls="$(bash "$OS" urls | paste -sd, -)"
-first="$(bash "$OS" urls | head -1)"
+first="${urls%%,*}"
 echo "corpus: $count records, $(du -h "$work/plain.ndjson" | cut -f1); cluster: $nodes nodes ($urls)"
 
 python3 loadtest/bulk_ceiling.py --url "$first" --corpus "$work/hinted.ndjson" \
