@@ -35,31 +35,29 @@ static ALPHANUMERIC: OnceLock<Bitmap> = OnceLock::new();
 /// Same answer as `char::is_alphabetic`, in constant time for the BMP.
 #[inline]
 pub fn is_alphabetic(c: char) -> bool {
-    let cp = c as u32;
-    if cp < 0x80 {
+    if c.is_ascii() {
         return c.is_ascii_alphabetic();
     }
-    if cp as usize >= BMP {
-        return c.is_alphabetic();
-    }
-    ALPHABETIC
-        .get_or_init(|| Bitmap::build(char::is_alphabetic))
-        .contains(cp)
+    lookup(c, &ALPHABETIC, char::is_alphabetic)
 }
 
 /// Same answer as `char::is_alphanumeric`, in constant time for the BMP.
 #[inline]
 pub fn is_alphanumeric(c: char) -> bool {
-    let cp = c as u32;
-    if cp < 0x80 {
+    if c.is_ascii() {
         return c.is_ascii_alphanumeric();
     }
+    lookup(c, &ALPHANUMERIC, char::is_alphanumeric)
+}
+
+/// `property(c)`, from `map` (built from `property` on first use) when `c` is in the BMP.
+#[inline]
+fn lookup(c: char, map: &OnceLock<Bitmap>, property: fn(char) -> bool) -> bool {
+    let cp = c as u32;
     if cp as usize >= BMP {
-        return c.is_alphanumeric();
+        return property(c);
     }
-    ALPHANUMERIC
-        .get_or_init(|| Bitmap::build(char::is_alphanumeric))
-        .contains(cp)
+    map.get_or_init(|| Bitmap::build(property)).contains(cp)
 }
 
 #[cfg(test)]

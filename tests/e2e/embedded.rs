@@ -363,6 +363,22 @@ fn terminate(child: &mut Running) -> std::process::ExitStatus {
     panic!("glossa did not stop within 60s of SIGTERM");
 }
 
+/// `glossa --config <dir>/c.toml --data-dir <dir>/data ingest <input>`, with `toml` as the config.
+fn ingest_with_config(dir: &Path, toml: &str, input: &Path) -> Command {
+    let config = dir.join("c.toml");
+    std::fs::write(&config, toml).expect("write config");
+    let mut command = glossa();
+    command.args([
+        "--config",
+        &config.display().to_string(),
+        "--data-dir",
+        &dir.join("data").display().to_string(),
+        "ingest",
+        &input.display().to_string(),
+    ]);
+    command
+}
+
 fn count_docs(dir: &Path) -> u64 {
     glossa::backend::embedded::EmbeddedIndex::open(
         &dir.join("index"),
@@ -556,8 +572,6 @@ fn dead_letters_replay_once_their_cause_is_fixed() {
     let dir = tempdir();
     let data = dir.path().join("data");
     let data_arg = data.display().to_string();
-    let strict = dir.path().join("strict.toml");
-    std::fs::write(&strict, "[limits]\nmax_record_bytes = 300\n").expect("write config");
     let input = dir.path().join("in.ndjson");
     let long_body = "Ein langer Satz über die Rechte aller Menschen. ".repeat(10);
     std::fs::write(
@@ -567,15 +581,7 @@ fn dead_letters_replay_once_their_cause_is_fixed() {
         ),
     )
     .expect("write input");
-    let ingest = glossa()
-        .args([
-            "--config",
-            &strict.display().to_string(),
-            "--data-dir",
-            &data_arg,
-            "ingest",
-            &input.display().to_string(),
-        ])
+    let ingest = ingest_with_config(dir.path(), "[limits]\nmax_record_bytes = 300\n", &input)
         .output()
         .expect("run ingest");
     let stdout = String::from_utf8_lossy(&ingest.stdout);
@@ -619,12 +625,6 @@ fn dead_letters_replay_once_their_cause_is_fixed() {
 #[test]
 fn bulk_ingest_commits_on_the_interval_while_records_keep_coming() {
     let dir = tempdir();
-    let config = dir.path().join("c.toml");
-    std::fs::write(
-        &config,
-        "[pipeline]\ncommit_interval_ms = 100\ncommit_docs = 10000000\n",
-    )
-    .expect("write config");
     let input = dir.path().join("many.ndjson");
     let mut body = String::new();
     let lines: Vec<&str> = FIXTURE.lines().collect();
@@ -642,16 +642,9 @@ fn bulk_ingest_commits_on_the_interval_while_records_keep_coming() {
         body.push('\n');
     }
     std::fs::write(&input, body).expect("write input");
-    let output = glossa()
+    let config = "[pipeline]\ncommit_interval_ms = 100\ncommit_docs = 10000000\n";
+    let output = ingest_with_config(dir.path(), config, &input)
         .env("RUST_LOG", "info")
-        .args([
-            "--config",
-            &config.display().to_string(),
-            "--data-dir",
-            &dir.path().join("data").display().to_string(),
-            "ingest",
-            &input.display().to_string(),
-        ])
         .output()
         .expect("run ingest");
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -673,27 +666,14 @@ fn ingest_never_waits_for_the_commit_interval_when_the_pipeline_is_full() {
     // A commit interval far longer than the test and a count trigger that never fires: only
     // "half the in-flight room is waiting on a commit" can keep the load moving.
     let dir = tempdir();
-    let config = dir.path().join("c.toml");
-    std::fs::write(
-        &config,
-        "[pipeline]\ncommit_interval_ms = 3600000\ncommit_docs = 10000000\nmax_in_flight_records = 1000\nchunk_records = 100\n",
-    )
-    .expect("write config");
     let input = dir.path().join("many.ndjson");
     let body: String = (0..5_000)
         .map(|n| format!("{{\"id\":\"r-{n}\",\"title\":\"record number {n}\",\"lang\":\"en\"}}\n"))
         .collect();
     std::fs::write(&input, body).expect("write input");
+    let config = "[pipeline]\ncommit_interval_ms = 3600000\ncommit_docs = 10000000\nmax_in_flight_records = 1000\nchunk_records = 100\n";
     let mut child = Running(
-        glossa()
-            .args([
-                "--config",
-                &config.display().to_string(),
-                "--data-dir",
-                &dir.path().join("data").display().to_string(),
-                "ingest",
-                &input.display().to_string(),
-            ])
+        ingest_with_config(dir.path(), config, &input)
             .stdout(Stdio::null())
             .spawn()
             .expect("spawn ingest"),

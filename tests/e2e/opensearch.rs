@@ -61,19 +61,29 @@ async fn start(config: Config) -> TestServer {
     server
 }
 
-async fn cluster_count(server: &TestServer, index: &str) -> u64 {
-    server.refresh().await;
-    let url = format!("{}/{index}/_count", cluster_urls()[0]);
-    let answer: Value = server
-        .client
-        .get(url)
-        .send()
+/// `GET <first node>/<path>` straight from the cluster, as JSON.
+async fn cluster_get(path: &str) -> Value {
+    let url = format!("{}/{path}", cluster_urls()[0]);
+    reqwest::get(&url)
         .await
-        .expect("count request")
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
         .json()
         .await
-        .expect("count JSON");
-    answer["count"].as_u64().expect("count")
+        .unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
+}
+
+/// Documents in `index` once everything acknowledged is made searchable.
+async fn cluster_count(index: &str) -> u64 {
+    let url = format!("{}/{index}/_refresh", cluster_urls()[0]);
+    let refreshed = reqwest::Client::new().post(&url).send().await;
+    assert!(
+        refreshed.is_ok_and(|r| r.status().is_success()),
+        "refresh of {index} failed"
+    );
+    let answer = cluster_get(&format!("{index}/_count")).await;
+    answer["count"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no count: {answer}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,16 +111,7 @@ async fn opensearch_first_start_creates_a_versioned_index_behind_read_and_write_
     let config = opensearch_config(dir.path(), "aliases");
     let index = config.opensearch.index.clone();
     let server = start(config.clone()).await;
-    let url = format!("{}/_alias/{index},{index}-write", cluster_urls()[0]);
-    let aliases: Value = server
-        .client
-        .get(url)
-        .send()
-        .await
-        .expect("alias request")
-        .json()
-        .await
-        .expect("alias JSON");
+    let aliases = cluster_get(&format!("_alias/{index},{index}-write")).await;
     let version = format!("{index}-v1");
     assert!(
         aliases[&version]["aliases"][&index].is_object(),
@@ -125,10 +126,7 @@ async fn opensearch_first_start_creates_a_versioned_index_behind_read_and_write_
     // A second start (another worker, or a restart) reuses them.
     let again = start(config).await;
     again.ingest_fixture().await;
-    assert_eq!(
-        cluster_count(&again, &index).await,
-        fixture_ids().len() as u64
-    );
+    assert_eq!(cluster_count(&index).await, fixture_ids().len() as u64);
     again.stop().await;
 }
 
@@ -157,7 +155,7 @@ async fn opensearch_refused_documents_are_dead_lettered_and_neighbours_indexed()
     assert_eq!(rejected[0]["reason"], "backend_rejected", "{answer}");
     let message = rejected[0]["message"].as_str().unwrap_or("");
     assert!(message.contains("mapper_parsing_exception"), "{answer}");
-    assert_eq!(cluster_count(&server, &index).await, 2);
+    assert_eq!(cluster_count(&index).await, 2);
     server.stop().await;
 
     let letters = glossa::dlq::read_all(dir.path()).expect("dead letters");
@@ -187,16 +185,8 @@ async fn opensearch_unreachable_cluster_fails_start_with_the_node_named() {
     assert!(error.contains("127.0.0.1:9"), "{error}");
 }
 
-async fn index_settings(client: &reqwest::Client, index: &str) -> (Value, Value) {
-    let url = format!("{}/{index}-v1/_settings", cluster_urls()[0]);
-    let answer: Value = client
-        .get(url)
-        .send()
-        .await
-        .expect("settings request")
-        .json()
-        .await
-        .expect("settings JSON");
+async fn index_settings(index: &str) -> (Value, Value) {
+    let answer = cluster_get(&format!("{index}-v1/_settings")).await;
     let settings = &answer[format!("{index}-v1")]["settings"]["index"];
     (
         settings["refresh_interval"].clone(),
@@ -224,7 +214,6 @@ fn ingest_command(dir: &Path, index: &str) -> std::process::Command {
 async fn opensearch_bulk_load_turns_refresh_and_replicas_off_and_always_restores_them() {
     let dir = tempdir();
     let index = unique_index("bulkload");
-    let client = reqwest::Client::new();
     let fixture = dir.path().join("fixture.ndjson");
     std::fs::write(&fixture, FIXTURE).expect("write fixture");
 
@@ -235,19 +224,12 @@ async fn opensearch_bulk_load_turns_refresh_and_replicas_off_and_always_restores
         .expect("run glossa ingest");
     assert!(status.success());
     assert_eq!(
-        index_settings(&client, &index).await,
+        index_settings(&index).await,
         (Value::Null, json!("1")),
         "settings not restored"
     );
-    let url = format!("{}/{index}/_count", cluster_urls()[0]);
-    let count: Value = client
-        .get(url)
-        .send()
-        .await
-        .expect("count")
-        .json()
-        .await
-        .expect("JSON");
+    // No refresh here: the load's own refresh at the end must have made them searchable.
+    let count = cluster_get(&format!("{index}/_count")).await;
     assert_eq!(
         count["count"],
         fixture_ids().len(),
@@ -267,7 +249,7 @@ async fn opensearch_bulk_load_turns_refresh_and_replicas_off_and_always_restores
     std::io::Write::write_all(&mut stdin, FIXTURE.as_bytes()).expect("write records");
     let mut switched = false;
     for _ in 0..600 {
-        if index_settings(&client, &index).await == (json!("-1"), json!("0")) {
+        if index_settings(&index).await == (json!("-1"), json!("0")) {
             switched = true;
             break;
         }
@@ -277,10 +259,7 @@ async fn opensearch_bulk_load_turns_refresh_and_replicas_off_and_always_restores
     child.0.kill().expect("kill -9");
     let _ = child.0.wait();
     drop(stdin);
-    assert_eq!(
-        index_settings(&client, &index).await,
-        (json!("-1"), json!("0"))
-    );
+    assert_eq!(index_settings(&index).await, (json!("-1"), json!("0")));
 
     let mut config = test_config(dir.path());
     config.backend = BackendKind::OpenSearch;
@@ -288,7 +267,7 @@ async fn opensearch_bulk_load_turns_refresh_and_replicas_off_and_always_restores
     config.opensearch.index = index.clone();
     let server = TestServer::start(config).await;
     assert_eq!(
-        index_settings(&client, &index).await,
+        index_settings(&index).await,
         (Value::Null, json!("1")),
         "the next start did not restore the settings"
     );
@@ -354,7 +333,7 @@ async fn opensearch_node_killed_during_ingest_loses_no_acknowledged_record() {
         );
         acknowledged += per_batch;
     }
-    assert_eq!(cluster_count(&server, &index).await, acknowledged);
+    assert_eq!(cluster_count(&index).await, acknowledged);
     server.stop().await;
     assert!(
         cluster_script(&["start-node", "2"]),
@@ -426,17 +405,5 @@ async fn opensearch_overloaded_cluster_429s_slow_ingest_down_and_lose_nothing() 
 
     // Every id exactly once: ids are the documents' _id, so the count of distinct input ids
     // indexed is the document count.
-    let client = reqwest::Client::new();
-    let refresh = format!("{}/{index}/_refresh", cluster_urls()[0]);
-    client.post(refresh).send().await.expect("refresh");
-    let url = format!("{}/{index}/_count", cluster_urls()[0]);
-    let count: Value = client
-        .get(url)
-        .send()
-        .await
-        .expect("count")
-        .json()
-        .await
-        .expect("JSON");
-    assert_eq!(count["count"], records, "{count}");
+    assert_eq!(cluster_count(&index).await, records);
 }

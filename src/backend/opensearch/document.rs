@@ -54,23 +54,32 @@ pub fn to_source(doc: &Document, ingested_at: &str) -> Vec<u8> {
     serde_json::to_vec(&out).unwrap_or_default()
 }
 
-/// The record as it was ingested, from a stored `_source`: `source` with the text fields that
-/// were taken out of it put back under their names.
-pub fn original_record(stored: &Value) -> Value {
-    let mut record = stored["source"].as_object().cloned().unwrap_or_default();
+/// The text values of a stored `_source` with the record field each came from, in order.
+/// Shared by [`original_record`] and the search highlights, which map fragments back to fields.
+pub fn stored_texts(stored: &Value) -> Vec<(&str, &Value)> {
     let lang = stored["lang"].as_str().unwrap_or("und");
     let field = language_field(lang).unwrap_or_else(|| GENERIC_FIELD.to_string());
     let texts = stored[&field]
         .as_array()
         .or_else(|| stored[GENERIC_FIELD].as_array());
     let names = stored["text_names"].as_array();
-    if let (Some(texts), Some(names)) = (texts, names) {
-        for (name, text) in names.iter().zip(texts) {
-            if let Some(name) = name.as_str() {
-                if !record.contains_key(name) {
-                    record.insert(name.to_string(), text.clone());
-                }
-            }
+    match (names, texts) {
+        (Some(names), Some(texts)) => names
+            .iter()
+            .zip(texts)
+            .filter_map(|(name, text)| Some((name.as_str()?, text)))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The record as it was ingested, from a stored `_source`: `source` with the text fields that
+/// were taken out of it put back under their names.
+pub fn original_record(stored: &Value) -> Value {
+    let mut record = stored["source"].as_object().cloned().unwrap_or_default();
+    for (name, text) in stored_texts(stored) {
+        if !record.contains_key(name) {
+            record.insert(name.to_string(), text.clone());
         }
     }
     Value::Object(record)

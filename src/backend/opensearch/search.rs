@@ -267,16 +267,7 @@ fn filter_clause(filter: &Filter, filterable: &BTreeSet<String>) -> Result<Value
 fn hit(raw: &Value) -> Hit {
     let source = &raw["_source"];
     let lang = source["lang"].as_str().unwrap_or("und").to_string();
-    let texts_field = language_field(&lang).unwrap_or_else(|| GENERIC_FIELD.to_string());
-    let texts: Vec<&str> = source[&texts_field]
-        .as_array()
-        .or_else(|| source[GENERIC_FIELD].as_array())
-        .map(|values| values.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let names: Vec<&str> = source["text_names"]
-        .as_array()
-        .map(|values| values.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let texts = super::document::stored_texts(source);
     let mut highlights = BTreeMap::new();
     if let Some(fields) = raw["highlight"].as_object() {
         for (field, fragments) in fields {
@@ -287,9 +278,8 @@ fn hit(raw: &Value) -> Hit {
                 let plain = unescape_html(&fragment.replace("<b>", "").replace("</b>", ""));
                 let name = texts
                     .iter()
-                    .position(|text| text.contains(plain.trim()))
-                    .and_then(|i| names.get(i))
-                    .map(|n| n.to_string())
+                    .find(|(_, text)| text.as_str().is_some_and(|t| t.contains(plain.trim())))
+                    .map(|(name, _)| name.to_string())
                     .unwrap_or_else(|| field.clone());
                 highlights
                     .entry(name)
