@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit tests, end-to-end tests (real binary, real HTTP, the embedded
-# index and a real 3-node OpenSearch 2.19.6 cluster on loopback), doc tests, and builds the
-# benchmarks so they cannot rot. Release mode, because language detection in debug builds is too
+# index, a real 3-node OpenSearch 2.19.6 cluster, a real Apache Kafka 4.4 broker and a real
+# S3-protocol server (s3s-fs), all on loopback), doc tests, and builds the benchmarks so they
+# cannot rot. Release mode, because language detection in debug builds is too
 # slow to exercise realistically.
 #
-# Services: scripts/opensearch/cluster.sh fetches OpenSearch from Maven Central on first use
-# (cached under ~/.cache/glossa) and needs Java 17 and Maven; every wait is bounded and a failure
-# prints the nodes' logs. The cluster is stopped when this script exits, whatever happens.
+# Services: scripts/opensearch/cluster.sh and scripts/kafka/kafka.sh fetch OpenSearch and Kafka
+# from Maven Central on first use, scripts/s3/s3.sh builds s3s-fs from crates.io on first use (all
+# cached under ~/.cache/glossa); they need Java 17 and Maven. Every wait is bounded and a failure
+# prints the service's log. Every service is stopped when this script exits, whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +25,14 @@ OS=scripts/opensearch/cluster.sh
 os_settings="$(mktemp)"
 printf 'thread_pool.write.size: 1\nthread_pool.write.queue_size: 2\n' >"$os_settings"
 export GLOSSA_OS_EXTRA_SETTINGS="$os_settings"
-cleanup() { bash "$OS" stop >/dev/null 2>&1 || true; rm -f "$os_settings"; }
+KAFKA=scripts/kafka/kafka.sh
+S3=scripts/s3/s3.sh
+cleanup() {
+  bash "$OS" stop >/dev/null 2>&1 || true
+  bash "$KAFKA" stop >/dev/null 2>&1 || true
+  bash "$S3" stop >/dev/null 2>&1 || true
+  rm -f "$os_settings"
+}
 trap cleanup EXIT
 
 echo "== building benchmarks (compile check only)"
@@ -40,6 +49,24 @@ fi
 GLOSSA_TEST_OPENSEARCH_URLS="$(bash "$OS" urls | paste -sd, -)"
 export GLOSSA_TEST_OPENSEARCH_URLS
 echo "   $GLOSSA_TEST_OPENSEARCH_URLS"
+
+echo "== starting an Apache Kafka broker"
+if ! kafka_env="$(bash "$KAFKA" start)"; then
+  echo "error: the Kafka test broker did not start (log above)" >&2
+  exit 1
+fi
+eval "$kafka_env"
+export GLOSSA_TEST_KAFKA_BOOTSTRAP="$GLOSSA_KAFKA_BOOTSTRAP"
+echo "   $GLOSSA_TEST_KAFKA_BOOTSTRAP"
+
+echo "== starting an S3-protocol server"
+if ! s3_env="$(bash "$S3" start)"; then
+  echo "error: the S3 test server did not start (log above)" >&2
+  exit 1
+fi
+eval "$s3_env"
+export GLOSSA_TEST_S3_ENDPOINT="$GLOSSA_S3_ENDPOINT"
+echo "   $GLOSSA_TEST_S3_ENDPOINT ($GLOSSA_S3_SERVER_KIND)"
 
 echo "== running tests"
 cargo test --release --locked -- --include-ignored

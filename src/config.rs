@@ -43,6 +43,80 @@ pub struct Config {
     pub backend: BackendKind,
     /// The OpenSearch cluster, when `backend = "opensearch"`.
     pub opensearch: OpenSearchSettings,
+    /// Streams `glossa serve` reads besides HTTP pushes: `kafka://...` and `s3://...` URLs.
+    pub sources: Vec<String>,
+    /// Kafka consumer settings shared by every `kafka://` source.
+    pub kafka: KafkaSettings,
+    /// S3 endpoint and reading settings shared by every `s3://` source.
+    pub s3: S3Settings,
+}
+
+/// Kafka consumer settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaSettings {
+    /// librdkafka properties passed through as they are: `security.protocol`, `sasl.mechanism`,
+    /// `sasl.username`, `sasl.password`, `ssl.ca.location`, ... (also as `kafka://` URL query
+    /// parameters with a dot in their name).
+    pub properties: std::collections::BTreeMap<String, String>,
+    /// Where a group without committed offsets starts: `earliest` or `latest`.
+    pub start_from: String,
+    /// Commit acknowledged offsets at least this often, in milliseconds.
+    pub commit_interval_ms: u64,
+    /// Send a partly filled chunk to the pipeline after this many milliseconds.
+    pub linger_ms: u64,
+    /// Pause the assigned partitions once the pipeline has been full this long, in milliseconds;
+    /// they are resumed when it drains.
+    pub pause_after_ms: u64,
+    /// Most bytes librdkafka prefetches per partition queue, in KiB: the memory bound on lag.
+    pub max_prefetch_kbytes: u64,
+    /// How often consumer lag per partition is published as a metric, in milliseconds.
+    pub stats_interval_ms: u64,
+}
+
+impl Default for KafkaSettings {
+    fn default() -> Self {
+        KafkaSettings {
+            properties: Default::default(),
+            start_from: "earliest".to_string(),
+            commit_interval_ms: 1000,
+            linger_ms: 100,
+            pause_after_ms: 1000,
+            max_prefetch_kbytes: 16 * 1024,
+            stats_interval_ms: 5000,
+        }
+    }
+}
+
+/// S3 (or S3-compatible) settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Settings {
+    /// Custom endpoint (MinIO, Ceph, ...), path-style; unset means AWS. Also `GLOSSA_S3_ENDPOINT`.
+    pub endpoint: Option<String>,
+    /// Region (default from `AWS_REGION`, else `us-east-1`).
+    pub region: Option<String>,
+    /// Objects read at the same time.
+    pub parallel_objects: usize,
+    /// In follow mode (`glossa serve`, `ingest --follow`), list the prefix again this often.
+    pub poll_seconds: u64,
+    /// This worker's share of the prefix: objects whose key hashes to `worker_index` modulo
+    /// `worker_count` (see README: several workers on one prefix).
+    pub worker_index: u32,
+    pub worker_count: u32,
+}
+
+impl Default for S3Settings {
+    fn default() -> Self {
+        S3Settings {
+            endpoint: None,
+            region: None,
+            parallel_objects: 4,
+            poll_seconds: 60,
+            worker_index: 0,
+            worker_count: 1,
+        }
+    }
 }
 
 /// The two index backends: one process with a local index, or a cluster.
@@ -203,6 +277,9 @@ impl Default for Config {
             pipeline: PipelineSettings::default(),
             backend: BackendKind::Embedded,
             opensearch: OpenSearchSettings::default(),
+            sources: Vec::new(),
+            kafka: KafkaSettings::default(),
+            s3: S3Settings::default(),
         }
     }
 }
@@ -304,6 +381,18 @@ impl Config {
                     "must be at least limits.max_record_bytes, or the largest accepted records could never be indexed",
                 );
             }
+        }
+        if self.s3.worker_count == 0 || self.s3.worker_index >= self.s3.worker_count {
+            return invalid(
+                "s3.worker_index",
+                "must be below s3.worker_count (workers are numbered from 0)",
+            );
+        }
+        if self.s3.parallel_objects == 0 {
+            return invalid("s3.parallel_objects", "must be positive");
+        }
+        if !matches!(self.kafka.start_from.as_str(), "earliest" | "latest") {
+            return invalid("kafka.start_from", "must be `earliest` or `latest`");
         }
         if self.limits.max_record_bytes > self.limits.max_body_bytes {
             return invalid(

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::record::{RawRecord, Record, Rejection};
+use crate::record::{RawRecord, Record, Rejection, SourcePosition};
 
 /// Longest accepted caller-given id, in bytes.
 pub const MAX_ID_BYTES: usize = 512;
@@ -73,8 +73,22 @@ impl Decoder {
         }
     }
 
-    /// Parses one record's bytes.
+    /// Parses one raw record, deriving a missing id as the record's source asks.
+    pub fn decode_raw(&self, raw: &RawRecord) -> Result<Record, DecodeError> {
+        let fallback = raw.id_from_position.then_some(&raw.position);
+        self.decode_with(&raw.bytes, fallback)
+    }
+
+    /// Parses one record's bytes (a missing id derives from the content).
     pub fn decode(&self, bytes: &[u8]) -> Result<Record, DecodeError> {
+        self.decode_with(bytes, None)
+    }
+
+    fn decode_with(
+        &self,
+        bytes: &[u8],
+        id_position: Option<&SourcePosition>,
+    ) -> Result<Record, DecodeError> {
         if bytes.len() > self.max_record_bytes {
             return Err(DecodeError::TooLarge {
                 size: bytes.len(),
@@ -87,13 +101,21 @@ impl Decoder {
         let value: Value =
             serde_json::from_str(text).map_err(|e| DecodeError::NotJson(e.to_string()))?;
         match value {
-            Value::Object(object) => self.decode_object(object),
+            Value::Object(object) => self.split_object(object, id_position),
             other => Err(DecodeError::NotAnObject(json_kind(&other))),
         }
     }
 
     /// Splits an already-parsed object into id, text, language hint and metadata.
     pub fn decode_object(&self, object: Map<String, Value>) -> Result<Record, DecodeError> {
+        self.split_object(object, None)
+    }
+
+    fn split_object(
+        &self,
+        object: Map<String, Value>,
+        id_position: Option<&SourcePosition>,
+    ) -> Result<Record, DecodeError> {
         let mut texts = Vec::new();
         for field in &self.text_fields {
             match object.get(field) {
@@ -119,7 +141,10 @@ impl Decoder {
             Some(_) => return Err(DecodeError::BadLang),
         };
         let id = match object.get("id") {
-            None | Some(Value::Null) => content_id(&object),
+            None | Some(Value::Null) => match id_position {
+                Some(position) => position_id(position),
+                None => content_id(&object),
+            },
             Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_ID_BYTES => s.clone(),
             Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
             Some(_) => return Err(DecodeError::BadId),
@@ -164,6 +189,13 @@ pub fn content_id(object: &Map<String, Value>) -> String {
     let canonical = serde_json::to_vec(object).unwrap_or_default();
     let hash = blake3::hash(&canonical);
     format!("h{}", &hash.to_hex()[..32])
+}
+
+/// A deterministic id from where a record was read (topic, partition and offset; bucket, key and
+/// line): replays of the same position overwrite the same document.
+pub fn position_id(position: &SourcePosition) -> String {
+    let hash = blake3::hash(format!("{}\n{}", position.source, position.line).as_bytes());
+    format!("p{}", &hash.to_hex()[..32])
 }
 
 fn json_kind(value: &Value) -> &'static str {
@@ -251,12 +283,14 @@ mod tests {
         let small = RawRecord {
             position: position.clone(),
             bytes: b"{oops".to_vec(),
+            id_from_position: false,
         };
         let letter = DecodeError::NotJson("x".into()).into_rejection(&small);
         assert_eq!((letter.raw.as_str(), letter.truncated), ("{oops", false));
         let huge = RawRecord {
             position,
             bytes: vec![b'a'; crate::dlq::MAX_RAW_BYTES + 10],
+            id_from_position: false,
         };
         let letter = DecodeError::TooLarge { size: 0, limit: 0 }.into_rejection(&huge);
         assert_eq!(letter.raw.len(), crate::dlq::MAX_RAW_BYTES);

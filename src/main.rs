@@ -13,7 +13,8 @@ use glossa::detect::{Detector, DetectorConfig};
 use glossa::pipeline::{Admission, Outcome};
 use glossa::record::RawRecord;
 use glossa::service::Service;
-use glossa::source::file::{self, Progress};
+use glossa::source::file;
+use glossa::source::{Progress, StreamOptions, StreamUrl};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// The bundled multilingual sample the demo loads (see data/sample/README.md).
@@ -90,12 +91,34 @@ enum Command {
         /// Address to listen on (default 127.0.0.1:8080).
         #[arg(long, env = "GLOSSA_LISTEN")]
         listen: Option<SocketAddr>,
+        /// A stream to consume while serving: kafka://... or s3://... (repeatable; the environment
+        /// variable takes space-separated URLs; added to `sources` in the config file).
+        #[arg(long = "source", env = "GLOSSA_SOURCES", value_delimiter = ' ')]
+        sources: Vec<String>,
     },
-    /// Bulk-load NDJSON files (plain or .gz; `-` reads stdin) into the data directory.
+    /// Load NDJSON files (plain or .gz; `-` reads stdin), a Kafka topic or an S3 prefix.
+    #[command(after_help = "Streams:\n  \
+        --from 'kafka://HOST:PORT/TOPIC[,TOPIC]?group=NAME' joins the consumer group and commits \
+        offsets only for stored records; it stops once every assigned partition is read to its \
+        end (or keeps consuming with --follow). Extra librdkafka settings go in [kafka.properties] \
+        or as URL parameters (e.g. &security.protocol=SASL_SSL).\n  \
+        --from s3://BUCKET/PREFIX reads every NDJSON object (plain or gzip) under the prefix, \
+        checkpointing under DATA_DIR/checkpoints so a restarted job resumes; --follow polls for \
+        new objects. Endpoint, region and worker share in [s3]; credentials from the AWS \
+        environment.")]
     Ingest {
         /// Files to load, in order.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "from", conflicts_with = "from")]
         paths: Vec<String>,
+        /// A stream to read instead of files: kafka://... or s3://... (see below).
+        #[arg(long)]
+        from: Option<String>,
+        /// Keep reading new data until interrupted instead of stopping once caught up.
+        #[arg(long, requires = "from")]
+        follow: bool,
+        /// S3: forget the checkpoint and read every object again.
+        #[arg(long, requires = "from")]
+        force: bool,
         /// OpenSearch backfills: turn refresh off and replicas to 0 on the index while loading,
         /// then restore them and refresh (also restored at the next start if the job is killed).
         #[arg(long)]
@@ -174,13 +197,28 @@ fn run(cli: Cli) -> Result<()> {
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     match cli.command {
-        Command::Serve { listen } => {
+        Command::Serve { listen, sources } => {
             if let Some(listen) = listen {
                 config.listen = listen;
             }
+            config.sources.extend(sources);
             runtime.block_on(serve(config, None))
         }
-        Command::Ingest { paths, bulk_load } => runtime.block_on(ingest(config, paths, bulk_load)),
+        Command::Ingest {
+            from: Some(from),
+            follow,
+            force,
+            bulk_load,
+            ..
+        } => runtime.block_on(ingest_stream(
+            config,
+            &from,
+            StreamOptions { follow, force },
+            bulk_load,
+        )),
+        Command::Ingest {
+            paths, bulk_load, ..
+        } => runtime.block_on(ingest(config, paths, bulk_load)),
         Command::Detect { text, fast } => detect(&config, &text, fast),
         Command::Demo { listen } => {
             if cli.data_dir.is_none() && cli.config.is_none() {
@@ -326,6 +364,72 @@ async fn ingest(config: Config, paths: Vec<String>, bulk_load: bool) -> Result<(
     Ok(())
 }
 
+async fn ingest_stream(
+    config: Config,
+    from: &str,
+    options: StreamOptions,
+    bulk_load: bool,
+) -> Result<()> {
+    let url = StreamUrl::parse(from)?;
+    if bulk_load && config.backend != BackendKind::OpenSearch {
+        anyhow::bail!("--bulk-load applies to the OpenSearch backend only (--backend opensearch)");
+    }
+    let data_dir = config.data_dir.clone();
+    let cluster = config.opensearch.clone();
+    let source_config = config.clone();
+    let service = tokio::task::spawn_blocking(move || Service::start(config)).await??;
+    let bulk_load = match bulk_load {
+        true => {
+            let client = glossa::backend::opensearch::connect(&cluster)?;
+            let alias =
+                glossa::backend::opensearch::bootstrap::IndexNames::new(&cluster.index).write_alias;
+            Some(glossa::backend::opensearch::bulk_load::BulkLoad::start(&client, &alias).await?)
+        }
+        false => None,
+    };
+    let started = Instant::now();
+    let progress = Arc::new(Progress::default());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::warn!("stopping: what was read is still indexed and its position committed");
+        let _ = stop_tx.send(true);
+    });
+    let bar = progress_bar(progress.clone());
+    let result = glossa::source::run_stream(
+        &url,
+        &source_config,
+        service.state.pipeline.clone(),
+        options,
+        progress.clone(),
+        stop_rx,
+    )
+    .await;
+    bar.finish_and_clear();
+    let stopped = service.stop().await;
+    if let Some(load) = bulk_load {
+        load.finish().await.context(
+            "cannot restore the index settings after the bulk load; the next Glossa start retries",
+        )?;
+    }
+    stopped?;
+    result?;
+    let done = progress.records_done.load(Ordering::Relaxed);
+    let rejected = progress.records_rejected.load(Ordering::Relaxed);
+    let seconds = started.elapsed().as_secs_f64().max(0.001);
+    println!(
+        "indexed {} records, rejected {rejected}, in {seconds:.1}s ({:.0} records/s, {:.1} MB/s) from {from}",
+        done - rejected,
+        done as f64 / seconds,
+        progress.bytes_read.load(Ordering::Relaxed) as f64 / 1e6 / seconds
+    );
+    if rejected > 0 {
+        println!("  rejected records are in the dead-letter queue (see `glossa dlq list`)");
+    }
+    println!("data directory: {}", data_dir.display());
+    Ok(())
+}
+
 async fn replay(config: Config) -> Result<()> {
     let replay = glossa::dlq::Replay::take(&config.data_dir)?;
     // Truncated letters cannot be replayed from the queue: put them back as they were.
@@ -344,6 +448,7 @@ async fn replay(config: Config) -> Result<()> {
         .map(|letter| RawRecord {
             position: letter.rejection.position.clone(),
             bytes: letter.rejection.raw.clone().into_bytes(),
+            id_from_position: glossa::source::ids_from_position(&letter.rejection.position),
         })
         .collect();
     let total = records.len();

@@ -40,6 +40,17 @@ pub const BULK_BACKOFFS: &str = "glossa_opensearch_bulk_backoffs_total";
 /// OpenSearch: time of one sink batch (bulk requests and retries), in seconds.
 pub const BULK_BATCH_SECONDS: &str = "glossa_opensearch_bulk_batch_seconds";
 
+/// Kafka: records received from the brokers.
+pub const KAFKA_RECORDS_READ: &str = "glossa_kafka_records_read_total";
+/// Kafka: messages between the committed offset and the end of a `topic`/`partition`.
+pub const KAFKA_CONSUMER_LAG: &str = "glossa_kafka_consumer_lag";
+/// Kafka: 1 while partitions are paused because the pipeline is full.
+pub const KAFKA_PAUSED: &str = "glossa_kafka_paused";
+/// S3: objects read to their end (and acknowledged).
+pub const S3_OBJECTS_DONE: &str = "glossa_s3_objects_done_total";
+/// S3: records read from objects.
+pub const S3_RECORDS_READ: &str = "glossa_s3_records_read_total";
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Installs the process-wide recorder once; later calls return the same handle.

@@ -255,7 +255,7 @@ fn detect_worker(
         let mut positions = Vec::with_capacity(work.records.len());
         let mut rejected = Vec::new();
         for raw in work.records {
-            match decoder.decode(&raw.bytes) {
+            match decoder.decode_raw(&raw) {
                 Ok(record) => {
                     docs.push(router.route(record));
                     positions.push(raw.position);

@@ -26,6 +26,10 @@ impl std::fmt::Display for SourcePosition {
 pub struct RawRecord {
     pub position: SourcePosition,
     pub bytes: Vec<u8>,
+    /// A record without an `id` gets one derived from its position instead of its content.
+    /// Streams (Kafka offsets, S3 object lines) set this: their positions are stable, and two
+    /// equal records at two positions are two documents.
+    pub id_from_position: bool,
 }
 
 /// A record that parsed: its id, its free text and everything else as metadata.

@@ -17,6 +17,8 @@ use crate::dlq::{DeadLetterQueue, DlqError};
 use crate::pipeline::{Pipeline, PipelineOptions};
 use crate::route::Router;
 use crate::sink::{OpenSearchSink, Sink};
+use crate::source::{run_stream, Progress, StreamOptions, StreamUrl};
+use tokio::sync::watch;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +37,8 @@ pub enum StartError {
     Threads(#[from] std::io::Error),
     #[error("OpenSearch backend: {0}")]
     Cluster(String),
+    #[error("source: {0}")]
+    Source(#[from] crate::source::SourceError),
 }
 
 /// A started Glossa: the pipeline plus everything the API needs.
@@ -50,6 +54,9 @@ impl Service {
     /// caller's tokio runtime.
     pub fn start(config: Config) -> Result<Service, StartError> {
         config.validate()?;
+        for source in &config.sources {
+            StreamUrl::parse(source)?;
+        }
         let languages =
             (!config.detect.languages.is_empty()).then(|| config.detect.languages.clone());
         let detector = Arc::new(Detector::new(&DetectorConfig {
@@ -81,17 +88,38 @@ impl Service {
         Ok(Service { pipeline, state })
     }
 
-    /// Serves the API on `listener` until `shutdown` resolves, then drains and commits.
+    /// Serves the API on `listener`, and consumes the configured stream sources, until
+    /// `shutdown` resolves; then stops the sources (each commits what was stored), drains and
+    /// commits.
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let Service { pipeline, state } = self;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut sources = Vec::new();
+        for text in &state.config.sources {
+            let url = StreamUrl::parse(text).map_err(std::io::Error::other)?;
+            sources.push(tokio::spawn(keep_consuming(
+                url,
+                state.config.clone(),
+                state.pipeline.clone(),
+                stop_rx.clone(),
+            )));
+        }
         let app = api::router(state);
+        let stop_sources = stop_tx.clone();
         let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop_sources.send(true);
+            })
             .await;
+        let _ = stop_tx.send(true);
+        for source in sources {
+            let _ = source.await;
+        }
         stop_pipeline(pipeline).await?;
         served
     }
@@ -176,6 +204,47 @@ fn opensearch_backend(
         settings.metadata_fields.keys().cloned().collect(),
     );
     Ok((sink, SearchBackend::OpenSearch(Arc::new(search))))
+}
+
+/// Runs a stream source for the life of the service: after a failure (cluster or broker down,
+/// records not stored) it starts again from its last committed position, with backoff.
+async fn keep_consuming(
+    url: StreamUrl,
+    config: Arc<Config>,
+    handle: crate::pipeline::PipelineHandle,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::from_secs(1);
+    let options = StreamOptions {
+        follow: true,
+        force: false,
+    };
+    loop {
+        let progress = Arc::new(Progress::default());
+        let result = run_stream(
+            &url,
+            &config,
+            handle.clone(),
+            options,
+            progress,
+            stop.clone(),
+        )
+        .await;
+        if *stop.borrow() {
+            return;
+        }
+        match result {
+            Ok(()) => tracing::warn!(source = ?url, "stream source ended; starting it again"),
+            Err(error) => {
+                tracing::error!(source = ?url, %error, retry_in = ?backoff, "stream source failed; starting it again from its last committed position")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(60));
+    }
 }
 
 async fn stop_pipeline(pipeline: Pipeline) -> std::io::Result<()> {

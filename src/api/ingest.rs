@@ -126,6 +126,7 @@ fn split_body(bytes: &[u8], source: &str) -> Result<Vec<RawRecord>, ApiError> {
                     line: i as u64 + 1,
                 },
                 bytes: serde_json::to_vec(&item).unwrap_or_default(),
+                id_from_position: false,
             })
             .collect());
     }
@@ -140,6 +141,7 @@ fn split_body(bytes: &[u8], source: &str) -> Result<Vec<RawRecord>, ApiError> {
                 line: i as u64 + 1,
             },
             bytes: line.to_vec(),
+            id_from_position: false,
         })
         .collect())
 }

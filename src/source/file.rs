@@ -3,14 +3,16 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
 use tokio::sync::mpsc;
 
+use super::lines::NdjsonReader;
+use super::Progress;
 use crate::pipeline::{Admission, Outcome, PipelineError, PipelineHandle};
-use crate::record::{RawRecord, SourcePosition};
+use crate::record::RawRecord;
 
 /// Why a file could not be ingested.
 #[derive(Debug, thiserror::Error)]
@@ -19,19 +21,6 @@ pub enum FileSourceError {
     Io { path: String, cause: std::io::Error },
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
-}
-
-/// Live counters for a progress display.
-#[derive(Debug, Default)]
-pub struct Progress {
-    /// Bytes read from disk (compressed bytes for `.gz`), comparable with [`Progress::total_bytes`].
-    pub bytes_read: AtomicU64,
-    /// Records read and submitted.
-    pub records_read: AtomicU64,
-    /// Records acknowledged (indexed or dead-lettered).
-    pub records_done: AtomicU64,
-    /// Sum of the sizes of all regular input files; 0 when unknown (stdin).
-    pub total_bytes: AtomicU64,
 }
 
 /// Reads every path in order and feeds the pipeline; returns the merged outcome once every record
@@ -79,10 +68,7 @@ pub async fn ingest(
         while let Some(pending) = pending_rx.recv().await {
             let pending: crate::pipeline::Pending = pending;
             let outcome = pending.outcome().await?;
-            ack_progress.records_done.fetch_add(
-                outcome.indexed + outcome.rejected.len() as u64,
-                Ordering::Relaxed,
-            );
+            ack_progress.acknowledged(&outcome);
             total.merge(outcome);
         }
         Ok::<Outcome, PipelineError>(total)
@@ -156,93 +142,22 @@ fn read_ndjson(
         cause,
     };
     let source_name = if path == "-" { "stdin" } else { path };
-    let mut reader = open(path, progress).map_err(io_err)?;
-    // Keep enough of an over-long line for its dead letter to be replayable when it fits there.
-    let keep_bytes = max_record_bytes.max(crate::dlq::MAX_RAW_BYTES);
-    let mut chunk = Vec::with_capacity(chunk_records);
-    let mut line_no = 0u64;
-    loop {
-        let mut line = Vec::new();
-        let read = read_line_bounded(&mut reader, keep_bytes, &mut line).map_err(io_err)?;
-        if read == 0 {
-            break;
-        }
-        line_no += 1;
-        while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-            line.pop();
-        }
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        chunk.push(RawRecord {
-            position: SourcePosition {
-                source: source_name.to_string(),
-                line: line_no,
-            },
-            bytes: line,
-        });
-        if chunk.len() >= chunk_records {
-            progress
-                .records_read
-                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-            if out.blocking_send(std::mem::take(&mut chunk)).is_err()
-                || stop.load(Ordering::Relaxed)
-            {
-                return Ok(());
-            }
-        }
-    }
-    if !chunk.is_empty() {
+    let reader = open(path, progress).map_err(io_err)?;
+    let mut lines = NdjsonReader::new(
+        reader,
+        source_name.to_string(),
+        0,
+        0,
+        max_record_bytes,
+        false,
+    );
+    while let Some(chunk) = lines.next_chunk(chunk_records).map_err(io_err)? {
         progress
             .records_read
-            .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-        let _ = out.blocking_send(chunk);
+            .fetch_add(chunk.records.len() as u64, Ordering::Relaxed);
+        if out.blocking_send(chunk.records).is_err() || stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
     }
     Ok(())
-}
-
-/// Reads one line into `line`, keeping at most `limit + 1` bytes of it so an absurdly long line
-/// cannot exhaust memory (the decoder then rejects it as too large). Returns bytes consumed.
-fn read_line_bounded(
-    reader: &mut dyn BufRead,
-    limit: usize,
-    line: &mut Vec<u8>,
-) -> std::io::Result<usize> {
-    let mut consumed = 0;
-    loop {
-        let available = reader.fill_buf()?;
-        if available.is_empty() {
-            return Ok(consumed);
-        }
-        let (part, done) = match available.iter().position(|b| *b == b'\n') {
-            Some(i) => (&available[..=i], true),
-            None => (available, false),
-        };
-        let room = (limit + 1).saturating_sub(line.len());
-        line.extend_from_slice(&part[..part.len().min(room)]);
-        let n = part.len();
-        reader.consume(n);
-        consumed += n;
-        if done {
-            return Ok(consumed);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_lines_are_cut_but_fully_consumed() {
-        let data = format!("{}\nnext\n", "x".repeat(100));
-        let mut reader = std::io::Cursor::new(data.into_bytes());
-        let mut line = Vec::new();
-        let n = read_line_bounded(&mut reader, 10, &mut line).expect("in-memory read");
-        assert_eq!(n, 101);
-        assert_eq!(line.len(), 11);
-        line.clear();
-        read_line_bounded(&mut reader, 10, &mut line).expect("in-memory read");
-        assert_eq!(line, b"next\n");
-    }
 }

@@ -3,3 +3,138 @@
 //! learns from each acknowledgement what is safe to consider done.
 
 pub mod file;
+pub mod kafka;
+pub mod lines;
+pub mod s3;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::pipeline::PipelineHandle;
+use crate::record::SourcePosition;
+
+/// Live counters for a progress display.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Bytes read (compressed bytes for gzip), comparable with [`Progress::total_bytes`].
+    pub bytes_read: AtomicU64,
+    /// Records read and submitted.
+    pub records_read: AtomicU64,
+    /// Records acknowledged (indexed or dead-lettered).
+    pub records_done: AtomicU64,
+    /// Of [`Progress::records_done`], those dead-lettered.
+    pub records_rejected: AtomicU64,
+    /// Sum of the sizes of all inputs; 0 when unknown (stdin, a listing still going on).
+    pub total_bytes: AtomicU64,
+}
+
+impl Progress {
+    /// Counts an acknowledged submission.
+    pub fn acknowledged(&self, outcome: &crate::pipeline::Outcome) {
+        let rejected = outcome.rejected.len() as u64;
+        self.records_done
+            .fetch_add(outcome.indexed + rejected, Ordering::Relaxed);
+        self.records_rejected.fetch_add(rejected, Ordering::Relaxed);
+    }
+}
+
+/// Whether a record read from `position` gets a position-derived id when it has none: true for
+/// streams with stable positions (Kafka offsets, S3 object lines), so a dead letter replayed
+/// from there keeps the id it would have had.
+pub fn ids_from_position(position: &SourcePosition) -> bool {
+    position.source.starts_with("kafka:") || position.source.starts_with("s3://")
+}
+
+/// A streaming source named by URL: `kafka://...` or `s3://...`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StreamUrl {
+    Kafka(kafka::KafkaUrl),
+    S3(s3::S3Url),
+}
+
+/// Why a streaming source could not start or stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("unknown source `{0}`: use kafka://HOST:PORT/TOPIC?group=NAME or s3://BUCKET/PREFIX")]
+    Unknown(String),
+    #[error(transparent)]
+    Kafka(#[from] kafka::KafkaSourceError),
+    #[error(transparent)]
+    S3(#[from] s3::S3SourceError),
+}
+
+impl StreamUrl {
+    /// Parses a source URL by its scheme.
+    pub fn parse(text: &str) -> Result<StreamUrl, SourceError> {
+        if text.starts_with("kafka://") {
+            Ok(StreamUrl::Kafka(kafka::KafkaUrl::parse(text)?))
+        } else if text.starts_with("s3://") {
+            Ok(StreamUrl::S3(s3::S3Url::parse(text)?))
+        } else {
+            Err(SourceError::Unknown(text.to_string()))
+        }
+    }
+}
+
+/// How a streaming source runs.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamOptions {
+    /// Keep reading new data (Kafka: keep consuming; S3: poll the prefix) until stopped,
+    /// instead of stopping once caught up.
+    pub follow: bool,
+    /// S3: forget the checkpoint and read every object again.
+    pub force: bool,
+}
+
+/// Runs one streaming source into the pipeline until it is caught up (or, following, until
+/// `stop` is set), with every record it read acknowledged and its position saved.
+pub async fn run_stream(
+    url: &StreamUrl,
+    config: &Config,
+    handle: PipelineHandle,
+    options: StreamOptions,
+    progress: Arc<Progress>,
+    stop: watch::Receiver<bool>,
+) -> Result<(), SourceError> {
+    let chunk_records = config.pipeline.chunk_records;
+    match url {
+        StreamUrl::Kafka(url) => {
+            let mode = match options.follow {
+                true => kafka::Mode::Follow,
+                false => kafka::Mode::UntilCaughtUp,
+            };
+            kafka::run(
+                url,
+                &config.kafka,
+                handle,
+                chunk_records,
+                mode,
+                progress,
+                stop,
+            )
+            .await?;
+        }
+        StreamUrl::S3(url) => {
+            let job = s3::JobOptions {
+                mode: match options.follow {
+                    true => s3::Mode::Follow,
+                    false => s3::Mode::Once,
+                },
+                force: options.force,
+                chunk_records,
+                max_record_bytes: config.limits.max_record_bytes,
+                data_dir: config.data_dir.clone(),
+            };
+            let summary = s3::run(url, &config.s3, handle, job, progress, stop).await?;
+            tracing::info!(
+                objects_read = summary.objects_read,
+                objects_already_done = summary.objects_already_done,
+                "S3 pass finished"
+            );
+        }
+    }
+    Ok(())
+}

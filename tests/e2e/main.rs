@@ -5,4 +5,5 @@
 mod common;
 mod conformance;
 mod embedded;
+mod kafka;
 mod opensearch;

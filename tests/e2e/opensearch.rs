@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::common::*;
 use crate::conformance;
 
-fn cluster_urls() -> Vec<String> {
+pub fn cluster_urls() -> Vec<String> {
     let urls = std::env::var("GLOSSA_TEST_OPENSEARCH_URLS").unwrap_or_default();
     let urls: Vec<String> = urls
         .split(',')
@@ -27,7 +27,7 @@ fn cluster_urls() -> Vec<String> {
 }
 
 /// A fresh index name per test run, so tests and reruns never see each other's documents.
-fn unique_index(test: &str) -> String {
+pub fn unique_index(test: &str) -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -73,7 +73,7 @@ async fn cluster_get(path: &str) -> Value {
 }
 
 /// Documents in `index` once everything acknowledged is made searchable.
-async fn cluster_count(index: &str) -> u64 {
+pub async fn cluster_count(index: &str) -> u64 {
     let url = format!("{}/{index}/_refresh", cluster_urls()[0]);
     let refreshed = reqwest::Client::new().post(&url).send().await;
     assert!(
@@ -194,7 +194,7 @@ async fn index_settings(index: &str) -> (Value, Value) {
     )
 }
 
-fn ingest_command(dir: &Path, index: &str) -> std::process::Command {
+pub fn ingest_command(dir: &Path, index: &str) -> std::process::Command {
     let mut command = glossa();
     command.args([
         "--backend",

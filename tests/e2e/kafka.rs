@@ -1,0 +1,461 @@
+//! End-to-end tests of the Kafka source against the real Apache Kafka broker that
+//! `scripts/test.sh` starts (bootstrap address in `GLOSSA_TEST_KAFKA_BOOTSTRAP`). Each test uses
+//! its own topic and consumer group.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use serde_json::Value;
+
+use crate::common::*;
+
+pub fn bootstrap() -> String {
+    let address = std::env::var("GLOSSA_TEST_KAFKA_BOOTSTRAP").unwrap_or_default();
+    assert!(
+        !address.is_empty(),
+        "GLOSSA_TEST_KAFKA_BOOTSTRAP is not set: run the suite with scripts/test.sh, which starts the broker"
+    );
+    address
+}
+
+fn unique(name: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
+async fn create_topic(topic: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .expect("admin client");
+    let results = admin
+        .create_topics(
+            &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
+        )
+        .await
+        .expect("create topic request");
+    for result in results {
+        result.unwrap_or_else(|(name, e)| panic!("cannot create topic {name}: {e}"));
+    }
+}
+
+/// Produces `payloads` (keyed by index, spread over the partitions) and returns each one's
+/// (partition, offset) in order.
+async fn produce(topic: &str, payloads: &[Vec<u8>]) -> Vec<(i32, i64)> {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("linger.ms", "20")
+        .set("queue.buffering.max.messages", "500000")
+        .create()
+        .expect("producer");
+    let mut deliveries = Vec::with_capacity(payloads.len());
+    for (i, payload) in payloads.iter().enumerate() {
+        let key = format!("key-{i}");
+        let future = producer
+            .send_result(FutureRecord::to(topic).key(&key).payload(payload))
+            .unwrap_or_else(|(e, _)| panic!("cannot queue message {i}: {e}"));
+        deliveries.push(future);
+    }
+    let mut positions = Vec::with_capacity(payloads.len());
+    for delivery in deliveries {
+        let delivered = delivery
+            .await
+            .expect("delivery future")
+            .unwrap_or_else(|(e, _)| panic!("message not delivered: {e}"));
+        positions.push((delivered.partition, delivered.offset));
+    }
+    positions
+}
+
+/// Offsets the group has committed per partition (missing: nothing committed).
+fn committed(group: &str, topic: &str, partitions: i32) -> BTreeMap<i32, i64> {
+    committed_with(&offsets_reader(group), topic, partitions)
+}
+
+/// A client that reads a group's committed offsets without joining the group.
+fn offsets_reader(group: &str) -> BaseConsumer {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", group)
+        .create()
+        .expect("consumer")
+}
+
+fn committed_with(consumer: &BaseConsumer, topic: &str, partitions: i32) -> BTreeMap<i32, i64> {
+    let mut list = TopicPartitionList::new();
+    for p in 0..partitions {
+        list.add_partition(topic, p);
+    }
+    let answer = consumer
+        .committed_offsets(list, Duration::from_secs(10))
+        .expect("committed offsets");
+    answer
+        .elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            Offset::Offset(n) => Some((e.partition(), n)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// One past the last offset of each partition, from what was produced.
+fn end_offsets(positions: &[(i32, i64)]) -> BTreeMap<i32, i64> {
+    let mut ends = BTreeMap::new();
+    for (partition, offset) in positions {
+        let end = ends.entry(*partition).or_insert(0);
+        *end = (*end).max(offset + 1);
+    }
+    ends
+}
+
+/// Multilingual paragraphs with ids `{prefix}-{i}` (every tenth without an id: it then gets one
+/// derived from topic, partition and offset).
+pub fn records(prefix: &str, count: usize) -> Vec<Vec<u8>> {
+    let texts: Vec<String> = FIXTURE
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["body"].as_str().map(str::to_string))
+        .collect();
+    (0..count)
+        .map(|i| {
+            // Paragraph-length text, like most real records (and detected on the fast path).
+            let text = &texts[i % texts.len()];
+            let body = format!("{text} {text} {text} {prefix}{i}");
+            let record = if i % 10 == 9 {
+                serde_json::json!({ "body": body, "seq": i })
+            } else {
+                serde_json::json!({ "id": format!("{prefix}-{i}"), "body": body, "seq": i })
+            };
+            record.to_string().into_bytes()
+        })
+        .collect()
+}
+
+fn write_config(dir: &Path, extra: &str) -> String {
+    let path = dir.join("glossa.toml");
+    let toml = format!(
+        "[pipeline]\ncommit_interval_ms = 100\nwriter_memory_mb = 32\n\n[kafka]\ncommit_interval_ms = 200\nlinger_ms = 50\n{extra}"
+    );
+    std::fs::write(&path, toml).expect("write config");
+    path.display().to_string()
+}
+
+fn ingest_from(dir: &Path, config: &str, url: &str) -> Command {
+    let mut command = glossa();
+    command.args([
+        "--config",
+        config,
+        "--data-dir",
+        &dir.join("data").display().to_string(),
+        "ingest",
+        "--from",
+        url,
+    ]);
+    command
+}
+
+/// Runs `command` to its end within `limit`, returning (success, stdout, stderr).
+pub fn run_bounded(mut command: Command, limit: Duration) -> (bool, String, String) {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn glossa");
+    let pid = child.id();
+    let deadline = Instant::now() + limit;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    loop {
+        if let Ok(output) = rx.recv_timeout(Duration::from_millis(200)) {
+            let output = output.expect("glossa output");
+            return (
+                output.status.success(),
+                String::from_utf8_lossy(&output.stdout).into_owned(),
+                String::from_utf8_lossy(&output.stderr).into_owned(),
+            );
+        }
+        if Instant::now() > deadline {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("glossa did not finish within {limit:?}");
+        }
+    }
+}
+
+fn count_docs(data_dir: &Path) -> u64 {
+    glossa::backend::embedded::EmbeddedIndex::open(
+        &data_dir.join("index"),
+        vec!["title".into(), "body".into()],
+    )
+    .expect("index opens")
+    .num_docs()
+}
+
+fn dead_letters(data_dir: &Path) -> Vec<glossa::dlq::DeadLetter> {
+    glossa::dlq::read_all(data_dir).expect("dead letters readable")
+}
+
+/// Searches the embedded index for a word only record `n` carries.
+fn find_record(data_dir: &Path, prefix: &str, n: usize) -> u64 {
+    let index = glossa::backend::embedded::EmbeddedIndex::open(
+        &data_dir.join("index"),
+        vec!["title".into(), "body".into()],
+    )
+    .expect("index opens");
+    let query = glossa::search::SearchQuery {
+        text: format!("{prefix}{n}"),
+        langs: Vec::new(),
+        filters: Vec::new(),
+        size: 10,
+        cursor: None,
+        highlight: false,
+    };
+    index.search(&query).expect("search").total
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Kafka broker of scripts/test.sh"]
+async fn kafka_topic_is_ingested_exactly_once_with_poison_records_dead_lettered() {
+    let dir = tempdir();
+    let topic = unique("exact");
+    let group = unique("g");
+    create_topic(&topic, 4).await;
+    let mut payloads = records("exact", 2000);
+    let poison: Vec<(Vec<u8>, &str)> = vec![
+        (b"{not json".to_vec(), "not_json"),
+        (vec![b'{', 0xff, 0xfe, b'}'], "not_utf8"),
+        (
+            br#"{"id":"p1","other":"no text field"}"#.to_vec(),
+            "no_text",
+        ),
+        (
+            format!(r#"{{"id":"p2","body":"{}"}}"#, "x".repeat(5000)).into_bytes(),
+            "too_large",
+        ),
+    ];
+    let first_poison = payloads.len();
+    payloads.extend(poison.iter().map(|(p, _)| p.clone()));
+    let positions = produce(&topic, &payloads).await;
+    let config = write_config(dir.path(), "[limits]\nmax_record_bytes = 4096\n");
+    let url = format!("kafka://{}/{topic}?group={group}", bootstrap());
+
+    let (ok, stdout, stderr) = run_bounded(
+        ingest_from(dir.path(), &config, &url),
+        Duration::from_secs(180),
+    );
+    assert!(ok, "ingest failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("indexed 2000 records, rejected 4"),
+        "{stdout}\n{stderr}"
+    );
+    let data = dir.path().join("data");
+    assert_eq!(count_docs(&data), 2000);
+    assert_eq!(find_record(&data, "exact", 1234), 1);
+    assert_eq!(find_record(&data, "exact", 9), 1, "a record without id");
+
+    // Each poison record is in the dead-letter queue at its topic, partition and offset.
+    let letters = dead_letters(&data);
+    assert_eq!(letters.len(), 4, "{letters:?}");
+    for (i, (_, reason)) in poison.iter().enumerate() {
+        let (partition, offset) = positions[first_poison + i];
+        let letter = letters
+            .iter()
+            .find(|l| l.rejection.reason == *reason)
+            .unwrap_or_else(|| panic!("no {reason} letter in {letters:?}"));
+        assert_eq!(
+            letter.rejection.position.source,
+            format!("kafka:{topic}/{partition}")
+        );
+        assert_eq!(letter.rejection.position.line, offset as u64);
+    }
+
+    // Every partition's offset is committed to its end, so a second run reads nothing.
+    assert_eq!(committed(&group, &topic, 4), end_offsets(&positions));
+    let (ok, stdout, stderr) = run_bounded(
+        ingest_from(dir.path(), &config, &url),
+        Duration::from_secs(120),
+    );
+    assert!(ok, "second ingest failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("indexed 0 records"), "{stdout}\n{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Kafka broker of scripts/test.sh"]
+async fn kafka_ingest_killed_mid_topic_resumes_and_indexes_every_record_once() {
+    let dir = tempdir();
+    let topic = unique("kill");
+    let group = unique("g");
+    create_topic(&topic, 3).await;
+    let total = 20_000;
+    let positions = produce(&topic, &records("kill", total)).await;
+    let ends = end_offsets(&positions);
+    let config = write_config(dir.path(), "");
+    let url = format!("kafka://{}/{topic}?group={group}", bootstrap());
+
+    let mut child = Running(
+        ingest_from(dir.path(), &config, &url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ingest"),
+    );
+    // Kill it once part of the topic is committed, well before the end.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let reader = offsets_reader(&group);
+    let committed_at_kill = loop {
+        let done: i64 = committed_with(&reader, &topic, 3).values().sum();
+        if done > 0 {
+            break done;
+        }
+        assert!(
+            child.0.try_wait().expect("child status").is_none(),
+            "ingest ended before it could be killed"
+        );
+        assert!(Instant::now() < deadline, "no offsets committed in time");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.0.kill().expect("SIGKILL");
+    child.0.wait().expect("reap");
+    assert!(
+        (committed_at_kill as usize) < total,
+        "the whole topic was done before the kill; make it larger"
+    );
+
+    let (ok, stdout, stderr) = run_bounded(
+        ingest_from(dir.path(), &config, &url),
+        Duration::from_secs(240),
+    );
+    assert!(ok, "restarted ingest failed:\n{stdout}\n{stderr}");
+    // Ids are deterministic and the index upserts by id: every record exactly once.
+    let data = dir.path().join("data");
+    assert_eq!(count_docs(&data) as usize, total);
+    for n in [0, 9_999, 19_999] {
+        assert_eq!(find_record(&data, "kill", n), 1, "record {n}");
+    }
+    assert_eq!(committed(&group, &topic, 3), ends);
+}
+
+/// Starts `glossa ingest --from URL --follow` into the cluster index, logging to `log`.
+fn follow_worker(dir: &Path, index: &str, url: &str, log: &Path) -> Running {
+    let mut command = crate::opensearch::ingest_command(dir, index);
+    let log_file = std::fs::File::create(log).expect("log file");
+    command
+        .env("RUST_LOG", "warn,glossa::source=info")
+        .args(["ingest", "--from", url, "--follow"])
+        .stdout(Stdio::null())
+        .stderr(log_file);
+    Running(command.spawn().expect("spawn worker"))
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn log_of(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Kafka broker and the OpenSearch cluster of scripts/test.sh"]
+async fn kafka_two_workers_share_a_group_and_a_killed_one_loses_nothing() {
+    let dir = tempdir();
+    let topic = unique("pair");
+    let group = unique("g");
+    let index = crate::opensearch::unique_index("kafka-pair");
+    create_topic(&topic, 4).await;
+    // A short session timeout, so the group notices the killed worker within seconds.
+    let url = format!(
+        "kafka://{}/{topic}?group={group}&session.timeout.ms=6000&heartbeat.interval.ms=1000",
+        bootstrap()
+    );
+    let (log_a, log_b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    let mut worker_a = follow_worker(&dir.path().join("a"), &index, &url, &log_a);
+    wait_for("worker A's assignment", Duration::from_secs(120), || {
+        log_of(&log_a).contains("partitions assigned")
+    });
+    let mut worker_b = follow_worker(&dir.path().join("b"), &index, &url, &log_b);
+    // The group rebalances: B gets a share of the four partitions.
+    wait_for("worker B's assignment", Duration::from_secs(120), || {
+        log_of(&log_b).contains("partitions assigned")
+    });
+
+    let total = 20_000;
+    let positions = produce(&topic, &records("pair", total)).await;
+    let reader = offsets_reader(&group);
+    let b_partitions: Vec<i32> = (0..4)
+        .filter(|p| {
+            log_of(&log_b)
+                .lines()
+                .rfind(|l| l.contains("partitions assigned"))
+                .is_some_and(|l| l.contains(&format!("{topic}/{p}")))
+        })
+        .collect();
+    assert!(
+        !b_partitions.is_empty() && b_partitions.len() < 4,
+        "worker B should own part of the topic: {b_partitions:?}\n{}",
+        log_of(&log_b)
+    );
+    // Kill B once it has committed some of its records, mid-stream.
+    wait_for("worker B's first commits", Duration::from_secs(120), || {
+        let done = committed_with(&reader, &topic, 4);
+        b_partitions
+            .iter()
+            .any(|p| done.get(p).is_some_and(|o| *o > 0))
+    });
+    worker_b.0.kill().expect("SIGKILL worker B");
+    worker_b.0.wait().expect("reap worker B");
+
+    // A takes B's partitions over and finishes the topic.
+    wait_for(
+        "every record in the index",
+        Duration::from_secs(240),
+        || {
+            let count = futures_block_on(crate::opensearch::cluster_count(&index));
+            assert!(
+                count <= total as u64,
+                "more documents than records: {count}"
+            );
+            count == total as u64
+        },
+    );
+    wait_for("every offset committed", Duration::from_secs(60), || {
+        committed_with(&reader, &topic, 4) == end_offsets(&positions)
+    });
+    let stopped = Command::new("kill")
+        .args(["-TERM", &worker_a.0.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(stopped.success());
+    wait_for("worker A to stop", Duration::from_secs(60), || {
+        worker_a.0.try_wait().ok().flatten().is_some()
+    });
+    let status = worker_a.0.wait().expect("worker A status");
+    assert!(status.success(), "worker A: {}", log_of(&log_a));
+    let log = log_of(&log_a);
+    assert!(
+        log.matches("partitions assigned").count() >= 3,
+        "worker A should have been assigned partitions again after B joined and after B died:\n{log}"
+    );
+}
+
+/// Runs a future to completion from a synchronous closure inside a multi-threaded test runtime.
+fn futures_block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
+}
