@@ -65,6 +65,12 @@ struct Cli {
         hide_env_values = true
     )]
     opensearch_password: Option<String>,
+    /// S3-compatible endpoint for s3:// sources (MinIO, Ceph...; path-style). Unset: AWS.
+    #[arg(long, global = true, env = "GLOSSA_S3_ENDPOINT")]
+    s3_endpoint: Option<String>,
+    /// This worker's share of an S3 prefix shared by N workers: INDEX/COUNT, e.g. 0/4.
+    #[arg(long, global = true, env = "GLOSSA_S3_WORKER", value_parser = parse_worker)]
+    s3_worker: Option<(u32, u32)>,
     /// Log format on stderr.
     #[arg(long, global = true, env = "GLOSSA_LOG_FORMAT", default_value = "text")]
     log_format: LogFormat,
@@ -195,6 +201,13 @@ fn run(cli: Cli) -> Result<()> {
     if let Some(password) = &cli.opensearch_password {
         config.opensearch.password = Some(password.clone());
     }
+    if let Some(endpoint) = &cli.s3_endpoint {
+        config.s3.endpoint = Some(endpoint.clone());
+    }
+    if let Some((index, count)) = cli.s3_worker {
+        config.s3.worker_index = index;
+        config.s3.worker_count = count;
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     match cli.command {
         Command::Serve { listen, sources } => {
@@ -240,6 +253,16 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+fn parse_worker(text: &str) -> Result<(u32, u32), String> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+    match parsed {
+        Some((index, count)) if index < count => Ok((index, count)),
+        _ => Err("expected INDEX/COUNT with INDEX below COUNT, e.g. 0/4".into()),
     }
 }
 

@@ -459,3 +459,197 @@ async fn kafka_two_workers_share_a_group_and_a_killed_one_loses_nothing() {
 fn futures_block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
 }
+
+/// Runs `command` to its end, sampling its peak resident memory (VmHWM); returns
+/// (success, stdout, stderr, peak bytes).
+fn run_measured(mut command: Command, limit: Duration) -> (bool, String, String, u64) {
+    let stdout = tempfile::NamedTempFile::new().expect("temp file");
+    let stderr = tempfile::NamedTempFile::new().expect("temp file");
+    let mut child = Running(
+        command
+            .stdout(stdout.reopen().expect("reopen"))
+            .stderr(stderr.reopen().expect("reopen"))
+            .spawn()
+            .expect("spawn glossa"),
+    );
+    let status_path = format!("/proc/{}/status", child.0.id());
+    let deadline = Instant::now() + limit;
+    let mut peak = 0u64;
+    let status = loop {
+        if let Ok(status) = std::fs::read_to_string(&status_path) {
+            if let Some(kb) = status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse::<u64>().ok())
+            {
+                peak = peak.max(kb * 1024);
+            }
+        }
+        if let Some(status) = child.0.try_wait().expect("child status") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "glossa did not finish within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let read = |f: &tempfile::NamedTempFile| std::fs::read_to_string(f.path()).unwrap_or_default();
+    (status.success(), read(&stdout), read(&stderr), peak)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Kafka broker of scripts/test.sh"]
+async fn kafka_backlog_behind_a_slow_pipeline_pauses_consumption_with_bounded_memory() {
+    // A pipeline that admits few records at a time is the slow backend here: the broker could
+    // deliver the whole backlog at once, and without pausing and bounded prefetch it would.
+    let settings = "[pipeline]\nmax_in_flight_records = 400\nchunk_records = 100\n\
+                    commit_interval_ms = 100\nwriter_memory_mb = 32\n\n\
+                    [limits]\nmax_record_bytes = 65536\n\n\
+                    [kafka]\ncommit_interval_ms = 200\npause_after_ms = 100\nmax_prefetch_kbytes = 1024\n";
+    let big_text = |prefix: &str, count: usize| -> Vec<Vec<u8>> {
+        records(prefix, count)
+            .into_iter()
+            .map(|r| {
+                let mut v: Value = serde_json::from_slice(&r).expect("own record");
+                let body = v["body"].as_str().unwrap_or_default().to_string();
+                v["body"] = Value::String(format!("{body} {}", body.repeat(8)));
+                v.to_string().into_bytes()
+            })
+            .collect()
+    };
+    let config = |dir: &Path| -> String {
+        let path = dir.join("glossa.toml");
+        std::fs::write(&path, settings).expect("write config");
+        path.display().to_string()
+    };
+    let total = 24_000;
+    let records = big_text("bp", total);
+    let backlog: usize = records.iter().map(Vec::len).sum();
+
+    // Baseline: the same records from a file (a source that streams with bounded memory), to
+    // account for what indexing itself holds.
+    let file_dir = tempdir();
+    let file = file_dir.path().join("records.ndjson");
+    let mut ndjson = Vec::with_capacity(backlog + total);
+    for record in &records {
+        ndjson.extend_from_slice(record);
+        ndjson.push(b'\n');
+    }
+    std::fs::write(&file, ndjson).expect("write records");
+    let mut command = glossa();
+    command.args([
+        "--config",
+        &config(file_dir.path()),
+        "--data-dir",
+        &file_dir.path().join("data").display().to_string(),
+        "ingest",
+        &file.display().to_string(),
+    ]);
+    let (ok, stdout, stderr, file_peak) = run_measured(command, Duration::from_secs(300));
+    assert!(ok, "file ingest failed:\n{stdout}\n{stderr}");
+
+    let dir = tempdir();
+    let topic = unique("backlog");
+    create_topic(&topic, 4).await;
+    produce(&topic, &records).await;
+    let url = format!("kafka://{}/{topic}?group={}", bootstrap(), unique("g"));
+    let mut command = ingest_from(dir.path(), &config(dir.path()), &url);
+    command.env("RUST_LOG", "warn,glossa::source=info");
+    let (ok, stdout, stderr, peak) = run_measured(command, Duration::from_secs(300));
+    assert!(ok, "ingest failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("indexed {total} records, rejected 0")),
+        "{stdout}\n{stderr}"
+    );
+    assert_eq!(count_docs(&dir.path().join("data")) as usize, total);
+    assert!(
+        stderr.contains("paused Kafka partitions") && stderr.contains("resumed Kafka partitions"),
+        "consumption was never paused:\n{stderr}"
+    );
+    // Reading the backlog from Kafka holds little more than reading it from a file (index merges
+    // make either peak vary by tens of MB); holding the backlog would add all of it.
+    let growth = peak.saturating_sub(file_peak);
+    eprintln!("backlog {backlog} bytes; peak RSS {peak} from Kafka vs {file_peak} from a file");
+    assert!(
+        backlog > 100_000_000,
+        "a backlog of {backlog} bytes is too small to show anything"
+    );
+    assert!(
+        growth < (backlog / 2) as u64,
+        "peak memory from Kafka is {growth} bytes over the file baseline for a {backlog}-byte backlog"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Kafka broker and the S3 server of scripts/test.sh"]
+async fn serve_consumes_kafka_and_s3_sources_until_stopped() {
+    use crate::s3;
+    let dir = tempdir();
+    let topic = unique("serve");
+    let group = unique("g");
+    create_topic(&topic, 2).await;
+    let bucket = s3::unique_bucket("serve");
+    let store = s3::create_bucket(&bucket).await;
+    let mut config = test_config(dir.path());
+    config.kafka.commit_interval_ms = 200;
+    config.kafka.stats_interval_ms = 500;
+    config.s3.endpoint = Some(s3::endpoint());
+    config.s3.poll_seconds = 1;
+    config.sources = vec![
+        format!("kafka://{}/{topic}?group={group}", bootstrap()),
+        format!("s3://{bucket}/drop"),
+    ];
+    let server = TestServer::start(config).await;
+
+    // Data arriving while the service runs is consumed: records on the topic, and an object
+    // dropped into the prefix after the first listing.
+    let positions = produce(&topic, &records("srvk", 700)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    s3::put(
+        &store,
+        "drop/late.ndjson",
+        s3::ndjson(&records("srvs", 300)),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (status, health) = server.get("/healthz").await;
+        assert_eq!(status, 200, "{health}");
+        if health["documents"] == 1000 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the sources did not deliver every record: {health}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Consumer lag is published per partition.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let metrics = server
+            .client
+            .get(format!("{}/metrics", server.base))
+            .send()
+            .await
+            .expect("metrics request")
+            .text()
+            .await
+            .expect("metrics text");
+        if metrics.contains(&format!(
+            "glossa_kafka_consumer_lag{{topic=\"{topic}\",partition=\"0\"}}"
+        )) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no lag metric for {topic}:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A graceful stop commits every offset.
+    server.stop().await;
+    assert_eq!(committed(&group, &topic, 2), end_offsets(&positions));
+}

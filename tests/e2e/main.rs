@@ -7,3 +7,4 @@ mod conformance;
 mod embedded;
 mod kafka;
 mod opensearch;
+mod s3;

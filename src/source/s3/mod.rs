@@ -302,7 +302,16 @@ async fn read_object(
         cause,
     };
     // A position is only valid for the object version it was taken on.
-    let resume = resume.filter(|p| p.e_tag == meta.e_tag && p.size == meta.size);
+    let changed = resume
+        .as_ref()
+        .is_some_and(|p| p.e_tag != meta.e_tag || p.size != meta.size);
+    if changed {
+        tracing::warn!(object = %key, "object changed since it was partly read; reading it again from its start");
+    }
+    let resume = resume.filter(|_| !changed);
+    if let Some(p) = &resume {
+        tracing::info!(object = %key, line = p.line, gzip = p.gzip, "resuming after line {}", p.line);
+    }
     if meta.size == 0
         || resume
             .as_ref()
