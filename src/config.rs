@@ -72,6 +72,8 @@ pub struct KafkaSettings {
     pub max_prefetch_kbytes: u64,
     /// How often consumer lag per partition is published as a metric, in milliseconds.
     pub stats_interval_ms: u64,
+    /// How long to wait for the brokers at start before failing with the reason, in milliseconds.
+    pub connect_timeout_ms: u64,
 }
 
 impl Default for KafkaSettings {
@@ -84,6 +86,7 @@ impl Default for KafkaSettings {
             pause_after_ms: 1000,
             max_prefetch_kbytes: 16 * 1024,
             stats_interval_ms: 5000,
+            connect_timeout_ms: 30_000,
         }
     }
 }

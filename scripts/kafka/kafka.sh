@@ -17,6 +17,7 @@
 #   GLOSSA_KAFKA_RUN_DIR      pid, log, data      (default /tmp/glossa-kafka)
 #   GLOSSA_KAFKA_PORT         broker port         (default 19092)
 #   GLOSSA_KAFKA_CONTROLLER_PORT  controller port (default 19093)
+#   GLOSSA_KAFKA_SASL_PORT    SASL_PLAINTEXT listener, SCRAM-SHA-512, user glossa (default 19094)
 #   GLOSSA_KAFKA_TIMEOUT      seconds to wait for readiness (default 120)
 #   GLOSSA_KAFKA_HEAP         broker -Xmx         (default 512m)
 #   GLOSSA_KAFKA_KEEP_DATA=1  keep the data dir of an earlier run instead of formatting a fresh one
@@ -33,6 +34,10 @@ LIB="$CACHE/lib-$KAFKA_VERSION"
 RUN_DIR="${GLOSSA_KAFKA_RUN_DIR:-/tmp/glossa-kafka}"
 PORT="${GLOSSA_KAFKA_PORT:-19092}"
 CPORT="${GLOSSA_KAFKA_CONTROLLER_PORT:-19093}"
+# A second client listener with SASL/SCRAM authentication, for tests of the security settings.
+SPORT="${GLOSSA_KAFKA_SASL_PORT:-19094}"
+SASL_USER=glossa
+SASL_PASSWORD=glossa-test-secret
 TIMEOUT="${GLOSSA_KAFKA_TIMEOUT:-120}"
 HEAP="${GLOSSA_KAFKA_HEAP:-512m}"
 JAVA="${JAVA:-java}"
@@ -87,6 +92,9 @@ print_env() {
 export GLOSSA_KAFKA_BOOTSTRAP=$BOOTSTRAP
 export GLOSSA_KAFKA_CLASSPATH='$(classpath)'
 export GLOSSA_KAFKA_LOG=$LOG_FILE
+export GLOSSA_KAFKA_SASL_BOOTSTRAP=$HOST:$SPORT
+export GLOSSA_KAFKA_SASL_USER=$SASL_USER
+export GLOSSA_KAFKA_SASL_PASSWORD=$SASL_PASSWORD
 EOF
 }
 
@@ -97,11 +105,13 @@ write_configs() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=$HOST:$CPORT
-listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CPORT
-advertised.listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CPORT
+listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CPORT,SASL_PLAINTEXT://$HOST:$SPORT
+advertised.listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CPORT,SASL_PLAINTEXT://$HOST:$SPORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$DATA
 num.partitions=1
 default.replication.factor=1
@@ -165,6 +175,7 @@ cmd_start() {
   fi
   port_open "$PORT" && die "port $PORT is already in use on $HOST (set GLOSSA_KAFKA_PORT)"
   port_open "$CPORT" && die "port $CPORT is already in use on $HOST (set GLOSSA_KAFKA_CONTROLLER_PORT)"
+  port_open "$SPORT" && die "port $SPORT is already in use on $HOST (set GLOSSA_KAFKA_SASL_PORT)"
   write_configs
   local t0=$SECONDS
   if [[ "${GLOSSA_KAFKA_KEEP_DATA:-0}" != 1 ]]; then rm -rf "$DATA"; fi
@@ -173,7 +184,9 @@ cmd_start() {
   if [[ ! -f "$DATA/meta.properties" ]]; then
     local id
     id="$(run_tool kafka.tools.StorageTool random-uuid 2>>"$LOG_FILE")" || fail_start "StorageTool random-uuid failed"
+    # The SCRAM credentials of the SASL listener are written into the metadata at format time.
     run_tool kafka.tools.StorageTool format --standalone -t "$id" -c "$PROPS" --ignore-formatted \
+      --add-scram "SCRAM-SHA-512=[name=$SASL_USER,password=$SASL_PASSWORD]" \
       >>"$LOG_FILE" 2>&1 || fail_start "StorageTool format failed"
   fi
   # setsid: own process group, so the caller's Ctrl-C or job control does not hit it.

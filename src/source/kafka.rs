@@ -38,6 +38,14 @@ pub enum KafkaSourceError {
     Url { url: String, reason: String },
     #[error("Kafka: {0}")]
     Kafka(#[from] KafkaError),
+    #[error("cannot reach Kafka at {brokers} (or it refused this client) within {seconds}s: {cause}; check the address and the security settings (kafka.properties)")]
+    Unreachable {
+        brokers: String,
+        seconds: u64,
+        cause: KafkaError,
+    },
+    #[error("Kafka topic `{topic}`: {reason}")]
+    Topic { topic: String, reason: String },
     #[error(
         "records were not stored, offsets are committed only up to the last stored record: {0}"
     )]
@@ -333,6 +341,12 @@ pub async fn run(
             paused: paused.clone(),
         })?,
     );
+    check_topics(
+        &consumer,
+        url,
+        Duration::from_millis(settings.connect_timeout_ms),
+    )
+    .await?;
     let topics: Vec<&str> = url.topics.iter().map(String::as_str).collect();
     consumer.subscribe(&topics)?;
     tracing::info!(brokers = %url.brokers, topics = %url.topics.join(","), group = %url.group, "consuming from Kafka");
@@ -504,6 +518,49 @@ pub async fn run(
         return Err(error.into());
     }
     Ok(())
+}
+
+/// Fails fast, with the reason, when the brokers cannot be reached or refuse this client, or a
+/// topic does not exist: a batch job must not wait forever for an assignment that cannot come.
+async fn check_topics(
+    consumer: &Arc<GroupConsumer>,
+    url: &KafkaUrl,
+    timeout: Duration,
+) -> Result<(), KafkaSourceError> {
+    let consumer = consumer.clone();
+    let topics = url.topics.join(",");
+    let url = url.clone();
+    tokio::task::spawn_blocking(move || {
+        for topic in &url.topics {
+            let metadata = consumer
+                .fetch_metadata(Some(topic), timeout)
+                .map_err(|cause| KafkaSourceError::Unreachable {
+                    brokers: url.brokers.clone(),
+                    seconds: timeout.as_secs(),
+                    cause,
+                })?;
+            for found in metadata.topics() {
+                if let Some(error) = found.error() {
+                    return Err(KafkaSourceError::Topic {
+                        topic: topic.clone(),
+                        reason: rdkafka::types::RDKafkaErrorCode::from(error).to_string(),
+                    });
+                }
+                if found.partitions().is_empty() {
+                    return Err(KafkaSourceError::Topic {
+                        topic: topic.clone(),
+                        reason: "the topic has no partitions".into(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| KafkaSourceError::Topic {
+        topic: topics,
+        reason: e.to_string(),
+    })?
 }
 
 fn client_config(url: &KafkaUrl, settings: &KafkaSettings, chunk_records: usize) -> ClientConfig {

@@ -653,3 +653,56 @@ async fn serve_consumes_kafka_and_s3_sources_until_stopped() {
     server.stop().await;
     assert_eq!(committed(&group, &topic, 2), end_offsets(&positions));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Kafka broker of scripts/test.sh"]
+async fn kafka_sasl_scram_settings_pass_through_and_failures_are_named() {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/test.sh"))
+    };
+    let (sasl, user, password) = (
+        var("GLOSSA_TEST_KAFKA_SASL_BOOTSTRAP"),
+        var("GLOSSA_TEST_KAFKA_SASL_USER"),
+        var("GLOSSA_TEST_KAFKA_SASL_PASSWORD"),
+    );
+    let dir = tempdir();
+    let topic = unique("sasl");
+    create_topic(&topic, 2).await;
+    produce(&topic, &records("sasl", 300)).await;
+    let config = write_config(dir.path(), "connect_timeout_ms = 10000\n");
+    let url = |password: &str| {
+        format!(
+            "kafka://{sasl}/{topic}?group={}&security.protocol=SASL_PLAINTEXT&sasl.mechanism=SCRAM-SHA-512&sasl.username={user}&sasl.password={password}",
+            unique("g")
+        )
+    };
+    // The right credentials, through the SCRAM listener.
+    let (ok, stdout, stderr) = run_bounded(
+        ingest_from(dir.path(), &config, &url(&password)),
+        Duration::from_secs(120),
+    );
+    assert!(ok, "ingest over SASL failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("indexed 300 records"), "{stdout}\n{stderr}");
+
+    // A wrong password fails within the connect timeout, saying why, instead of waiting forever.
+    let (ok, stdout, stderr) = run_bounded(
+        ingest_from(dir.path(), &config, &url("wrong")),
+        Duration::from_secs(60),
+    );
+    assert!(!ok, "a wrong password must fail:\n{stdout}");
+    assert!(
+        stderr.contains("cannot reach Kafka") && stderr.contains("security settings"),
+        "{stderr}"
+    );
+    // So does a topic that does not exist.
+    let missing = format!("kafka://{}/no-such-topic-{topic}?group=g", bootstrap());
+    let (ok, _, stderr) = run_bounded(
+        ingest_from(dir.path(), &config, &missing),
+        Duration::from_secs(60),
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("Kafka topic `no-such-topic-{topic}`")),
+        "{stderr}"
+    );
+}

@@ -47,6 +47,8 @@ pub enum S3SourceError {
     },
     #[error("S3 checkpoint: {0}")]
     Checkpoint(std::io::Error),
+    #[error("an S3 object reader failed: {0}")]
+    Task(String),
     #[error("records were not stored; the checkpoint keeps the last stored position: {0}")]
     Pipeline(#[from] PipelineError),
 }
@@ -236,7 +238,14 @@ async fn pass(
                 listing_done = true;
                 break;
             };
-            let meta = meta?;
+            let meta = match meta {
+                Ok(meta) => meta,
+                Err(error) => {
+                    // Let the objects in progress finish and checkpoint before failing.
+                    failure.get_or_insert(error.into());
+                    break;
+                }
+            };
             let key = meta.location.to_string();
             if !is_mine(&key, settings.worker_index, settings.worker_count) {
                 continue;
@@ -274,9 +283,7 @@ async fn pass(
                 failure.get_or_insert(error);
             }
             Err(join) => {
-                failure.get_or_insert(S3SourceError::Checkpoint(std::io::Error::other(
-                    join.to_string(),
-                )));
+                failure.get_or_insert(S3SourceError::Task(join.to_string()));
             }
         }
     }
@@ -448,13 +455,11 @@ async fn read_object(
     }
     drop(chunks_rx);
     drop(acks_tx);
-    let acked = acks
-        .await
-        .map_err(|e| read_err(std::io::Error::other(e.to_string())))?;
+    let acked = acks.await.map_err(|e| S3SourceError::Task(e.to_string()))?;
     pump.abort();
     let read = reader
         .await
-        .map_err(|e| read_err(std::io::Error::other(e.to_string())))?;
+        .map_err(|e| S3SourceError::Task(e.to_string()))?;
     if let Some(error) = submit_error {
         return Err(error.into());
     }
