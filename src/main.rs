@@ -339,15 +339,7 @@ async fn ingest(config: Config, paths: Vec<String>, bulk_load: bool) -> Result<(
     let data_dir = config.data_dir.clone();
     let cluster = config.opensearch.clone();
     let service = tokio::task::spawn_blocking(move || Service::start(config)).await??;
-    let bulk_load = match bulk_load {
-        true => {
-            let client = glossa::backend::opensearch::connect(&cluster)?;
-            let alias =
-                glossa::backend::opensearch::bootstrap::IndexNames::new(&cluster.index).write_alias;
-            Some(glossa::backend::opensearch::bulk_load::BulkLoad::start(&client, &alias).await?)
-        }
-        false => None,
-    };
+    let bulk_load = begin_bulk_load(&cluster, bulk_load).await?;
     let started = Instant::now();
     let progress = Arc::new(Progress::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -370,12 +362,7 @@ async fn ingest(config: Config, paths: Vec<String>, bulk_load: bool) -> Result<(
     .await;
     bar.finish_and_clear();
     let stopped = service.stop().await;
-    // Restore the index settings whatever happened to the load.
-    if let Some(load) = bulk_load {
-        load.finish().await.context(
-            "cannot restore the index settings after the bulk load; the next Glossa start retries",
-        )?;
-    }
+    end_bulk_load(bulk_load).await?;
     stopped?;
     let outcome = result?;
     print_summary(
@@ -384,6 +371,33 @@ async fn ingest(config: Config, paths: Vec<String>, bulk_load: bool) -> Result<(
         progress.bytes_read.load(Ordering::Relaxed),
     );
     println!("data directory: {}", data_dir.display());
+    Ok(())
+}
+
+/// Turns bulk-load mode on for the cluster index when asked (`--bulk-load`).
+async fn begin_bulk_load(
+    cluster: &glossa::config::OpenSearchSettings,
+    wanted: bool,
+) -> Result<Option<glossa::backend::opensearch::bulk_load::BulkLoad>> {
+    if !wanted {
+        return Ok(None);
+    }
+    let client = glossa::backend::opensearch::connect(cluster)?;
+    let alias = glossa::backend::opensearch::bootstrap::IndexNames::new(&cluster.index).write_alias;
+    Ok(Some(
+        glossa::backend::opensearch::bulk_load::BulkLoad::start(&client, &alias).await?,
+    ))
+}
+
+/// Restores the index settings whatever happened to the load.
+async fn end_bulk_load(
+    load: Option<glossa::backend::opensearch::bulk_load::BulkLoad>,
+) -> Result<()> {
+    if let Some(load) = load {
+        load.finish().await.context(
+            "cannot restore the index settings after the bulk load; the next Glossa start retries",
+        )?;
+    }
     Ok(())
 }
 
@@ -401,15 +415,7 @@ async fn ingest_stream(
     let cluster = config.opensearch.clone();
     let source_config = config.clone();
     let service = tokio::task::spawn_blocking(move || Service::start(config)).await??;
-    let bulk_load = match bulk_load {
-        true => {
-            let client = glossa::backend::opensearch::connect(&cluster)?;
-            let alias =
-                glossa::backend::opensearch::bootstrap::IndexNames::new(&cluster.index).write_alias;
-            Some(glossa::backend::opensearch::bulk_load::BulkLoad::start(&client, &alias).await?)
-        }
-        false => None,
-    };
+    let bulk_load = begin_bulk_load(&cluster, bulk_load).await?;
     let started = Instant::now();
     let progress = Arc::new(Progress::default());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -430,11 +436,7 @@ async fn ingest_stream(
     .await;
     bar.finish_and_clear();
     let stopped = service.stop().await;
-    if let Some(load) = bulk_load {
-        load.finish().await.context(
-            "cannot restore the index settings after the bulk load; the next Glossa start retries",
-        )?;
-    }
+    end_bulk_load(bulk_load).await?;
     stopped?;
     result?;
     let done = progress.records_done.load(Ordering::Relaxed);

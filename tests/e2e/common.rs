@@ -157,6 +157,16 @@ pub fn error_message(answer: &Value) -> &str {
     answer["error"]["message"].as_str().unwrap_or("")
 }
 
+/// Documents committed to the embedded index under `data_dir`.
+pub fn count_docs(data_dir: &Path) -> u64 {
+    glossa::backend::embedded::EmbeddedIndex::open(
+        &data_dir.join("index"),
+        vec!["title".into(), "body".into()],
+    )
+    .expect("index opens")
+    .num_docs()
+}
+
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }

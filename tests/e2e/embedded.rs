@@ -379,15 +379,6 @@ fn ingest_with_config(dir: &Path, toml: &str, input: &Path) -> Command {
     command
 }
 
-fn count_docs(dir: &Path) -> u64 {
-    glossa::backend::embedded::EmbeddedIndex::open(
-        &dir.join("index"),
-        vec!["title".into(), "body".into()],
-    )
-    .expect("index opens")
-    .num_docs()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_server_loses_no_acknowledged_record() {
     let dir = tempdir();

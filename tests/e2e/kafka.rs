@@ -195,15 +195,6 @@ pub fn run_bounded(mut command: Command, limit: Duration) -> (bool, String, Stri
     }
 }
 
-fn count_docs(data_dir: &Path) -> u64 {
-    glossa::backend::embedded::EmbeddedIndex::open(
-        &data_dir.join("index"),
-        vec!["title".into(), "body".into()],
-    )
-    .expect("index opens")
-    .num_docs()
-}
-
 fn dead_letters(data_dir: &Path) -> Vec<glossa::dlq::DeadLetter> {
     glossa::dlq::read_all(data_dir).expect("dead letters readable")
 }

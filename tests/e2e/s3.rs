@@ -130,15 +130,6 @@ fn ingest_from(data: &Path, config: &str, url: &str, extra: &[&str]) -> Command 
     command
 }
 
-fn count_docs(data: &Path) -> u64 {
-    glossa::backend::embedded::EmbeddedIndex::open(
-        &data.join("index"),
-        vec!["title".into(), "body".into()],
-    )
-    .expect("index opens")
-    .num_docs()
-}
-
 fn indexed(stdout: &str) -> u64 {
     stdout
         .split("indexed ")
