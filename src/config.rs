@@ -49,6 +49,25 @@ pub struct Config {
     pub kafka: KafkaSettings,
     /// S3 endpoint and reading settings shared by every `s3://` source.
     pub s3: S3Settings,
+    /// Where dead letters are kept.
+    pub dlq: DlqSettings,
+}
+
+/// Dead-letter queue settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DlqSettings {
+    /// `file` (`dead-letters.ndjson` in the data directory), or a Kafka topic that every worker
+    /// shares: `kafka://HOST:PORT/TOPIC[?group=REPLAY_GROUP]` (security from `[kafka.properties]`).
+    pub target: String,
+}
+
+impl Default for DlqSettings {
+    fn default() -> Self {
+        DlqSettings {
+            target: "file".to_string(),
+        }
+    }
 }
 
 /// Kafka consumer settings.
@@ -283,6 +302,7 @@ impl Default for Config {
             sources: Vec::new(),
             kafka: KafkaSettings::default(),
             s3: S3Settings::default(),
+            dlq: DlqSettings::default(),
         }
     }
 }
@@ -393,6 +413,12 @@ impl Config {
         }
         if self.s3.parallel_objects == 0 {
             return invalid("s3.parallel_objects", "must be positive");
+        }
+        if crate::dlq::Target::parse(&self.dlq.target).is_err() {
+            return invalid(
+                "dlq.target",
+                "must be `file` or kafka://HOST:PORT/TOPIC[?group=REPLAY_GROUP]",
+            );
         }
         if !matches!(self.kafka.start_from.as_str(), "earliest" | "latest") {
             return invalid("kafka.start_from", "must be `earliest` or `latest`");

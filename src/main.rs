@@ -248,7 +248,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Dlq {
             command: DlqCommand::List,
         } => {
-            for letter in glossa::dlq::read_all(&config.data_dir)? {
+            for letter in glossa::dlq::list(&config)? {
                 println!("{}", serde_json::to_string(&letter)?);
             }
             Ok(())
@@ -456,12 +456,12 @@ async fn ingest_stream(
 }
 
 async fn replay(config: Config) -> Result<()> {
-    let replay = glossa::dlq::Replay::take(&config.data_dir)?;
+    let replay = glossa::dlq::Replay::take(&config)?;
     // Truncated letters cannot be replayed from the queue: put them back as they were.
     let (truncated, replayable): (Vec<_>, Vec<_>) =
-        replay.letters.iter().partition(|l| l.rejection.truncated);
+        replay.letters().iter().partition(|l| l.rejection.truncated);
     if !truncated.is_empty() {
-        let mut queue = glossa::dlq::DeadLetterQueue::open(&config.data_dir)?;
+        let mut queue = glossa::dlq::DeadLetterQueue::open(&config)?;
         for letter in &truncated {
             queue.push(&letter.rejection)?;
         }

@@ -67,7 +67,7 @@ impl Service {
             BackendKind::Embedded => embedded_backend(&config)?,
             BackendKind::OpenSearch => opensearch_backend(&config, &detector.languages())?,
         };
-        let dlq = DeadLetterQueue::open(&config.data_dir)?;
+        let dlq = DeadLetterQueue::open(&config)?;
         let router = Router::new(detector);
         let options = PipelineOptions {
             max_in_flight_records: config.pipeline.max_in_flight_records,

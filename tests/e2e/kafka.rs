@@ -697,3 +697,77 @@ async fn kafka_sasl_scram_settings_pass_through_and_failures_are_named() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Kafka broker of scripts/test.sh"]
+async fn dead_letters_in_a_kafka_topic_are_listed_and_replayed() {
+    let dir = tempdir();
+    let topic = unique("dlq");
+    create_topic(&topic, 2).await;
+    let mut lines = records("dlqok", 3);
+    lines.push(b"{not json".to_vec());
+    lines.push(format!(r#"{{"id":"big","body":"{}"}}"#, "grand ".repeat(1000)).into_bytes());
+    let input = dir.path().join("in.ndjson");
+    let mut text = Vec::new();
+    for line in &lines {
+        text.extend_from_slice(line);
+        text.push(b'\n');
+    }
+    std::fs::write(&input, text).expect("write input");
+    let data = dir.path().join("data");
+    let dlq = format!("[dlq]\ntarget = \"kafka://{}/{topic}\"\n", bootstrap());
+    let config = |limit: usize| {
+        let path = dir.path().join(format!("glossa-{limit}.toml"));
+        std::fs::write(
+            &path,
+            format!("[limits]\nmax_record_bytes = {limit}\n\n{dlq}"),
+        )
+        .expect("write config");
+        path.display().to_string()
+    };
+    let run = |config: &str, args: &[&str]| {
+        let mut command = glossa();
+        command
+            .args([
+                "--config",
+                config,
+                "--data-dir",
+                &data.display().to_string(),
+            ])
+            .args(args);
+        run_bounded(command, Duration::from_secs(120))
+    };
+    let strict = config(4096);
+    let (ok, stdout, stderr) = run(&strict, &["ingest", &input.display().to_string()]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("indexed 3 records, rejected 2"), "{stdout}");
+    assert!(
+        !data.join(glossa::dlq::FILE_NAME).exists(),
+        "dead letters went to the file, not the topic"
+    );
+    let reasons = |stdout: &str| -> Vec<String> {
+        let mut reasons: Vec<String> = stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|v| v["reason"].as_str().map(str::to_string))
+            .collect();
+        reasons.sort();
+        reasons
+    };
+    let (ok, stdout, stderr) = run(&strict, &["dlq", "list"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(reasons(&stdout), ["not_json", "too_large"], "{stdout}");
+
+    // With the limit raised, a replay indexes the large record; the broken one goes back.
+    let relaxed = config(65536);
+    let (ok, stdout, stderr) = run(&relaxed, &["dlq", "replay"]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("replayed 2 dead letters: 1 indexed, 1 still failing"),
+        "{stdout}"
+    );
+    let (ok, stdout, stderr) = run(&relaxed, &["dlq", "list"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(reasons(&stdout), ["not_json"], "{stdout}");
+    assert_eq!(count_docs(&data), 4);
+}

@@ -1,5 +1,9 @@
 //! Dead-letter queue: every record that could not be indexed, with its reason, source position and
-//! time, in an append-only NDJSON file so it can be inspected, fixed and replayed.
+//! time, so it can be inspected, fixed and replayed. Stored in an append-only NDJSON file in the
+//! data directory (the default), or in a Kafka topic (`dlq.target = "kafka://..."`) that every
+//! worker of a cluster deployment shares.
+
+mod kafka;
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -25,26 +29,33 @@ pub struct DeadLetter {
     pub rejection: Rejection,
 }
 
-/// Failures of the dead-letter file itself.
+/// Failures of the dead-letter store itself.
 #[derive(Debug, thiserror::Error)]
-#[error("dead-letter queue {path}: {cause}")]
-pub struct DlqError {
-    path: PathBuf,
-    cause: std::io::Error,
+pub enum DlqError {
+    #[error("dead-letter queue {path}: {cause}")]
+    File {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("dead-letter topic {topic}: {message}")]
+    Kafka { topic: String, message: String },
+    #[error("invalid setting dlq.target `{0}`: use `file` or kafka://HOST:PORT/TOPIC[?group=REPLAY_GROUP]")]
+    Target(String),
 }
 
-/// Appends dead letters; [`DeadLetterQueue::sync`] makes them durable before records are acknowledged.
-pub struct DeadLetterQueue {
+/// Appends dead letters to a file; [`FileQueue::sync`] makes them durable before records are
+/// acknowledged.
+pub struct FileQueue {
     path: PathBuf,
     out: BufWriter<File>,
     unsynced: bool,
 }
 
-impl DeadLetterQueue {
+impl FileQueue {
     /// Opens (creating) the queue file in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Self, DlqError> {
         let path = data_dir.join(FILE_NAME);
-        let err = |cause| DlqError {
+        let err = |cause| DlqError::File {
             path: path.clone(),
             cause,
         };
@@ -54,14 +65,14 @@ impl DeadLetterQueue {
             .append(true)
             .open(&path)
             .map_err(err)?;
-        Ok(DeadLetterQueue {
+        Ok(FileQueue {
             path,
             out: BufWriter::new(file),
             unsynced: false,
         })
     }
 
-    /// Queues one dead letter (buffered until [`DeadLetterQueue::sync`]).
+    /// Queues one dead letter (buffered until [`FileQueue::sync`]).
     pub fn push(&mut self, rejection: &Rejection) -> Result<(), DlqError> {
         let letter = DeadLetter {
             time: now_rfc3339(),
@@ -71,7 +82,7 @@ impl DeadLetterQueue {
         self.out
             .write_all(line.as_bytes())
             .and_then(|_| self.out.write_all(b"\n"))
-            .map_err(|cause| DlqError {
+            .map_err(|cause| DlqError::File {
                 path: self.path.clone(),
                 cause,
             })?;
@@ -87,7 +98,7 @@ impl DeadLetterQueue {
         self.out
             .flush()
             .and_then(|_| self.out.get_ref().sync_data())
-            .map_err(|cause| DlqError {
+            .map_err(|cause| DlqError::File {
                 path: self.path.clone(),
                 cause,
             })?;
@@ -96,10 +107,10 @@ impl DeadLetterQueue {
     }
 }
 
-/// Reads every dead letter in `data_dir` (for `glossa dlq list` and tests).
+/// Reads every dead letter of the file queue in `data_dir` (for `glossa dlq list` and tests).
 pub fn read_all(data_dir: &Path) -> Result<Vec<DeadLetter>, DlqError> {
     let path = data_dir.join(FILE_NAME);
-    let err = |cause| DlqError {
+    let err = |cause| DlqError::File {
         path: path.clone(),
         cause,
     };
@@ -118,6 +129,109 @@ pub fn read_all(data_dir: &Path) -> Result<Vec<DeadLetter>, DlqError> {
     Ok(letters)
 }
 
+/// Where dead letters go: one variant per store.
+pub enum DeadLetterQueue {
+    File(FileQueue),
+    Kafka(kafka::KafkaQueue),
+}
+
+/// The configured store (`dlq.target`): `file`, or a `kafka://` topic URL.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    File,
+    Kafka(crate::source::kafka::KafkaUrl),
+}
+
+impl Target {
+    /// Reads `dlq.target`.
+    pub fn parse(text: &str) -> Result<Target, DlqError> {
+        if text == "file" {
+            return Ok(Target::File);
+        }
+        let with_group = match text.contains("group=") {
+            true => text.to_string(),
+            false if text.contains('?') => format!("{text}&group=glossa-dlq-replay"),
+            false => format!("{text}?group=glossa-dlq-replay"),
+        };
+        match crate::source::kafka::KafkaUrl::parse(&with_group) {
+            Ok(url) if url.topics.len() == 1 => Ok(Target::Kafka(url)),
+            _ => Err(DlqError::Target(text.to_string())),
+        }
+    }
+}
+
+impl DeadLetterQueue {
+    /// Opens the configured store.
+    pub fn open(config: &crate::config::Config) -> Result<DeadLetterQueue, DlqError> {
+        match Target::parse(&config.dlq.target)? {
+            Target::File => Ok(DeadLetterQueue::File(FileQueue::open(&config.data_dir)?)),
+            Target::Kafka(url) => Ok(DeadLetterQueue::Kafka(kafka::KafkaQueue::open(
+                &url,
+                &config.kafka,
+            )?)),
+        }
+    }
+
+    /// Queues one dead letter (durable after [`DeadLetterQueue::sync`]).
+    pub fn push(&mut self, rejection: &Rejection) -> Result<(), DlqError> {
+        match self {
+            DeadLetterQueue::File(queue) => queue.push(rejection),
+            DeadLetterQueue::Kafka(queue) => queue.push(rejection),
+        }
+    }
+
+    /// Makes every queued letter durable (fsync, or acknowledged by all in-sync replicas).
+    pub fn sync(&mut self) -> Result<(), DlqError> {
+        match self {
+            DeadLetterQueue::File(queue) => queue.sync(),
+            DeadLetterQueue::Kafka(queue) => queue.sync(),
+        }
+    }
+}
+
+/// Every dead letter still in the configured store (not yet replayed).
+pub fn list(config: &crate::config::Config) -> Result<Vec<DeadLetter>, DlqError> {
+    match Target::parse(&config.dlq.target)? {
+        Target::File => read_all(&config.data_dir),
+        Target::Kafka(url) => Ok(kafka::KafkaReplay::take(&url, &config.kafka)?.letters),
+    }
+}
+
+/// Dead letters taken for a replay; [`Replay::finish`] once every one is acknowledged again.
+pub enum Replay {
+    File(FileReplay),
+    Kafka(kafka::KafkaReplay),
+}
+
+impl Replay {
+    /// Takes the letters of the configured store (see [`FileReplay::take`]; a Kafka topic is read
+    /// from the replay group's committed offsets to its end).
+    pub fn take(config: &crate::config::Config) -> Result<Replay, DlqError> {
+        match Target::parse(&config.dlq.target)? {
+            Target::File => Ok(Replay::File(FileReplay::take(&config.data_dir)?)),
+            Target::Kafka(url) => Ok(Replay::Kafka(kafka::KafkaReplay::take(
+                &url,
+                &config.kafka,
+            )?)),
+        }
+    }
+
+    pub fn letters(&self) -> &[DeadLetter] {
+        match self {
+            Replay::File(replay) => &replay.letters,
+            Replay::Kafka(replay) => &replay.letters,
+        }
+    }
+
+    /// Forgets the replayed letters (deletes the files, or commits the topic offsets).
+    pub fn finish(self) -> Result<(), DlqError> {
+        match self {
+            Replay::File(replay) => replay.finish(),
+            Replay::Kafka(replay) => replay.finish(),
+        }
+    }
+}
+
 /// Current UTC time in RFC 3339.
 pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
@@ -129,20 +243,20 @@ pub fn now_rfc3339() -> String {
 /// short, and then picked up again by the next one.
 const REPLAY_PREFIX: &str = "dead-letters.replaying-";
 
-/// Dead letters taken aside for a replay, with the files they came from.
-pub struct Replay {
+/// Dead letters taken aside from the file for a replay, with the files they came from.
+pub struct FileReplay {
     pub letters: Vec<DeadLetter>,
     files: Vec<PathBuf>,
 }
 
-impl Replay {
+impl FileReplay {
     /// Moves the current dead-letter file aside (so records that fail again land in a fresh one)
     /// and reads it together with any earlier, unfinished replay files. Call before the
     /// pipeline opens the queue.
-    pub fn take(data_dir: &Path) -> Result<Replay, DlqError> {
+    pub fn take(data_dir: &Path) -> Result<FileReplay, DlqError> {
         let err = |path: &Path| {
             let path = path.to_path_buf();
-            move |cause| DlqError { path, cause }
+            move |cause| DlqError::File { path, cause }
         };
         let current = data_dir.join(FILE_NAME);
         if current.exists() {
@@ -176,14 +290,14 @@ impl Replay {
                 }
             }
         }
-        Ok(Replay { letters, files })
+        Ok(FileReplay { letters, files })
     }
 
     /// Deletes the replayed files; call only once every letter was acknowledged again
     /// (indexed, or dead-lettered anew).
     pub fn finish(self) -> Result<(), DlqError> {
         for file in self.files {
-            std::fs::remove_file(&file).map_err(|cause| DlqError { path: file, cause })?;
+            std::fs::remove_file(&file).map_err(|cause| DlqError::File { path: file, cause })?;
         }
         Ok(())
     }
