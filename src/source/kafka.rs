@@ -353,16 +353,15 @@ pub async fn run(
 
     // Submissions go through a channel of one batch: when it is full, the pipeline is.
     let (submit_tx, mut submit_rx) = mpsc::channel::<(Batch, Vec<Mark>)>(1);
-    let (acks_tx, mut acks_rx) = mpsc::unbounded_channel::<(Pending, Vec<Mark>, usize)>();
+    let (acks_tx, mut acks_rx) = mpsc::unbounded_channel::<(Pending, Vec<Mark>)>();
     let failure: Arc<Mutex<Option<PipelineError>>> = Arc::default();
     let submitter = {
         let failure = failure.clone();
         tokio::spawn(async move {
             while let Some((batch, marks)) = submit_rx.recv().await {
-                let count = batch.records.len();
                 match handle.submit(batch.records, Admission::Wait).await {
                     Ok(pending) => {
-                        if acks_tx.send((pending, marks, count)).is_err() {
+                        if acks_tx.send((pending, marks)).is_err() {
                             break;
                         }
                     }
@@ -379,7 +378,7 @@ pub async fn run(
         let failure = failure.clone();
         let progress = progress.clone();
         tokio::spawn(async move {
-            while let Some((pending, marks, _count)) = acks_rx.recv().await {
+            while let Some((pending, marks)) = acks_rx.recv().await {
                 match pending.outcome().await {
                     Ok(outcome) => {
                         progress.acknowledged(&outcome);
@@ -440,7 +439,14 @@ pub async fn run(
                             received = tokio::time::timeout(Duration::from_millis(200), consumer.recv()) => {
                                 if let Ok(received) = received {
                                     match take(received, &progress) {
-                                        Ok(Some(record)) => push(&mut batch, record),
+                                        Ok(Some(record)) => {
+                                            push(&mut batch, record);
+                                            // Messages already fetched before the pause keep
+                                            // their order, in chunks the pipeline accepts.
+                                            if batch.records.len() >= chunk_records {
+                                                ready.push_back(std::mem::replace(&mut batch, Batch::new()));
+                                            }
+                                        }
                                         Ok(None) => {}
                                         Err(error) => break 'read Err(error),
                                     }
