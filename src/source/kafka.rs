@@ -46,6 +46,8 @@ pub enum KafkaSourceError {
     },
     #[error("Kafka topic `{topic}`: {reason}")]
     Topic { topic: String, reason: String },
+    #[error("the records were stored but their offsets could not be committed ({0}); they will be read again (ids are stable: no duplicates)")]
+    Commit(String),
     #[error(
         "records were not stored, offsets are committed only up to the last stored record: {0}"
     )]
@@ -423,7 +425,7 @@ pub async fn run(
                 Ok(Ok(permit)) => permit,
                 Ok(Err(_)) => break 'read Ok(()),
                 Err(_) => {
-                    set_paused(&consumer, &paused, true);
+                    set_paused(&consumer, &paused, true, "the pipeline is full");
                     let permit = loop {
                         tokio::select! {
                             permit = submit_tx.reserve() => match permit {
@@ -431,11 +433,12 @@ pub async fn run(
                                 Err(_) => break 'read Ok(()),
                             },
                             _ = stop_requested(&mut stop) => {
-                                set_paused(&consumer, &paused, false);
                                 ready.push_front(next);
                                 break 'read Ok(());
                             }
-                            _ = commit_tick.tick() => commit(&consumer, &tracker).await,
+                            _ = commit_tick.tick() => {
+                                let _ = commit(&consumer, &tracker).await;
+                            }
                             received = tokio::time::timeout(Duration::from_millis(200), consumer.recv()) => {
                                 if let Ok(received) = received {
                                     match take(received, &progress) {
@@ -454,7 +457,7 @@ pub async fn run(
                             }
                         }
                     };
-                    set_paused(&consumer, &paused, false);
+                    set_paused(&consumer, &paused, false, "the pipeline has room again");
                     permit
                 }
             };
@@ -474,7 +477,7 @@ pub async fn run(
         tokio::select! {
             _ = stop_requested(&mut stop) => {}
             _ = commit_tick.tick() => {
-                commit(&consumer, &tracker).await;
+                let _ = commit(&consumer, &tracker).await;
                 if mode == Mode::UntilCaughtUp
                     && batch.records.is_empty()
                     && last_message.elapsed() >= linger
@@ -500,26 +503,51 @@ pub async fn run(
             }
         }
     };
-    // Whatever stopped reading, what was read still goes in and is committed once stored.
-    if !failure_set(&failure) {
-        if !batch.records.is_empty() {
-            ready.push_back(batch);
-        }
-        for next in ready {
-            let marks = register(&tracker, &next);
-            if submit_tx.send((next, marks)).await.is_err() {
-                break;
+    // Whatever stopped reading, what was read still goes in and is committed as it is stored.
+    // Meanwhile the partitions stay paused and the consumer keeps polling, so the group keeps
+    // this member however long the drain takes (messages fetched before the pause are dropped:
+    // nothing past them is committed, the next reader gets them).
+    set_paused(
+        &consumer,
+        &paused,
+        true,
+        "reading is done, the records in flight are being stored",
+    );
+    if !batch.records.is_empty() {
+        ready.push_back(batch);
+    }
+    let submit_failed = failure.clone();
+    let drain_tracker = tracker.clone();
+    let mut drained = std::pin::pin!(async move {
+        if !failure_set(&submit_failed) {
+            for next in ready {
+                let marks = register(&drain_tracker, &next);
+                if submit_tx.send((next, marks)).await.is_err() {
+                    break;
+                }
             }
         }
+        drop(submit_tx);
+        let _ = submitter.await;
+        let _ = acknowledger.await;
+    });
+    loop {
+        tokio::select! {
+            _ = &mut drained => break,
+            _ = commit_tick.tick() => {
+                let _ = commit(&consumer, &tracker).await;
+            }
+            _ = tokio::time::timeout(Duration::from_millis(200), consumer.recv()) => {}
+        }
     }
-    drop(submit_tx);
-    let _ = submitter.await;
-    let _ = acknowledger.await;
-    commit(&consumer, &tracker).await;
+    let committed = commit(&consumer, &tracker).await;
     if !lock(&tracker).idle() {
         tracing::warn!("some records were not acknowledged; their offsets are not committed and they will be read again");
     }
     reader_result?;
+    if let Err(error) = committed {
+        return Err(KafkaSourceError::Commit(error));
+    }
     if let Some(error) = failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
         return Err(error.into());
     }
@@ -678,7 +706,7 @@ pub fn position_source(topic: &str, partition: i32) -> String {
     format!("kafka:{topic}/{partition}")
 }
 
-fn set_paused(consumer: &GroupConsumer, paused: &AtomicBool, pause: bool) {
+fn set_paused(consumer: &GroupConsumer, paused: &AtomicBool, pause: bool, why: &str) {
     if paused.swap(pause, Ordering::SeqCst) == pause {
         return;
     }
@@ -699,9 +727,8 @@ fn set_paused(consumer: &GroupConsumer, paused: &AtomicBool, pause: bool) {
             metrics::gauge!(m::KAFKA_PAUSED).set(if pause { 1.0 } else { 0.0 });
             tracing::info!(
                 partitions = assignment.count(),
-                "{} Kafka partitions: the pipeline {}",
+                "{} Kafka partitions: {why}",
                 if pause { "paused" } else { "resumed" },
-                if pause { "is full" } else { "has room again" }
             );
         }
         Err(error) => tracing::warn!(%error, "cannot pause or resume partitions"),
@@ -709,10 +736,13 @@ fn set_paused(consumer: &GroupConsumer, paused: &AtomicBool, pause: bool) {
 }
 
 /// Commits acknowledged offsets (a blocking call, kept off the async workers).
-async fn commit(consumer: &Arc<GroupConsumer>, tracker: &Arc<Mutex<Tracker>>) {
+async fn commit(
+    consumer: &Arc<GroupConsumer>,
+    tracker: &Arc<Mutex<Tracker>>,
+) -> Result<(), String> {
     let list = lock(tracker).to_commit(None);
     if list.count() == 0 {
-        return;
+        return Ok(());
     }
     let blocking_consumer = consumer.clone();
     let result = tokio::task::spawn_blocking(move || {
@@ -720,13 +750,16 @@ async fn commit(consumer: &Arc<GroupConsumer>, tracker: &Arc<Mutex<Tracker>>) {
         (list, result)
     })
     .await;
-    match result {
-        Ok((list, Ok(()))) => lock(tracker).committed(&list),
-        Ok((_, Err(error))) => {
-            tracing::warn!(%error, "cannot commit Kafka offsets; retrying at the next interval")
+    let error = match result {
+        Ok((list, Ok(()))) => {
+            lock(tracker).committed(&list);
+            return Ok(());
         }
-        Err(error) => tracing::warn!(%error, "offset commit task failed"),
-    }
+        Ok((_, Err(error))) => error.to_string(),
+        Err(error) => error.to_string(),
+    };
+    tracing::warn!(%error, "cannot commit Kafka offsets; retrying at the next interval");
+    Err(error)
 }
 
 /// True when this member has partitions and has read each of them to its high watermark.

@@ -556,7 +556,8 @@ async fn kafka_backlog_behind_a_slow_pipeline_pauses_consumption_with_bounded_me
     );
     assert_eq!(count_docs(&dir.path().join("data")) as usize, total);
     assert!(
-        stderr.contains("paused Kafka partitions") && stderr.contains("resumed Kafka partitions"),
+        stderr.contains("paused Kafka partitions: the pipeline is full")
+            && stderr.contains("resumed Kafka partitions: the pipeline has room again"),
         "consumption was never paused:\n{stderr}"
     );
     // Reading the backlog from Kafka holds little more than reading it from a file (index merges
