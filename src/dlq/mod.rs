@@ -216,6 +216,7 @@ impl Replay {
         }
     }
 
+    /// The letters taken, oldest first per file or partition.
     pub fn letters(&self) -> &[DeadLetter] {
         match self {
             Replay::File(replay) => &replay.letters,
