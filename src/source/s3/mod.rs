@@ -275,7 +275,10 @@ async fn pass(
                 m::counter_add(m::S3_OBJECTS_DONE, 1);
                 let mut checkpoint = lock(&job.checkpoint);
                 checkpoint.finished(&key);
-                checkpoint.save().map_err(S3SourceError::Checkpoint)?;
+                if let Err(error) = checkpoint.save() {
+                    // Stop starting objects; those running finish before the error is returned.
+                    failure.get_or_insert(S3SourceError::Checkpoint(error));
+                }
             }
             // Stopped part-way: its position is in the checkpoint.
             Ok((_, Ok(false))) => {}
