@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{
@@ -25,7 +25,7 @@ use rdkafka::statistics::Statistics;
 use rdkafka::{ClientConfig, ClientContext, Message, Offset, TopicPartitionList};
 use tokio::sync::{mpsc, watch};
 
-use super::Progress;
+use super::{lock, stop_now, stop_requested, Progress};
 use crate::config::KafkaSettings;
 use crate::metrics as m;
 use crate::pipeline::{Admission, Pending, PipelineError, PipelineHandle};
@@ -236,12 +236,6 @@ struct Mark {
     epoch: u64,
 }
 
-fn lock(tracker: &Mutex<Tracker>) -> MutexGuard<'_, Tracker> {
-    tracker
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// librdkafka callbacks: rebalances (commit, track, re-pause) and statistics (lag metric).
 struct SourceContext {
     tracker: Arc<Mutex<Tracker>>,
@@ -368,7 +362,7 @@ pub async fn run(
                         }
                     }
                     Err(error) => {
-                        *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+                        *lock(&failure) = Some(error);
                         break;
                     }
                 }
@@ -390,7 +384,7 @@ pub async fn run(
                         }
                     }
                     Err(error) => {
-                        *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+                        *lock(&failure) = Some(error);
                         // Later submissions may be acknowledged, but nothing past this one is
                         // committed: the tracker keeps this part unacknowledged.
                     }
@@ -548,7 +542,7 @@ pub async fn run(
     if let Err(error) = committed {
         return Err(KafkaSourceError::Commit(error));
     }
-    if let Some(error) = failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
+    if let Some(error) = lock(&failure).take() {
         return Err(error.into());
     }
     Ok(())
@@ -626,17 +620,8 @@ fn client_config(url: &KafkaUrl, settings: &KafkaSettings, chunk_records: usize)
     config
 }
 
-/// Resolves once a stop is asked for (or whoever could ask is gone).
-async fn stop_requested(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stop| *stop).await;
-}
-
-fn stop_now(stop: &watch::Receiver<bool>) -> bool {
-    *stop.borrow() || stop.has_changed().is_err()
-}
-
 fn failure_set(failure: &Mutex<Option<PipelineError>>) -> bool {
-    failure.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    lock(failure).is_some()
 }
 
 fn register(tracker: &Mutex<Tracker>, batch: &Batch) -> Vec<Mark> {

@@ -8,7 +8,7 @@ pub mod lines;
 pub mod s3;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
@@ -39,6 +39,23 @@ impl Progress {
             .fetch_add(outcome.indexed + rejected, Ordering::Relaxed);
         self.records_rejected.fetch_add(rejected, Ordering::Relaxed);
     }
+}
+
+/// Resolves once a stop is asked for (or whoever could ask is gone).
+pub(crate) async fn stop_requested(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+/// True once a stop is asked for (or whoever could ask is gone).
+pub(crate) fn stop_now(stop: &watch::Receiver<bool>) -> bool {
+    *stop.borrow() || stop.has_changed().is_err()
+}
+
+/// Locks a source's shared state; a panicked holder does not make the state unusable.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Whether a record read from `position` gets a position-derived id when it has none: true for

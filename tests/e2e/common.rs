@@ -167,6 +167,15 @@ pub fn count_docs(data_dir: &Path) -> u64 {
     .num_docs()
 }
 
+/// A name no other test or earlier run uses (topics, groups, indices, buckets): `PREFIX-PID-NANOS`.
+pub fn unique_name(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }

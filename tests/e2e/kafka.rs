@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -23,14 +23,6 @@ pub fn bootstrap() -> String {
         "GLOSSA_TEST_KAFKA_BOOTSTRAP is not set: run the suite with scripts/test.sh, which starts the broker"
     );
     address
-}
-
-fn unique(name: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{name}-{}-{nanos}", std::process::id())
 }
 
 async fn create_topic(topic: &str, partitions: i32) {
@@ -221,8 +213,8 @@ fn find_record(data_dir: &Path, prefix: &str, n: usize) -> u64 {
 #[ignore = "needs the Kafka broker of scripts/test.sh"]
 async fn kafka_topic_is_ingested_exactly_once_with_poison_records_dead_lettered() {
     let dir = tempdir();
-    let topic = unique("exact");
-    let group = unique("g");
+    let topic = unique_name("exact");
+    let group = unique_name("g");
     create_topic(&topic, 4).await;
     let mut payloads = records("exact", 2000);
     let poison: Vec<(Vec<u8>, &str)> = vec![
@@ -287,8 +279,8 @@ async fn kafka_topic_is_ingested_exactly_once_with_poison_records_dead_lettered(
 #[ignore = "needs the Kafka broker of scripts/test.sh"]
 async fn kafka_ingest_killed_mid_topic_resumes_and_indexes_every_record_once() {
     let dir = tempdir();
-    let topic = unique("kill");
-    let group = unique("g");
+    let topic = unique_name("kill");
+    let group = unique_name("g");
     create_topic(&topic, 3).await;
     let total = 20_000;
     let positions = produce(&topic, &records("kill", total)).await;
@@ -367,8 +359,8 @@ fn log_of(path: &Path) -> String {
 #[ignore = "needs the Kafka broker and the OpenSearch cluster of scripts/test.sh"]
 async fn kafka_two_workers_share_a_group_and_a_killed_one_loses_nothing() {
     let dir = tempdir();
-    let topic = unique("pair");
-    let group = unique("g");
+    let topic = unique_name("pair");
+    let group = unique_name("g");
     let index = crate::opensearch::unique_index("kafka-pair");
     create_topic(&topic, 4).await;
     // A short session timeout, so the group notices the killed worker within seconds.
@@ -542,10 +534,10 @@ async fn kafka_backlog_behind_a_slow_pipeline_pauses_consumption_with_bounded_me
     assert!(ok, "file ingest failed:\n{stdout}\n{stderr}");
 
     let dir = tempdir();
-    let topic = unique("backlog");
+    let topic = unique_name("backlog");
     create_topic(&topic, 4).await;
     produce(&topic, &records).await;
-    let url = format!("kafka://{}/{topic}?group={}", bootstrap(), unique("g"));
+    let url = format!("kafka://{}/{topic}?group={}", bootstrap(), unique_name("g"));
     let mut command = ingest_from(dir.path(), &config(dir.path()), &url);
     command.env("RUST_LOG", "warn,glossa::source=info");
     let (ok, stdout, stderr, peak) = run_measured(command, Duration::from_secs(300));
@@ -579,8 +571,8 @@ async fn kafka_backlog_behind_a_slow_pipeline_pauses_consumption_with_bounded_me
 async fn serve_consumes_kafka_and_s3_sources_until_stopped() {
     use crate::s3;
     let dir = tempdir();
-    let topic = unique("serve");
-    let group = unique("g");
+    let topic = unique_name("serve");
+    let group = unique_name("g");
     create_topic(&topic, 2).await;
     let bucket = s3::unique_bucket("serve");
     let store = s3::create_bucket(&bucket).await;
@@ -658,14 +650,14 @@ async fn kafka_sasl_scram_settings_pass_through_and_failures_are_named() {
         var("GLOSSA_TEST_KAFKA_SASL_PASSWORD"),
     );
     let dir = tempdir();
-    let topic = unique("sasl");
+    let topic = unique_name("sasl");
     create_topic(&topic, 2).await;
     produce(&topic, &records("sasl", 300)).await;
     let config = write_config(dir.path(), "connect_timeout_ms = 10000\n");
     let url = |password: &str| {
         format!(
             "kafka://{sasl}/{topic}?group={}&security.protocol=SASL_PLAINTEXT&sasl.mechanism=SCRAM-SHA-512&sasl.username={user}&sasl.password={password}",
-            unique("g")
+            unique_name("g")
         )
     };
     // The right credentials, through the SCRAM listener.
@@ -703,7 +695,7 @@ async fn kafka_sasl_scram_settings_pass_through_and_failures_are_named() {
 #[ignore = "needs the Kafka broker of scripts/test.sh"]
 async fn dead_letters_in_a_kafka_topic_are_listed_and_replayed() {
     let dir = tempdir();
-    let topic = unique("dlq");
+    let topic = unique_name("dlq");
     create_topic(&topic, 2).await;
     let mut lines = records("dlqok", 3);
     lines.push(b"{not json".to_vec());

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use glossa::config::{BackendKind, Config, MetaType};
 use serde_json::{json, Value};
@@ -28,11 +27,7 @@ pub fn cluster_urls() -> Vec<String> {
 
 /// A fresh index name per test run, so tests and reruns never see each other's documents.
 pub fn unique_index(test: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("t-{test}-{}-{nanos}", std::process::id())
+    unique_name(&format!("t-{test}"))
 }
 
 fn opensearch_config(dir: &Path, test: &str) -> Config {

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use object_store::aws::AmazonS3;
 use object_store::path::Path as ObjectPath;
@@ -76,11 +76,8 @@ pub async fn create_bucket(name: &str) -> AmazonS3 {
 }
 
 pub fn unique_bucket(name: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{name}-{}-{}", std::process::id(), nanos % 1_000_000_000)
+    // Bucket names allow 63 characters: short prefixes keep this well under.
+    unique_name(name)
 }
 
 pub fn ndjson(lines: &[Vec<u8>]) -> Vec<u8> {

@@ -15,7 +15,7 @@ mod checkpoint;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, watch};
 
 use self::checkpoint::Partial;
 use super::lines::{LineChunk, NdjsonReader};
-use super::Progress;
+use super::{lock, stop_now, stop_requested, Progress};
 use crate::config::S3Settings;
 use crate::metrics as m;
 use crate::pipeline::{Admission, PipelineError, PipelineHandle};
@@ -196,17 +196,9 @@ pub async fn run(
         let mut stop = job.stop.clone();
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(settings.poll_seconds.max(1))) => {}
-            _ = stop.wait_for(|s| *s) => return Ok(summary),
+            _ = stop_requested(&mut stop) => return Ok(summary),
         }
     }
-}
-
-fn stop_now(stop: &watch::Receiver<bool>) -> bool {
-    *stop.borrow() || stop.has_changed().is_err()
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// One listing pass from the watermark: objects are started in key order, at most
