@@ -120,6 +120,33 @@ impl KafkaQueue {
     }
 }
 
+/// The replay group's committed offsets. A group's coordinator can be briefly unavailable (a
+/// fresh broker still loading its offsets topic, a coordinator moving): those answers are retried
+/// until `timeout`, anything else fails at once.
+fn committed_offsets(
+    consumer: &BaseConsumer,
+    wanted: &TopicPartitionList,
+    timeout: Duration,
+) -> Result<TopicPartitionList, rdkafka::error::KafkaError> {
+    use rdkafka::types::RDKafkaErrorCode::{
+        CoordinatorLoadInProgress, CoordinatorNotAvailable, NotCoordinator,
+    };
+    let deadline = Instant::now() + timeout;
+    loop {
+        match consumer.committed_offsets(wanted.clone(), timeout) {
+            Err(error)
+                if matches!(
+                    error.rdkafka_error_code(),
+                    Some(NotCoordinator | CoordinatorNotAvailable | CoordinatorLoadInProgress)
+                ) && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            result => return result,
+        }
+    }
+}
+
 /// The letters not yet replayed, with the offsets that mark them replayed.
 pub struct KafkaReplay {
     pub letters: Vec<DeadLetter>,
@@ -152,7 +179,7 @@ impl KafkaReplay {
         for partition in &partitions {
             wanted.add_partition(&topic, *partition);
         }
-        let committed = consumer.committed_offsets(wanted, timeout).map_err(&err)?;
+        let committed = committed_offsets(&consumer, &wanted, timeout).map_err(&err)?;
         let mut assignment = TopicPartitionList::new();
         let mut ends = Vec::new();
         for partition in &partitions {
