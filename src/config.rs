@@ -51,6 +51,44 @@ pub struct Config {
     pub s3: S3Settings,
     /// Where dead letters are kept.
     pub dlq: DlqSettings,
+    /// Reindex jobs (`glossa reindex`).
+    pub reindex: ReindexSettings,
+}
+
+/// How reindex jobs copy, catch up and verify.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReindexSettings {
+    /// Parallel copy streams over disjoint id-hash ranges (`--slices`).
+    pub slices: u32,
+    /// Documents read and written per request of one slice.
+    pub page_size: u32,
+    /// How far before a catch-up pass's start documents are copied again, in seconds: it must
+    /// cover the clock skew between workers and how long a document can stay in flight between
+    /// its `ingested_at` stamp and its visibility (bulk retries: `opensearch.max_retry_seconds`).
+    /// 0 means `opensearch.max_retry_seconds` + 60.
+    pub catch_up_margin_seconds: u64,
+    /// Wait after moving the aliases before the final catch-up, for bulk requests already
+    /// sent to the old version to land, in seconds.
+    pub settle_seconds: u64,
+    /// Documents compared field by field between the two versions before the swap.
+    pub sample_size: u32,
+    /// Queries that must find something on the new version when they do on the old one
+    /// (besides a few taken from the sampled documents).
+    pub verify_queries: Vec<String>,
+}
+
+impl Default for ReindexSettings {
+    fn default() -> Self {
+        ReindexSettings {
+            slices: 4,
+            page_size: 1000,
+            catch_up_margin_seconds: 0,
+            settle_seconds: 10,
+            sample_size: 200,
+            verify_queries: Vec::new(),
+        }
+    }
 }
 
 /// Dead-letter queue settings.
@@ -303,6 +341,7 @@ impl Default for Config {
             kafka: KafkaSettings::default(),
             s3: S3Settings::default(),
             dlq: DlqSettings::default(),
+            reindex: ReindexSettings::default(),
         }
     }
 }
@@ -419,6 +458,9 @@ impl Config {
                 "dlq.target",
                 "must be `file` or kafka://HOST:PORT/TOPIC[?group=REPLAY_GROUP]",
             );
+        }
+        if self.reindex.slices == 0 || self.reindex.page_size == 0 {
+            return invalid("reindex", "slices and page_size must be positive");
         }
         if !matches!(self.kafka.start_from.as_str(), "earliest" | "latest") {
             return invalid("kafka.start_from", "must be `earliest` or `latest`");

@@ -15,6 +15,7 @@ pub mod letters;
 pub mod metrics;
 pub mod pipeline;
 pub mod record;
+pub mod reindex;
 pub mod route;
 pub mod search;
 pub mod service;

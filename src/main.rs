@@ -149,6 +149,65 @@ enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
+    /// Rebuild the OpenSearch index as a new version (new mappings, analyzers, languages or
+    /// detector) while ingest goes on, verify it, and swap the aliases; roll back if needed.
+    #[command(
+        after_help = "A job copies NAME-vN into NAME-v(N+1) in bulk-load mode, in parallel \
+        slices with checkpoints (a killed job continues with `reindex resume`), then copies again \
+        what was ingested meanwhile (by ingest time, less reindex.catch_up_margin_seconds), \
+        verifies (counts, a sample compared field by field, saved queries), and moves both \
+        aliases at once; a final conditional pass copies what was still in flight without \
+        overwriting newer documents. Workers keep ingesting through the write alias throughout; \
+        restart them with the new configuration once the swap is done."
+    )]
+    Reindex {
+        #[command(subcommand)]
+        command: ReindexCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReindexCommand {
+    /// Build the next version from the live one and swap it in once verified.
+    Start {
+        /// Detect every document's language again (after changing the detector or languages).
+        #[arg(long)]
+        redetect: bool,
+        /// A create-index body to use (a JSON file, or a directory with glossa-index.json)
+        /// instead of the one generated from the current configuration.
+        #[arg(long)]
+        mappings: Option<PathBuf>,
+        /// Copy at most this many documents per second.
+        #[arg(long)]
+        rate: Option<u32>,
+        /// Parallel copy streams (default: reindex.slices, 4).
+        #[arg(long)]
+        slices: Option<u32>,
+        /// Stop after verification; swap later with `glossa reindex swap`.
+        #[arg(long)]
+        no_swap: bool,
+        /// A query that must still find documents on the new version (repeatable).
+        #[arg(long = "query")]
+        queries: Vec<String>,
+    },
+    /// Continue an unfinished job from its checkpoint.
+    Resume,
+    /// Move the aliases to a verified new version.
+    Swap {
+        /// Swap even though verification failed.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Move the aliases back to the previous version (copying back what was written since the
+    /// swap), or give up an unfinished job.
+    Rollback,
+    /// Show the aliases, the versions and every job with its verification report.
+    Status,
+    /// Delete old versions, keeping the live one and the KEEP newest others.
+    Cleanup {
+        #[arg(long, default_value_t = 1)]
+        keep: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -242,6 +301,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             runtime.block_on(demo(config))
         }
+        Command::Reindex { command } => runtime.block_on(reindex(config, command)),
         Command::Dlq {
             command: DlqCommand::Replay,
         } => runtime.block_on(replay(config)),
@@ -514,6 +574,121 @@ async fn replay(config: Config) -> Result<()> {
         );
     }
     Ok(())
+}
+
+async fn reindex(config: Config, command: ReindexCommand) -> Result<()> {
+    use glossa::reindex::job::Phase;
+    if config.backend != BackendKind::OpenSearch {
+        anyhow::bail!(
+            "reindex jobs need the OpenSearch backend (--backend opensearch): the embedded index has \
+             no versions; to change its analysis, ingest the original records into a new --data-dir"
+        );
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::warn!(
+            "stopping the reindex after the pages in flight; `glossa reindex resume` continues it"
+        );
+        let _ = stop_tx.send(true);
+    });
+    let reindexer = tokio::task::spawn_blocking(move || {
+        glossa::reindex::cluster::Reindexer::open(config, stop_rx)
+    })
+    .await??;
+    let job = match command {
+        ReindexCommand::Status => {
+            print!("{}", reindexer.status().await?);
+            return Ok(());
+        }
+        ReindexCommand::Cleanup { keep } => {
+            let deleted = reindexer.cleanup(keep).await?;
+            if deleted.is_empty() {
+                println!("nothing to delete");
+            }
+            for index in deleted {
+                println!("deleted {index}");
+            }
+            return Ok(());
+        }
+        ReindexCommand::Rollback => reindexer.rollback().await?,
+        ReindexCommand::Swap { force } => {
+            let bar = reindex_progress_bar(reindexer.progress.clone());
+            let job = reindexer.swap(force).await;
+            bar.finish_and_clear();
+            job?
+        }
+        ReindexCommand::Resume => {
+            let bar = reindex_progress_bar(reindexer.progress.clone());
+            let job = reindexer.resume().await;
+            bar.finish_and_clear();
+            job?
+        }
+        ReindexCommand::Start {
+            redetect,
+            mappings,
+            rate,
+            slices,
+            no_swap,
+            queries,
+        } => {
+            let bar = reindex_progress_bar(reindexer.progress.clone());
+            let job = reindexer
+                .start(glossa::reindex::StartOptions {
+                    redetect,
+                    mappings,
+                    rate,
+                    slices,
+                    swap: !no_swap,
+                    queries,
+                })
+                .await;
+            bar.finish_and_clear();
+            job?
+        }
+    };
+    if let Some(verification) = &job.verification {
+        print!("{}", verification.report());
+    }
+    println!(
+        "{} <- {}: {:?}; {} documents copied ({} failed, in the dead-letter queue), {:.0} documents/s",
+        job.target,
+        job.source,
+        job.phase,
+        job.copied,
+        job.failed,
+        job.copy_rate()
+    );
+    match job.phase {
+        Phase::VerifyFailed => anyhow::bail!(
+            "verification failed; see the report above, then `glossa reindex swap --force` or `glossa reindex rollback`"
+        ),
+        Phase::Verified => println!("verified; swap with `glossa reindex swap`"),
+        Phase::Swapped => println!("the aliases point at {}; restart workers with the new configuration", job.target),
+        Phase::RolledBack => println!("the aliases point at {} again", job.source),
+        _ => {}
+    }
+    Ok(())
+}
+
+fn reindex_progress_bar(progress: Arc<glossa::reindex::copy::Progress>) -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    let template = "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} documents {per_sec} eta {eta} | {msg}";
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    let ticker = bar.clone();
+    tokio::spawn(async move {
+        while !ticker.is_finished() {
+            ticker.set_length(progress.total.load(Ordering::Relaxed));
+            ticker.set_position(progress.copied.load(Ordering::Relaxed));
+            let phase = progress.phase.lock().map(|p| p.clone()).unwrap_or_default();
+            let failed = progress.failed.load(Ordering::Relaxed);
+            ticker.set_message(format!("{phase}, {failed} failed"));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    bar
 }
 
 fn progress_bar(progress: Arc<Progress>) -> ProgressBar {

@@ -51,6 +51,11 @@ pub const S3_OBJECTS_DONE: &str = "glossa_s3_objects_done_total";
 /// S3: records read from objects.
 pub const S3_RECORDS_READ: &str = "glossa_s3_records_read_total";
 
+/// Reindex: documents written to the new index version (catch-up passes included).
+pub const REINDEX_COPIED: &str = "glossa_reindex_documents_copied_total";
+/// Reindex: documents that could not be copied (in the dead-letter queue).
+pub const REINDEX_FAILED: &str = "glossa_reindex_documents_failed_total";
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Installs the process-wide recorder once; later calls return the same handle.

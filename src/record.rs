@@ -78,6 +78,18 @@ impl LangMethod {
             LangMethod::Detected(Method::Undetermined) => "undetermined",
         }
     }
+
+    /// The method a stored [`LangMethod::label`] names (a reindex that keeps languages).
+    pub fn from_label(label: &str) -> Option<LangMethod> {
+        Some(match label {
+            "given" => LangMethod::Given,
+            "script" => LangMethod::Detected(Method::Script),
+            "fast" => LangMethod::Detected(Method::Fast),
+            "lingua" => LangMethod::Detected(Method::Lingua),
+            "undetermined" => LangMethod::Detected(Method::Undetermined),
+            _ => return None,
+        })
+    }
 }
 
 /// A record that could not be indexed, with the reason, bound for the dead-letter queue.

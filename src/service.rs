@@ -7,7 +7,6 @@ use std::time::Duration;
 use crate::api::{self, AppState};
 use crate::backend::embedded::{EmbeddedError, EmbeddedIndex};
 use crate::backend::opensearch::bootstrap::{self, IndexNames};
-use crate::backend::opensearch::bulk::{BulkConfig, BulkIndexer};
 use crate::backend::opensearch::search::OpenSearchSearch;
 use crate::backend::{opensearch, SearchBackend};
 use crate::config::{BackendKind, Config};
@@ -168,28 +167,7 @@ fn opensearch_backend(
     let names = runtime
         .block_on(bootstrap::prepare(&client, &names, options))
         .map_err(|e| StartError::Cluster(e.to_string()))?;
-    // Never build a bulk request the cluster would refuse as too large (413).
-    let mut bulk_bytes = settings.bulk_max_bytes;
-    if let Some(limit) = runtime.block_on(bootstrap::max_content_length(&client)) {
-        let usable = limit / 10 * 9;
-        if bulk_bytes > usable {
-            tracing::warn!(
-                configured = bulk_bytes,
-                cluster_limit = limit,
-                "opensearch.bulk_max_bytes is over 90% of the cluster's http.max_content_length; using {usable}"
-            );
-            bulk_bytes = usable;
-        }
-    }
-    let indexer = BulkIndexer::new(
-        client.clone(),
-        BulkConfig {
-            max_request_bytes: bulk_bytes,
-            max_concurrency: settings.bulk_max_concurrency,
-            max_retry_time: Duration::from_secs(settings.max_retry_seconds),
-            ..BulkConfig::default()
-        },
-    );
+    let (indexer, bulk_bytes) = runtime.block_on(opensearch::bulk_indexer(&client, settings));
     let sink = Sink::OpenSearch(OpenSearchSink::new(
         indexer,
         names.write_alias.clone(),

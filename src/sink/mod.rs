@@ -11,7 +11,7 @@ use crate::dlq::DeadLetterQueue;
 use crate::metrics as m;
 use crate::pipeline::{Outcome, PipelineOptions, Prepared, Reply};
 
-pub use opensearch::OpenSearchSink;
+pub use opensearch::{OpenSearchSink, REASON_BACKEND_REJECTED};
 
 /// Where the pipeline's documents go: one variant per backend.
 pub enum Sink {

@@ -148,6 +148,7 @@ impl Batch {
                 index: write_alias.to_string(),
                 id: doc.record.id.clone(),
                 source: source.into(),
+                condition: None,
             });
         }
         self.chunks.push(prepared);

@@ -7,4 +7,5 @@ mod conformance;
 mod embedded;
 mod kafka;
 mod opensearch;
+mod reindex;
 mod s3;

@@ -30,7 +30,7 @@ pub fn unique_index(test: &str) -> String {
     unique_name(&format!("t-{test}"))
 }
 
-fn opensearch_config(dir: &Path, test: &str) -> Config {
+pub fn opensearch_config(dir: &Path, test: &str) -> Config {
     let mut config = test_config(dir);
     config.backend = BackendKind::OpenSearch;
     config.opensearch.urls = cluster_urls();
@@ -45,7 +45,7 @@ fn opensearch_config(dir: &Path, test: &str) -> Config {
     config
 }
 
-async fn start(config: Config) -> TestServer {
+pub async fn start(config: Config) -> TestServer {
     let refresh = format!(
         "{}/{}/_refresh",
         config.opensearch.urls[0].trim_end_matches('/'),
@@ -57,7 +57,7 @@ async fn start(config: Config) -> TestServer {
 }
 
 /// `GET <first node>/<path>` straight from the cluster, as JSON.
-async fn cluster_get(path: &str) -> Value {
+pub async fn cluster_get(path: &str) -> Value {
     let url = format!("{}/{path}", cluster_urls()[0]);
     reqwest::get(&url)
         .await

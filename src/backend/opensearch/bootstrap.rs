@@ -105,18 +105,9 @@ pub async fn installed_plugins(client: &Client) -> Result<BTreeSet<String>, Open
 pub async fn prepare(
     client: &Client,
     names: &IndexNames,
-    mut options: MappingOptions,
+    options: MappingOptions,
 ) -> Result<IndexNames, BootstrapError> {
-    let installed = installed_plugins(client)
-        .await
-        .map_err(BootstrapError::Unreachable)?;
-    let installed: Vec<String> = installed.into_iter().collect();
-    if options.icu_fallback {
-        options = mappings::with_icu_fallback(options, &installed);
-    }
-    if let Some(message) = mappings::missing_plugins_message(&options, &installed) {
-        return Err(BootstrapError::MissingPlugins(message));
-    }
+    let body = checked_index_body(client, options).await?;
     let aliases = existing_aliases(client, names)
         .await
         .map_err(BootstrapError::Unreachable)?;
@@ -139,7 +130,6 @@ pub async fn prepare(
         _ => {}
     }
     let first = names.version(1);
-    let body = mappings::index_body(&options);
     match client
         .json(
             Method::PUT,
@@ -175,6 +165,25 @@ pub async fn prepare(
             source,
         })?;
     Ok(names.clone())
+}
+
+/// The create-index body for `options`, once the cluster is known to have every analysis
+/// plugin it needs (with `icu_fallback`, languages whose plugin is missing use ICU instead).
+pub async fn checked_index_body(
+    client: &Client,
+    mut options: MappingOptions,
+) -> Result<Value, BootstrapError> {
+    let installed = installed_plugins(client)
+        .await
+        .map_err(BootstrapError::Unreachable)?;
+    let installed: Vec<String> = installed.into_iter().collect();
+    if options.icu_fallback {
+        options = mappings::with_icu_fallback(options, &installed);
+    }
+    if let Some(message) = mappings::missing_plugins_message(&options, &installed) {
+        return Err(BootstrapError::MissingPlugins(message));
+    }
+    Ok(mappings::index_body(&options))
 }
 
 /// Alias name -> indices it points at, for the two aliases of `names`.

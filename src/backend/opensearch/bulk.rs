@@ -38,6 +38,19 @@ pub struct BulkOp {
     pub id: String,
     /// The document as JSON.
     pub source: Bytes,
+    /// Write only if the stored document is as expected (reindex catch-up after the write alias
+    /// moved, when a live write must win); `None` always writes. A lost condition fails the
+    /// item with status 409.
+    pub condition: Option<WriteCondition>,
+}
+
+/// Optimistic-concurrency condition of a [`BulkOp`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteCondition {
+    /// Only if no document with this id exists (`create`).
+    Absent,
+    /// Only if the stored document is still at this sequence number and primary term.
+    Unchanged { seq_no: u64, primary_term: u64 },
 }
 
 /// The final fate of one operation, so the caller can dead-letter the permanent failures.
@@ -674,11 +687,23 @@ fn op_size(op: &BulkOp) -> usize {
 }
 
 fn action_line(op: &BulkOp) -> Vec<u8> {
-    let mut out = Vec::with_capacity(op.index.len() + op.id.len() + 32);
-    out.extend_from_slice(br#"{"index":{"_index":"#);
+    let mut out = Vec::with_capacity(op.index.len() + op.id.len() + 80);
+    match op.condition {
+        Some(WriteCondition::Absent) => out.extend_from_slice(br#"{"create":{"_index":"#),
+        _ => out.extend_from_slice(br#"{"index":{"_index":"#),
+    }
     push_json_str(&mut out, &op.index);
     out.extend_from_slice(br#","_id":"#);
     push_json_str(&mut out, &op.id);
+    if let Some(WriteCondition::Unchanged {
+        seq_no,
+        primary_term,
+    }) = op.condition
+    {
+        out.extend_from_slice(
+            format!(r#","if_seq_no":{seq_no},"if_primary_term":{primary_term}"#).as_bytes(),
+        );
+    }
     out.extend_from_slice(b"}}\n");
     out
 }
@@ -1122,11 +1147,36 @@ mod tests {
     }
 
     #[test]
+    fn conditional_writes_say_create_or_carry_the_expected_version() {
+        let mut op = BulkOp {
+            index: "idx".into(),
+            id: "d1".into(),
+            source: Bytes::from_static(b"{}"),
+            condition: Some(WriteCondition::Absent),
+        };
+        let line: serde_json::Value = serde_json::from_slice(&action_line(&op)).unwrap();
+        assert_eq!(
+            line,
+            serde_json::json!({"create": {"_index": "idx", "_id": "d1"}})
+        );
+        op.condition = Some(WriteCondition::Unchanged {
+            seq_no: 7,
+            primary_term: 2,
+        });
+        let line: serde_json::Value = serde_json::from_slice(&action_line(&op)).unwrap();
+        assert_eq!(
+            line,
+            serde_json::json!({"index": {"_index": "idx", "_id": "d1", "if_seq_no": 7, "if_primary_term": 2}})
+        );
+    }
+
+    #[test]
     fn body_lines_are_exact_and_escaped() {
         let op = BulkOp {
             index: "idx".into(),
             id: "a\"b\\c\nd\u{1}é".into(),
             source: Bytes::from_static(b"{\"t\":\n1}\r\n"),
+            condition: None,
         };
         let mut body = Vec::new();
         write_op(&mut body, &op);

@@ -24,7 +24,7 @@ pub struct BulkLoad {
 }
 
 /// The physical index behind `alias` (its write index when there are several).
-async fn write_index(client: &Client, alias: &str) -> Result<String, OpenSearchError> {
+pub async fn write_index(client: &Client, alias: &str) -> Result<String, OpenSearchError> {
     let answer = client
         .json(Method::GET, &format!("_alias/{alias}"), None)
         .await?;
@@ -87,6 +87,14 @@ impl BulkLoad {
     /// marker (the settings from before it) is kept, so they are what gets restored.
     pub async fn start(client: &Client, write_alias: &str) -> Result<BulkLoad, OpenSearchError> {
         let index = write_index(client, write_alias).await?;
+        BulkLoad::start_on_index(client, index).await
+    }
+
+    /// The same on a physical index (a reindex job's new version, before any alias names it).
+    pub async fn start_on_index(
+        client: &Client,
+        index: String,
+    ) -> Result<BulkLoad, OpenSearchError> {
         let mapping = client
             .json(Method::GET, &format!("{index}/_mapping"), None)
             .await?;
@@ -134,6 +142,15 @@ pub async fn restore_unfinished(
     write_alias: &str,
 ) -> Result<bool, OpenSearchError> {
     let index = write_index(client, write_alias).await?;
+    restore_unfinished_on_index(client, &index).await
+}
+
+/// The same on a physical index (a killed reindex job's new version).
+pub async fn restore_unfinished_on_index(
+    client: &Client,
+    index: &str,
+) -> Result<bool, OpenSearchError> {
+    let index = index.to_string();
     let mapping = client
         .json(Method::GET, &format!("{index}/_mapping"), None)
         .await?;

@@ -13,6 +13,7 @@ pub mod search;
 use std::time::Duration;
 
 use crate::config::{Config, OpenSearchSettings};
+use bulk::{BulkConfig, BulkIndexer};
 use client::{Client, ClientConfig, OpenSearchError, SigV4};
 use mappings::MappingOptions;
 
@@ -56,4 +57,32 @@ pub fn mapping_options(config: &Config, languages: &[&'static str]) -> MappingOp
         icu_fallback: settings.icu_fallback,
         icu_instead: Default::default(),
     }
+}
+
+/// A bulk indexer for the configured cluster, and the largest request it builds: the configured
+/// `bulk_max_bytes`, lowered below 90% of the cluster's `http.max_content_length` so no request
+/// is refused as too large (413).
+pub async fn bulk_indexer(client: &Client, settings: &OpenSearchSettings) -> (BulkIndexer, usize) {
+    let mut bulk_bytes = settings.bulk_max_bytes;
+    if let Some(limit) = bootstrap::max_content_length(client).await {
+        let usable = limit / 10 * 9;
+        if bulk_bytes > usable {
+            tracing::warn!(
+                configured = bulk_bytes,
+                cluster_limit = limit,
+                "opensearch.bulk_max_bytes is over 90% of the cluster's http.max_content_length; using {usable}"
+            );
+            bulk_bytes = usable;
+        }
+    }
+    let indexer = BulkIndexer::new(
+        client.clone(),
+        BulkConfig {
+            max_request_bytes: bulk_bytes,
+            max_concurrency: settings.bulk_max_concurrency,
+            max_retry_time: Duration::from_secs(settings.max_retry_seconds),
+            ..BulkConfig::default()
+        },
+    );
+    (indexer, bulk_bytes)
 }

@@ -1,0 +1,117 @@
+//! Reindex jobs: build the next index version from the live one (with new mappings, analyzers,
+//! language set or detector), catch up with the writes that arrived meanwhile, verify, move the
+//! aliases, and roll back if needed. Only the OpenSearch backend has versions and aliases; the
+//! embedded index is rebuilt by re-ingesting into a new data directory.
+//!
+//! Live writes are caught up by ingest timestamp, not dual-written: workers keep writing to the
+//! old version through the write alias while the copy runs; catch-up passes copy again what was
+//! ingested since a pass began (less a margin for clock skew and bulk retries); after the aliases
+//! move, a final conditional pass copies what was still in flight to the old version without
+//! overwriting anything newer.
+
+pub mod cluster;
+pub mod copy;
+pub mod job;
+pub mod transform;
+pub mod verify;
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::backend::opensearch::bootstrap::BootstrapError;
+use crate::backend::opensearch::client::OpenSearchError;
+
+/// Why a reindex command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReindexError {
+    #[error("OpenSearch: {0}")]
+    Cluster(#[from] OpenSearchError),
+    #[error(transparent)]
+    Bootstrap(Box<BootstrapError>),
+    #[error(transparent)]
+    Detect(#[from] crate::detect::DetectError),
+    #[error("dead-letter queue: {0}")]
+    Dlq(#[from] crate::dlq::DlqError),
+    #[error("{0}")]
+    State(String),
+    #[error("cannot use the mappings file {path}: {message}")]
+    Mappings { path: String, message: String },
+    #[error("stopped before the end; continue with `glossa reindex resume`")]
+    Interrupted,
+}
+
+impl From<BootstrapError> for ReindexError {
+    fn from(error: BootstrapError) -> Self {
+        ReindexError::Bootstrap(Box::new(error))
+    }
+}
+
+/// How `glossa reindex start` builds the new version.
+#[derive(Clone, Debug, Default)]
+pub struct StartOptions {
+    /// Detect every document's language again (after a detector or language-set change).
+    pub redetect: bool,
+    /// A create-index body (settings and mappings) to use instead of the generated one.
+    pub mappings: Option<std::path::PathBuf>,
+    /// Copy at most this many documents per second.
+    pub rate: Option<u32>,
+    /// Parallel copy streams (default `reindex.slices`).
+    pub slices: Option<u32>,
+    /// Move the aliases as soon as verification passes.
+    pub swap: bool,
+    /// Saved queries to check on both versions, besides `reindex.verify_queries`.
+    pub queries: Vec<String>,
+}
+
+/// True when RFC 3339 time `a` is strictly before `b` (unparsable times compare as text).
+pub fn is_older(a: &str, b: &str) -> bool {
+    match (
+        OffsetDateTime::parse(a, &Rfc3339),
+        OffsetDateTime::parse(b, &Rfc3339),
+    ) {
+        (Ok(a), Ok(b)) => a < b,
+        _ => a < b,
+    }
+}
+
+/// `time` minus `seconds`, in RFC 3339 with milliseconds (the index's date precision).
+pub fn seconds_before(time: &str, seconds: u64) -> String {
+    let parsed = OffsetDateTime::parse(time, &Rfc3339).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let earlier = parsed - time::Duration::seconds(seconds.min(i64::MAX as u64) as i64);
+    let millis = earlier.replace_nanosecond(earlier.millisecond() as u32 * 1_000_000);
+    millis
+        .unwrap_or(earlier)
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| time.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_compare_as_times_not_text() {
+        // As text, "05Z" sorts after "05.1Z"; as times it is earlier.
+        assert!(is_older("2026-01-01T00:00:05Z", "2026-01-01T00:00:05.1Z"));
+        assert!(is_older(
+            "2026-01-01T00:00:05.5Z",
+            "2026-01-01T00:00:05.50001Z"
+        ));
+        assert!(!is_older(
+            "2026-01-01T00:00:05.5Z",
+            "2026-01-01T00:00:05.5Z"
+        ));
+        assert!(!is_older(
+            "2026-01-01T01:00:00+01:00",
+            "2026-01-01T00:00:00Z"
+        ));
+    }
+
+    #[test]
+    fn margins_go_back_in_time() {
+        assert_eq!(
+            seconds_before("2026-01-01T00:01:00.123456789Z", 90),
+            "2025-12-31T23:59:30.123Z"
+        );
+    }
+}

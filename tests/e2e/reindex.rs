@@ -1,0 +1,308 @@
+//! Reindex jobs on the real OpenSearch cluster of `scripts/test.sh`: a reindex that changes the
+//! language set while ingest goes on, and a killed job that resumes, swaps, rolls back and is
+//! cleaned up. The jobs run as the real `glossa reindex` binary.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use glossa::config::Config;
+use serde_json::{json, Value};
+
+use crate::common::*;
+use crate::opensearch::{cluster_get, cluster_urls, opensearch_config, start};
+
+/// `n` records in German, English and French, ids `{prefix}-{i}`; German ones have `i % 3 == 0`.
+fn records(prefix: &str, range: std::ops::Range<usize>) -> String {
+    let mut out = String::new();
+    for i in range {
+        let body = match i % 3 {
+            0 => format!("Die Kinder spielen jeden Nachmittag in den Gärten hinter den alten Häusern der Stadt, Nummer {i}."),
+            1 => format!("The children were playing in the gardens behind the old houses of the town, number {i}."),
+            _ => format!("Les enfants jouaient dans les jardins derrière les vieilles maisons de la ville, numéro {i}."),
+        };
+        out.push_str(
+            &json!({"id": format!("{prefix}-{i}"), "body": body, "year": 2000 + i % 20})
+                .to_string(),
+        );
+        out.push('\n');
+    }
+    out
+}
+
+/// A config file for the `glossa` binary: the test's cluster settings, with `edit` applied.
+fn config_file(dir: &Path, base: &Config, edit: impl FnOnce(&mut Config)) -> String {
+    let mut config = base.clone();
+    edit(&mut config);
+    let path = dir.join("reindex.toml");
+    std::fs::write(&path, toml::to_string(&config).expect("config to TOML")).expect("write config");
+    path.display().to_string()
+}
+
+fn reindex(config: &str, args: &[&str]) -> std::process::Output {
+    glossa()
+        .args(["--config", config, "reindex"])
+        .args(args)
+        .output()
+        .expect("run glossa reindex")
+}
+
+fn text(output: &std::process::Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The physical index each alias points at.
+async fn alias_target(alias: &str) -> String {
+    let answer = cluster_get(&format!("_alias/{alias}")).await;
+    let indices: Vec<&String> = answer.as_object().expect("alias answer").keys().collect();
+    assert_eq!(indices.len(), 1, "{alias} points at {answer}");
+    indices[0].clone()
+}
+
+/// How many of `ids` the index (or alias) holds, after a refresh.
+async fn count_ids(index: &str, ids: &BTreeSet<String>) -> u64 {
+    let client = reqwest::Client::new();
+    let base = &cluster_urls()[0];
+    client
+        .post(format!("{base}/{index}/_refresh"))
+        .send()
+        .await
+        .expect("refresh");
+    let ids: Vec<&String> = ids.iter().collect();
+    let answer: Value = client
+        .post(format!("{base}/{index}/_count"))
+        .json(&json!({"query": {"ids": {"values": ids}}}))
+        .send()
+        .await
+        .expect("count")
+        .json()
+        .await
+        .expect("count JSON");
+    answer["count"].as_u64().expect("count")
+}
+
+async fn stored(index: &str, id: &str) -> Value {
+    cluster_get(&format!("{index}/_doc/{id}")).await["_source"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the OpenSearch cluster of scripts/test.sh"]
+async fn reindex_during_live_ingest_redetects_verifies_swaps_and_keeps_every_write() {
+    let dir = tempdir();
+    // Version 1 knows English and French only: the German records get another language.
+    let mut old = opensearch_config(dir.path(), "reindex-live");
+    old.detect.languages = vec!["en".into(), "fr".into()];
+    let index = old.opensearch.index.clone();
+    let server = start(old.clone()).await;
+    let initial = records("doc", 0..3000);
+    let (status, answer) = server.post(initial.clone()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["accepted"], 3000, "{answer}");
+    assert_ne!(stored(&format!("{index}-v1"), "doc-0").await["lang"], "de");
+
+    // Live ingest goes on through the write alias for the whole job, and after it.
+    let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
+    let writing = Arc::new(AtomicBool::new(true));
+    let writer = {
+        let acknowledged = acknowledged.clone();
+        let writing = writing.clone();
+        let base = server.base.clone();
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut next = 0;
+            while writing.load(Ordering::Relaxed) {
+                let batch = records("live", next..next + 20);
+                let response = client
+                    .post(format!("{base}/v1/documents"))
+                    .header("content-type", "application/x-ndjson")
+                    .body(batch)
+                    .send()
+                    .await
+                    .expect("live ingest");
+                if response.status().as_u16() == 200 {
+                    let answer: Value = response.json().await.expect("JSON");
+                    assert_eq!(answer["accepted"], 20, "{answer}");
+                    let mut acked = acknowledged.lock().expect("lock");
+                    acked.extend((next..next + 20).map(|i| format!("live-{i}")));
+                    next += 20;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+
+    // The job: every language, languages detected again, a saved query.
+    let config = config_file(dir.path(), &old, |c| {
+        c.detect.languages = Vec::new();
+        c.reindex.settle_seconds = 2;
+        // Live records here are acknowledged within a second of their ingest time.
+        c.reindex.catch_up_margin_seconds = 20;
+    });
+    let job = tokio::task::spawn_blocking(move || {
+        reindex(
+            &config,
+            &["start", "--redetect", "--slices", "3", "--query", "Kinder"],
+        )
+    })
+    .await
+    .expect("reindex task");
+    assert!(job.status.success(), "{}", text(&job));
+    let stdout = String::from_utf8_lossy(&job.stdout);
+    assert!(stdout.contains("verification PASSED"), "{}", text(&job));
+    assert!(stdout.contains("Swapped"), "{}", text(&job));
+
+    // Writes after the swap land in the new version through the same alias.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    writing.store(false, Ordering::Relaxed);
+    writer.await.expect("writer");
+    server.stop().await;
+
+    let v2 = format!("{index}-v2");
+    assert_eq!(alias_target(&index).await, v2);
+    assert_eq!(alias_target(&format!("{index}-write")).await, v2);
+    let live = acknowledged.lock().expect("lock").clone();
+    assert!(
+        live.len() >= 40,
+        "the live writer barely wrote: {}",
+        live.len()
+    );
+    let mut every = fixture_like_ids("doc", 3000);
+    every.extend(live.iter().cloned());
+    assert_eq!(
+        count_ids(&index, &every).await,
+        every.len() as u64,
+        "a document written before or during the reindex is missing from the new version"
+    );
+
+    // The new analysis: German records are German now and found by inflected forms.
+    assert_eq!(stored(&v2, "doc-0").await["lang"], "de");
+    let mut new = old.clone();
+    new.detect.languages = Vec::new();
+    let server = start(new).await;
+    let answer = server
+        .search(&[("q", "Haus"), ("lang", "de"), ("size", "5")])
+        .await;
+    assert!(
+        answer["total"].as_u64().unwrap_or(0) >= 1000,
+        "German stemming does not find the copied German records: {answer}"
+    );
+    server.stop().await;
+}
+
+fn fixture_like_ids(prefix: &str, n: usize) -> BTreeSet<String> {
+    (0..n).map(|i| format!("{prefix}-{i}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the OpenSearch cluster of scripts/test.sh"]
+async fn reindex_killed_midway_resumes_within_its_rate_then_swaps_rolls_back_and_cleans_up() {
+    let dir = tempdir();
+    let base = opensearch_config(dir.path(), "reindex-resume");
+    let index = base.opensearch.index.clone();
+    let server = start(base.clone()).await;
+    let (status, answer) = server.post(records("doc", 0..4000)).await;
+    assert_eq!(status, 200, "{answer}");
+    server.stop().await;
+    let config = config_file(dir.path(), &base, |c| {
+        c.reindex.settle_seconds = 1;
+        c.reindex.catch_up_margin_seconds = 5;
+    });
+    let v1 = format!("{index}-v1");
+    let v2 = format!("{index}-v2");
+    let job_url = format!("{index}-reindex-jobs/_doc/{v2}");
+
+    // Killed (SIGKILL: no chance to save anything) once a checkpoint shows progress.
+    let mut child = Running(
+        glossa()
+            .args(["--config", &config, "reindex", "start", "--rate", "400"])
+            .args(["--slices", "2", "--no-swap"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn reindex"),
+    );
+    let mut checkpointed = 0;
+    for _ in 0..600 {
+        checkpointed = cluster_get(&job_url).await["_source"]["copied"]
+            .as_u64()
+            .unwrap_or(0);
+        if checkpointed >= 400 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(checkpointed >= 400, "no checkpoint with progress appeared");
+    child.0.kill().expect("kill -9");
+    let _ = child.0.wait();
+    let job = cluster_get(&job_url).await["_source"].clone();
+    assert_eq!(job["phase"], "copying", "{job}");
+    assert!(job["copied"].as_u64().unwrap_or(0) < 4000, "{job}");
+
+    // Resumed from the checkpoint, to a verified new version; the aliases have not moved.
+    let resumed = reindex(&config, &["resume"]);
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    assert!(
+        String::from_utf8_lossy(&resumed.stdout).contains("verification PASSED"),
+        "{}",
+        text(&resumed)
+    );
+    let ids = fixture_like_ids("doc", 4000);
+    assert_eq!(count_ids(&v2, &ids).await, 4000);
+    assert_eq!(alias_target(&index).await, v1);
+    let job = cluster_get(&job_url).await["_source"].clone();
+    assert_eq!(job["phase"], "verified", "{job}");
+    // The limit held: copied documents over copy time (both runs) stays under it, with room
+    // for the first page of each run, which the limiter lets through at once.
+    let copied: u64 = job["slices"]
+        .as_array()
+        .expect("slices")
+        .iter()
+        .map(|s| s["copied"].as_u64().unwrap_or(0))
+        .sum();
+    let rate = copied as f64 / job["copy_seconds"].as_f64().expect("copy_seconds");
+    assert!(copied >= 4000, "{job}");
+    assert!(
+        rate <= 400.0 * 1.5,
+        "copied at {rate:.0} documents/s with --rate 400"
+    );
+    // Settings restored after the bulk load of the new version.
+    let settings = cluster_get(&format!("{v2}/_settings")).await;
+    assert_ne!(
+        settings[&v2]["settings"]["index"]["refresh_interval"], "-1",
+        "{settings}"
+    );
+
+    let swapped = reindex(&config, &["swap"]);
+    assert!(swapped.status.success(), "{}", text(&swapped));
+    assert_eq!(alias_target(&index).await, v2);
+    assert_eq!(alias_target(&format!("{index}-write")).await, v2);
+
+    let rolled_back = reindex(&config, &["rollback"]);
+    assert!(rolled_back.status.success(), "{}", text(&rolled_back));
+    assert_eq!(alias_target(&index).await, v1);
+    assert_eq!(alias_target(&format!("{index}-write")).await, v1);
+    let status = reindex(&config, &["status"]);
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("RolledBack"),
+        "{}",
+        text(&status)
+    );
+
+    // The rolled-back version is not live any more: cleanup deletes it, never the live one.
+    let cleanup = reindex(&config, &["cleanup", "--keep", "0"]);
+    assert!(cleanup.status.success(), "{}", text(&cleanup));
+    assert!(
+        String::from_utf8_lossy(&cleanup.stdout).contains(&format!("deleted {v2}")),
+        "{}",
+        text(&cleanup)
+    );
+    assert_eq!(count_ids(&index, &ids).await, 4000);
+}
