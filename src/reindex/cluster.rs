@@ -230,7 +230,7 @@ impl Reindexer {
                 job.phase = Phase::RolledBack;
             }
             _ => {
-                bulk_load::restore_unfinished_on_index(&self.client, &job.target).await?;
+                bulk_load::finish_on_index(&self.client, &job.target).await?;
                 job.phase = Phase::Abandoned;
             }
         }
@@ -429,7 +429,7 @@ impl Reindexer {
         job.copied += outcome.written;
         job.failed += outcome.failed;
         job.caught_up_at = Some(pass_started);
-        bulk_load::restore_unfinished_on_index(&self.client, &job.target).await?;
+        bulk_load::finish_on_index(&self.client, &job.target).await?;
         tracing::info!(since = %since, copied = outcome.written, "catch-up pass done");
         Ok(())
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::copy::with_retries;
-use super::ReindexError;
+use super::{is_older, ReindexError};
 use crate::backend::opensearch::client::Client;
 use crate::backend::opensearch::document::original_record;
 use crate::backend::opensearch::search::OpenSearchSearch;
@@ -33,6 +33,8 @@ pub struct Verification {
     /// Documents the copy could not write (in the dead-letter queue).
     pub failed_copies: u64,
     pub sampled: u64,
+    /// Sampled documents updated after their copy (the swap's final pass copies them).
+    pub changed_meanwhile: u64,
     pub mismatches: Vec<String>,
     pub queries: Vec<QueryCheck>,
 }
@@ -51,13 +53,14 @@ impl Verification {
     pub fn report(&self) -> String {
         let mut out = format!(
             "verification {}: old version {} documents, new version {} ({} arrived meanwhile, {} could not be copied)\n\
-             sample: {} documents compared field by field, {} mismatches\n",
+             sample: {} documents compared field by field ({} changed since their copy), {} mismatches\n",
             if self.passed { "PASSED" } else { "FAILED" },
             self.old_count,
             self.new_count,
             self.arrived_meanwhile,
             self.failed_copies,
             self.sampled,
+            self.changed_meanwhile,
             self.mismatches.len()
         );
         for mismatch in &self.mismatches {
@@ -85,7 +88,7 @@ pub struct Versions<'a> {
     pub client: &'a Client,
     pub old: &'a str,
     pub new: &'a str,
-    /// Documents ingested before this are stable in both versions (RFC 3339).
+    /// Documents ingested before this were read by the last catch-up pass (RFC 3339).
     pub stable_before: &'a str,
     pub redetect: bool,
     pub failed_copies: u64,
@@ -111,7 +114,7 @@ impl Versions<'_> {
         let counts_ok = new_count <= old_count
             && old_count - new_count <= arrived_meanwhile + self.failed_copies;
         let sample = self.sample(sample_size).await?;
-        let mismatches = self.compare(&sample).await?;
+        let (mismatches, changed_meanwhile) = self.compare(&sample).await?;
         let mut all_queries: Vec<String> = queries.to_vec();
         all_queries.extend(
             derived_queries(&sample)
@@ -129,6 +132,7 @@ impl Versions<'_> {
             arrived_meanwhile,
             failed_copies: self.failed_copies,
             sampled: sample.len() as u64,
+            changed_meanwhile,
             mismatches,
             queries: checks,
         })
@@ -144,13 +148,13 @@ impl Versions<'_> {
         Ok(answer["count"].as_u64().unwrap_or(0))
     }
 
-    /// A random sample of the old version's stable documents.
+    /// A random sample of the old version's documents.
     async fn sample(&self, size: u32) -> Result<Vec<Value>, ReindexError> {
         let seed = time::OffsetDateTime::now_utc().unix_timestamp();
         let body = json!({
             "size": size,
             "query": {"function_score": {
-                "query": {"range": {"ingested_at": {"lt": self.stable_before}}},
+                "query": {"match_all": {}},
                 "random_score": {"seed": seed, "field": "_seq_no"},
             }},
         });
@@ -164,23 +168,33 @@ impl Versions<'_> {
             .collect())
     }
 
-    /// Differences between the sampled documents and their copies.
-    async fn compare(&self, sample: &[Value]) -> Result<Vec<String>, ReindexError> {
+    /// Differences between the sampled documents and their copies, and how many sampled
+    /// documents changed after the last catch-up pass read them (not differences: the swap's
+    /// final pass copies them).
+    async fn compare(&self, sample: &[Value]) -> Result<(Vec<String>, u64), ReindexError> {
         let ids: Vec<&str> = sample.iter().filter_map(|d| d["id"].as_str()).collect();
         if ids.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), 0));
         }
         let body = json!({"ids": ids});
         let path = format!("{}/_mget", self.new);
         let answer = with_retries(|| self.client.json(Method::POST, &path, Some(&body))).await?;
         let copies = answer["docs"].as_array().cloned().unwrap_or_default();
         let mut mismatches = Vec::new();
+        let mut changed = 0;
         for (old, copy) in sample.iter().zip(&copies) {
             let id = old["id"].as_str().unwrap_or_default();
-            let problem = if copy["found"] != true {
+            let old_time = old["ingested_at"].as_str().unwrap_or_default();
+            let recent = !is_older(old_time, self.stable_before);
+            let new = &copy["_source"];
+            let stale = copy["found"] != true
+                || is_older(new["ingested_at"].as_str().unwrap_or_default(), old_time);
+            let problem = if stale && recent {
+                changed += 1;
+                None
+            } else if copy["found"] != true {
                 Some("missing from the new version".to_string())
             } else {
-                let new = &copy["_source"];
                 let mut differs = Vec::new();
                 if original_record(old) != original_record(new) {
                     differs.push("record");
@@ -200,7 +214,7 @@ impl Versions<'_> {
             }
         }
         mismatches.truncate(MISMATCHES_KEPT);
-        Ok(mismatches)
+        Ok((mismatches, changed))
     }
 
     async fn check_query(&self, router: &Router, query: &str) -> Result<QueryCheck, ReindexError> {

@@ -274,6 +274,9 @@ async fn reindex_killed_midway_resumes_within_its_rate_then_swaps_rolls_back_and
         "copied at {rate:.0} documents/s with --rate 400"
     );
     // Settings restored after the bulk load of the new version.
+    // Verification compared documents copied long enough ago to be stable.
+    assert_eq!(job["verification"]["sampled"], 200, "{job}");
+    assert_eq!(job["verification"]["changed_meanwhile"], 0, "{job}");
     let settings = cluster_get(&format!("{v2}/_settings")).await;
     assert_ne!(
         settings[&v2]["settings"]["index"]["refresh_interval"], "-1",
@@ -305,4 +308,104 @@ async fn reindex_killed_midway_resumes_within_its_rate_then_swaps_rolls_back_and
         text(&cleanup)
     );
     assert_eq!(count_ids(&index, &ids).await, 4000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the OpenSearch cluster of scripts/test.sh"]
+async fn reindex_into_mappings_that_refuse_documents_dead_letters_them_and_fails_verification() {
+    let dir = tempdir();
+    let base = opensearch_config(dir.path(), "reindex-refused");
+    let index = base.opensearch.index.clone();
+    let server = start(base.clone()).await;
+    // Half the records carry metadata, half only text.
+    let mut lines = records("doc", 0..200);
+    lines.push_str(
+        &(0..200)
+            .map(|i| json!({"id": format!("plain-{i}"), "body": format!("Plain text record number {i} about gardens.")}).to_string() + "\n")
+            .collect::<String>(),
+    );
+    let (status, answer) = server.post(lines).await;
+    assert_eq!(status, 200, "{answer}");
+    server.stop().await;
+    // The new mappings refuse any metadata field.
+    let mut body: Value = serde_json::from_str(include_str!("../../mappings/glossa-index.json"))
+        .expect("mappings JSON");
+    body["mappings"]["properties"]["meta"]["dynamic"] = json!("strict");
+    let mappings = dir.path().join("strict.json");
+    std::fs::write(&mappings, body.to_string()).expect("write mappings");
+    let config = config_file(dir.path(), &base, |c| {
+        c.reindex.settle_seconds = 1;
+        c.reindex.catch_up_margin_seconds = 1;
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let job = reindex(
+        &config,
+        &["start", "--mappings", &mappings.display().to_string()],
+    );
+    assert!(!job.status.success(), "{}", text(&job));
+    let stdout = String::from_utf8_lossy(&job.stdout);
+    assert!(stdout.contains("verification FAILED"), "{}", text(&job));
+    assert!(
+        stdout.contains("missing from the new version"),
+        "{}",
+        text(&job)
+    );
+    assert!(stdout.contains("200 could not be copied"), "{}", text(&job));
+    let v2 = format!("{index}-v2");
+    let plain = fixture_like_ids("plain", 200);
+    assert_eq!(
+        count_ids(&v2, &plain).await,
+        200,
+        "the neighbours were not copied"
+    );
+    assert_eq!(alias_target(&index).await, format!("{index}-v1"));
+
+    // Every refused document is in the dead-letter queue with the cluster's reason.
+    let list = glossa()
+        .args(["--config", &config, "dlq", "list"])
+        .output()
+        .expect("dlq list");
+    let letters: Vec<Value> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("letter JSON"))
+        .collect();
+    assert_eq!(letters.len(), 200, "{}", text(&list));
+    let letter = &letters[0];
+    assert_eq!(
+        letter["position"]["source"],
+        format!("reindex:{index}-v1"),
+        "{letter}"
+    );
+    assert!(
+        letter["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("strict_dynamic_mapping_exception"),
+        "{letter}"
+    );
+    assert!(
+        letter["raw"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("\"year\""),
+        "{letter}"
+    );
+
+    // No swap without --force; a rollback gives the job up and leaves the aliases alone.
+    let swap = reindex(&config, &["swap"]);
+    assert!(!swap.status.success(), "{}", text(&swap));
+    assert!(
+        String::from_utf8_lossy(&swap.stderr).contains("--force"),
+        "{}",
+        text(&swap)
+    );
+    let rollback = reindex(&config, &["rollback"]);
+    assert!(rollback.status.success(), "{}", text(&rollback));
+    assert!(
+        String::from_utf8_lossy(&rollback.stdout).contains("Abandoned"),
+        "{}",
+        text(&rollback)
+    );
+    assert_eq!(alias_target(&index).await, format!("{index}-v1"));
 }

@@ -142,24 +142,31 @@ pub async fn restore_unfinished(
     write_alias: &str,
 ) -> Result<bool, OpenSearchError> {
     let index = write_index(client, write_alias).await?;
-    restore_unfinished_on_index(client, &index).await
+    if saved_settings(client, &index).await?.is_some() {
+        tracing::warn!(%index, "a bulk load did not finish; restoring the index settings it changed");
+    }
+    finish_on_index(client, &index).await
 }
 
-/// The same on a physical index (a killed reindex job's new version).
-pub async fn restore_unfinished_on_index(
-    client: &Client,
-    index: &str,
-) -> Result<bool, OpenSearchError> {
-    let index = index.to_string();
+/// Ends the bulk load of a physical index, if it has one (a reindex job, which may have been
+/// restarted since it began the load, so it holds no [`BulkLoad`]).
+pub async fn finish_on_index(client: &Client, index: &str) -> Result<bool, OpenSearchError> {
+    match saved_settings(client, index).await? {
+        Some(saved) => {
+            restore(client, index, &saved).await?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// The settings a bulk load in progress on `index` will restore.
+async fn saved_settings(client: &Client, index: &str) -> Result<Option<Value>, OpenSearchError> {
     let mapping = client
         .json(Method::GET, &format!("{index}/_mapping"), None)
         .await?;
-    match &mapping[&index]["mappings"]["_meta"][MARKER] {
-        Value::Object(saved) => {
-            tracing::warn!(%index, "a bulk load did not finish; restoring the index settings it changed");
-            restore(client, index.as_str(), &Value::Object(saved.clone())).await?;
-            Ok(true)
-        }
-        _ => Ok(false),
-    }
+    Ok(match &mapping[index]["mappings"]["_meta"][MARKER] {
+        Value::Object(saved) => Some(Value::Object(saved.clone())),
+        _ => None,
+    })
 }
