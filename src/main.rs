@@ -578,12 +578,6 @@ async fn replay(config: Config) -> Result<()> {
 
 async fn reindex(config: Config, command: ReindexCommand) -> Result<()> {
     use glossa::reindex::job::Phase;
-    if config.backend != BackendKind::OpenSearch {
-        anyhow::bail!(
-            "reindex jobs need the OpenSearch backend (--backend opensearch): the embedded index has \
-             no versions; to change its analysis, ingest the original records into a new --data-dir"
-        );
-    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -592,60 +586,16 @@ async fn reindex(config: Config, command: ReindexCommand) -> Result<()> {
         );
         let _ = stop_tx.send(true);
     });
-    let reindexer = tokio::task::spawn_blocking(move || {
-        glossa::reindex::cluster::Reindexer::open(config, stop_rx)
-    })
-    .await??;
-    let job = match command {
-        ReindexCommand::Status => {
-            print!("{}", reindexer.status().await?);
+    let outcome = match config.backend {
+        BackendKind::OpenSearch => reindex_cluster(config, command, stop_rx).await?,
+        BackendKind::Embedded => reindex_embedded(config, command, stop_rx).await?,
+    };
+    let job = match outcome {
+        ReindexOutcome::Printed(text) => {
+            print!("{text}");
             return Ok(());
         }
-        ReindexCommand::Cleanup { keep } => {
-            let deleted = reindexer.cleanup(keep).await?;
-            if deleted.is_empty() {
-                println!("nothing to delete");
-            }
-            for index in deleted {
-                println!("deleted {index}");
-            }
-            return Ok(());
-        }
-        ReindexCommand::Rollback => reindexer.rollback().await?,
-        ReindexCommand::Swap { force } => {
-            let bar = reindex_progress_bar(reindexer.progress.clone());
-            let job = reindexer.swap(force).await;
-            bar.finish_and_clear();
-            job?
-        }
-        ReindexCommand::Resume => {
-            let bar = reindex_progress_bar(reindexer.progress.clone());
-            let job = reindexer.resume().await;
-            bar.finish_and_clear();
-            job?
-        }
-        ReindexCommand::Start {
-            redetect,
-            mappings,
-            rate,
-            slices,
-            no_swap,
-            queries,
-        } => {
-            let bar = reindex_progress_bar(reindexer.progress.clone());
-            let job = reindexer
-                .start(glossa::reindex::StartOptions {
-                    redetect,
-                    mappings,
-                    rate,
-                    slices,
-                    swap: !no_swap,
-                    queries,
-                })
-                .await;
-            bar.finish_and_clear();
-            job?
-        }
+        ReindexOutcome::Job(job) => job,
     };
     if let Some(verification) = &job.verification {
         print!("{}", verification.report());
@@ -664,11 +614,128 @@ async fn reindex(config: Config, command: ReindexCommand) -> Result<()> {
             "verification failed; see the report above, then `glossa reindex swap --force` or `glossa reindex rollback`"
         ),
         Phase::Verified => println!("verified; swap with `glossa reindex swap`"),
-        Phase::Swapped => println!("the aliases point at {}; restart workers with the new configuration", job.target),
-        Phase::RolledBack => println!("the aliases point at {} again", job.source),
+        Phase::Swapped => println!(
+            "{} is live; restart servers and workers with the new configuration",
+            job.target
+        ),
+        Phase::RolledBack => println!("{} is live again", job.source),
         _ => {}
     }
     Ok(())
+}
+
+/// What a reindex command leaves to print: a job, or a text (status, cleanup).
+enum ReindexOutcome {
+    Job(Box<glossa::reindex::job::Job>),
+    Printed(String),
+}
+
+fn cleanup_text(deleted: Vec<String>) -> String {
+    if deleted.is_empty() {
+        return "nothing to delete\n".to_string();
+    }
+    deleted.iter().map(|d| format!("deleted {d}\n")).collect()
+}
+
+fn start_options(
+    redetect: bool,
+    mappings: Option<PathBuf>,
+    rate: Option<u32>,
+    slices: Option<u32>,
+    no_swap: bool,
+    queries: Vec<String>,
+) -> glossa::reindex::StartOptions {
+    glossa::reindex::StartOptions {
+        redetect,
+        mappings,
+        rate,
+        slices,
+        swap: !no_swap,
+        queries,
+    }
+}
+
+async fn reindex_cluster(
+    config: Config,
+    command: ReindexCommand,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<ReindexOutcome> {
+    let reindexer = tokio::task::spawn_blocking(move || {
+        glossa::reindex::cluster::Reindexer::open(config, stop)
+    })
+    .await??;
+    let bar = reindex_progress_bar(reindexer.progress.clone());
+    let outcome = match command {
+        ReindexCommand::Status => reindexer.status().await.map(ReindexOutcome::Printed),
+        ReindexCommand::Cleanup { keep } => reindexer
+            .cleanup(keep)
+            .await
+            .map(|d| ReindexOutcome::Printed(cleanup_text(d))),
+        ReindexCommand::Rollback => reindexer.rollback().await.map(job_outcome),
+        ReindexCommand::Swap { force } => reindexer.swap(force).await.map(job_outcome),
+        ReindexCommand::Resume => reindexer.resume().await.map(job_outcome),
+        ReindexCommand::Start {
+            redetect,
+            mappings,
+            rate,
+            slices,
+            no_swap,
+            queries,
+        } => reindexer
+            .start(start_options(
+                redetect, mappings, rate, slices, no_swap, queries,
+            ))
+            .await
+            .map(job_outcome),
+    };
+    bar.finish_and_clear();
+    Ok(outcome?)
+}
+
+fn job_outcome(job: glossa::reindex::job::Job) -> ReindexOutcome {
+    ReindexOutcome::Job(Box::new(job))
+}
+
+async fn reindex_embedded(
+    config: Config,
+    command: ReindexCommand,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<ReindexOutcome> {
+    let reindexer = Arc::new(
+        tokio::task::spawn_blocking(move || {
+            glossa::reindex::embedded::EmbeddedReindexer::open(config, stop)
+        })
+        .await??,
+    );
+    let bar = reindex_progress_bar(reindexer.progress.clone());
+    let worker = reindexer.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let job = match command {
+            ReindexCommand::Status => return worker.status().map(ReindexOutcome::Printed),
+            ReindexCommand::Cleanup { keep } => {
+                return worker
+                    .cleanup(keep)
+                    .map(|d| ReindexOutcome::Printed(cleanup_text(d)))
+            }
+            ReindexCommand::Rollback => worker.rollback(),
+            ReindexCommand::Swap { force } => worker.swap(force),
+            ReindexCommand::Resume => worker.resume(),
+            ReindexCommand::Start {
+                redetect,
+                mappings,
+                rate,
+                slices,
+                no_swap,
+                queries,
+            } => worker.start(start_options(
+                redetect, mappings, rate, slices, no_swap, queries,
+            )),
+        };
+        job.map(job_outcome)
+    })
+    .await?;
+    bar.finish_and_clear();
+    Ok(outcome?)
 }
 
 fn reindex_progress_bar(progress: Arc<glossa::reindex::copy::Progress>) -> ProgressBar {

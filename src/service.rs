@@ -134,7 +134,7 @@ impl Service {
 
 fn embedded_backend(config: &Config) -> Result<(Sink, SearchBackend), StartError> {
     let index = Arc::new(EmbeddedIndex::open(
-        &config.data_dir.join("index"),
+        &crate::backend::embedded::live_index_dir(&config.data_dir),
         config.text_fields.clone(),
     )?);
     let memory = config.pipeline.writer_memory_mb * 1024 * 1024;

@@ -1,7 +1,6 @@
 //! Reindex jobs on an OpenSearch cluster: `<name>-v{n+1}` is built from the live version and
 //! swapped in behind the read alias `<name>` and the write alias `<name>-write`.
 
-use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -149,6 +148,8 @@ impl Reindexer {
             aliases_moved_at: None,
             verification: None,
             message: None,
+            segments_done: Vec::new(),
+            source_opstamp: None,
         };
         self.store.save(&mut job).await?;
         tracing::info!(source = %job.source, target = %job.target, total, "reindex started");
@@ -260,28 +261,7 @@ impl Reindexer {
             out.push_str("no reindex jobs\n");
         }
         for job in jobs {
-            out.push_str(&format!(
-                "\n{} <- {}: {:?}\n  started {}, updated {}\n  copied {} of {} ({} failed, {:.0} documents/s){}{}\n",
-                job.target,
-                job.source,
-                job.phase,
-                job.started_at,
-                job.updated_at,
-                job.copied,
-                job.total,
-                job.failed,
-                job.copy_rate(),
-                if job.redetect { ", languages detected again" } else { "" },
-                job.rate.map(|r| format!(", limited to {r}/s")).unwrap_or_default(),
-            ));
-            if let Some(message) = &job.message {
-                out.push_str(&format!("  stopped: {message}\n"));
-            }
-            if let Some(verification) = &job.verification {
-                for line in verification.report().lines() {
-                    out.push_str(&format!("  {line}\n"));
-                }
-            }
+            out.push_str(&job::job_summary(&job));
         }
         Ok(out)
     }
@@ -534,18 +514,8 @@ impl Reindexer {
     }
 
     fn copier(&self, from: &str, to: &str, transform: Transform, rate: Option<u32>) -> Copier {
-        let page_size = self
-            .config
-            .reindex
-            .page_size
-            .min(rate.unwrap_or(u32::MAX))
-            .max(1);
-        let limiter = rate.and_then(NonZeroU32::new).map(|rate| {
-            let burst = NonZeroU32::new(page_size).unwrap_or(NonZeroU32::MIN);
-            Arc::new(governor::RateLimiter::direct(
-                governor::Quota::per_second(rate).allow_burst(burst),
-            ))
-        });
+        let page_size = super::rate_limited_batch(self.config.reindex.page_size, rate);
+        let limiter = super::rate_limiter(rate, page_size).map(Arc::new);
         Copier {
             client: self.client.clone(),
             indexer: self.indexer.clone(),

@@ -116,14 +116,50 @@ pub struct Job {
     pub verification: Option<Verification>,
     /// Why the job last stopped early, if it did.
     pub message: Option<String>,
+    /// Embedded: the live index's segments already copied (checkpoints).
+    #[serde(default)]
+    pub segments_done: Vec<String>,
+    /// Embedded: the live index's commit when verified (a later commit means new writes).
+    #[serde(default)]
+    pub source_opstamp: Option<u64>,
 }
 
 impl Job {
     /// The measured copy rate, documents per second.
     pub fn copy_rate(&self) -> f64 {
-        let copied: u64 = self.slices.iter().map(|s| s.copied).sum();
+        let copied: u64 = match self.slices.is_empty() {
+            true => self.copied,
+            false => self.slices.iter().map(|s| s.copied).sum(),
+        };
         copied as f64 / self.copy_seconds.max(0.001)
     }
+}
+
+/// A few lines about a job for `glossa reindex status`.
+pub fn job_summary(job: &Job) -> String {
+    let mut out = format!(
+        "\n{} <- {}: {:?}\n  started {}, updated {}\n  copied {} of {} ({} failed, {:.0} documents/s){}{}\n",
+        job.target,
+        job.source,
+        job.phase,
+        job.started_at,
+        job.updated_at,
+        job.copied,
+        job.total,
+        job.failed,
+        job.copy_rate(),
+        if job.redetect { ", languages detected again" } else { "" },
+        job.rate.map(|r| format!(", limited to {r}/s")).unwrap_or_default(),
+    );
+    if let Some(message) = &job.message {
+        out.push_str(&format!("  stopped: {message}\n"));
+    }
+    if let Some(verification) = &job.verification {
+        for line in verification.report().lines() {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    out
 }
 
 /// The jobs of one base name, in the cluster.

@@ -1,9 +1,8 @@
 //! Reindex jobs: build the next index version from the live one (with new mappings, analyzers,
 //! language set or detector), catch up with the writes that arrived meanwhile, verify, move the
-//! aliases, and roll back if needed. Only the OpenSearch backend has versions and aliases; the
-//! embedded index is rebuilt by re-ingesting into a new data directory.
+//! aliases (OpenSearch) or the live-index pointer (embedded, see [`embedded`]), and roll back.
 //!
-//! Live writes are caught up by ingest timestamp, not dual-written: workers keep writing to the
+//! On OpenSearch, live writes are caught up by ingest timestamp, not dual-written: workers keep writing to the
 //! old version through the write alias while the copy runs; catch-up passes copy again what was
 //! ingested since a pass began (less a margin for clock skew and bulk retries); after the aliases
 //! move, a final conditional pass copies what was still in flight to the old version without
@@ -11,9 +10,12 @@
 
 pub mod cluster;
 pub mod copy;
+pub mod embedded;
 pub mod job;
 pub mod transform;
 pub mod verify;
+
+use std::num::NonZeroU32;
 
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -36,8 +38,24 @@ pub enum ReindexError {
     State(String),
     #[error("cannot use the mappings file {path}: {message}")]
     Mappings { path: String, message: String },
+    #[error("embedded index: {0}")]
+    Tantivy(Box<tantivy::TantivyError>),
+    #[error(transparent)]
+    Embedded(Box<crate::backend::embedded::EmbeddedError>),
     #[error("stopped before the end; continue with `glossa reindex resume`")]
     Interrupted,
+}
+
+impl From<tantivy::TantivyError> for ReindexError {
+    fn from(error: tantivy::TantivyError) -> Self {
+        ReindexError::Tantivy(Box::new(error))
+    }
+}
+
+impl From<crate::backend::embedded::EmbeddedError> for ReindexError {
+    fn from(error: crate::backend::embedded::EmbeddedError) -> Self {
+        ReindexError::Embedded(Box::new(error))
+    }
 }
 
 impl From<BootstrapError> for ReindexError {
@@ -61,6 +79,24 @@ pub struct StartOptions {
     pub swap: bool,
     /// Saved queries to check on both versions, besides `reindex.verify_queries`.
     pub queries: Vec<String>,
+}
+
+/// Documents per page (or chunk) under a rate limit: a tenth of a second's worth, so the
+/// limiter's burst (one page) stays small against the rate; `max` without a limit.
+pub fn rate_limited_batch(max: u32, rate: Option<u32>) -> u32 {
+    match rate {
+        Some(rate) => (rate / 10).clamp(1, max.max(1)),
+        None => max.max(1),
+    }
+}
+
+/// The copy's rate limiter: `rate` documents per second, at most one `batch` at once.
+pub fn rate_limiter(rate: Option<u32>, batch: u32) -> Option<governor::DefaultDirectRateLimiter> {
+    let rate = NonZeroU32::new(rate?)?;
+    let burst = NonZeroU32::new(batch).unwrap_or(NonZeroU32::MIN);
+    Some(governor::RateLimiter::direct(
+        governor::Quota::per_second(rate).allow_burst(burst),
+    ))
 }
 
 /// True when RFC 3339 time `a` is strictly before `b` (unparsable times compare as text).
@@ -105,6 +141,14 @@ mod tests {
             "2026-01-01T01:00:00+01:00",
             "2026-01-01T00:00:00Z"
         ));
+    }
+
+    #[test]
+    fn rate_limited_pages_hold_a_tenth_of_a_second() {
+        assert_eq!(rate_limited_batch(1000, None), 1000);
+        assert_eq!(rate_limited_batch(1000, Some(400)), 40);
+        assert_eq!(rate_limited_batch(1000, Some(5)), 1);
+        assert_eq!(rate_limited_batch(1000, Some(1_000_000)), 1000);
     }
 
     #[test]

@@ -34,70 +34,82 @@ impl Transform {
     /// The new `_source` of a stored document, or why it cannot be copied (for the dead-letter
     /// queue, with the original record and `position`).
     pub fn apply(&self, stored: &Value, position: &SourcePosition) -> Result<Rebuilt, Rejection> {
-        let id = stored["id"].as_str().unwrap_or_default().to_string();
         let ingested_at = stored["ingested_at"]
             .as_str()
             .unwrap_or_default()
             .to_string();
-        let (decoder, router, redetect) = match self {
-            Transform::AsStored => {
-                return Ok(Rebuilt {
-                    id,
-                    ingested_at,
-                    source: serde_json::to_vec(stored).unwrap_or_default(),
-                })
-            }
+        match self {
+            Transform::AsStored => Ok(Rebuilt {
+                id: stored["id"].as_str().unwrap_or_default().to_string(),
+                ingested_at,
+                source: serde_json::to_vec(stored).unwrap_or_default(),
+            }),
             Transform::Rebuild {
                 decoder,
                 router,
                 redetect,
-            } => (decoder, router, *redetect),
-        };
-        let original = original_record(stored);
-        let raw = || RawRecord {
-            position: position.clone(),
-            bytes: original.to_string().into_bytes(),
-            id_from_position: false,
-        };
-        let Value::Object(object) = original.clone() else {
-            return Err(crate::decode::DecodeError::NotAnObject(
-                "a stored document without its record",
-            )
-            .into_rejection(&raw()));
-        };
-        let mut record = decoder
-            .decode_object(object)
-            .map_err(|e| e.into_rejection(&raw()))?;
-        if !id.is_empty() {
-            record.id = id.clone();
+            } => {
+                let doc = rebuild_document(decoder, router, *redetect, stored, position)?;
+                Ok(Rebuilt {
+                    id: doc.record.id.clone(),
+                    source: to_source(&doc, &ingested_at),
+                    ingested_at,
+                })
+            }
         }
-        let stored_lang = stored["lang"].as_str().unwrap_or("und");
-        let kept = (!redetect)
-            .then(|| {
-                let lang = if stored_lang == "und" {
-                    "und"
-                } else {
-                    router.given_language(stored_lang)?
-                };
-                let method = LangMethod::from_label(stored["lang_method"].as_str()?)?;
-                Some((lang, method))
-            })
-            .flatten();
-        let doc = match kept {
-            Some((lang, method)) => Document {
-                record,
-                lang,
-                confidence: stored["lang_confidence"].as_f64().unwrap_or(0.0),
-                method,
-            },
-            None => router.route(record),
-        };
-        Ok(Rebuilt {
-            id: doc.record.id.clone(),
-            source: to_source(&doc, &ingested_at),
-            ingested_at,
-        })
     }
+}
+
+/// The document a stored one becomes: its original record decoded with the current text
+/// fields, its id kept, its stored language kept (unless `redetect`, or the language is no
+/// longer enabled) or detected again. `stored` has the cluster's `_source` layout.
+pub fn rebuild_document(
+    decoder: &Decoder,
+    router: &Router,
+    redetect: bool,
+    stored: &Value,
+    position: &SourcePosition,
+) -> Result<Document, Rejection> {
+    let id = stored["id"].as_str().unwrap_or_default();
+    let original = original_record(stored);
+    let raw = || RawRecord {
+        position: position.clone(),
+        bytes: original.to_string().into_bytes(),
+        id_from_position: false,
+    };
+    let Value::Object(object) = original.clone() else {
+        return Err(crate::decode::DecodeError::NotAnObject(
+            "a stored document without its record",
+        )
+        .into_rejection(&raw()));
+    };
+    let mut record = decoder
+        .decode_object(object)
+        .map_err(|e| e.into_rejection(&raw()))?;
+    if !id.is_empty() {
+        record.id = id.to_string();
+    }
+    let stored_lang = stored["lang"].as_str().unwrap_or("und");
+    let kept = (!redetect)
+        .then(|| {
+            let lang = if stored_lang == "und" {
+                "und"
+            } else {
+                router.given_language(stored_lang)?
+            };
+            let method = LangMethod::from_label(stored["lang_method"].as_str()?)?;
+            Some((lang, method))
+        })
+        .flatten();
+    Ok(match kept {
+        Some((lang, method)) => Document {
+            record,
+            lang,
+            confidence: stored["lang_confidence"].as_f64().unwrap_or(0.0),
+            method,
+        },
+        None => router.route(record),
+    })
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::copy::with_retries;
 use super::{is_older, ReindexError};
 use crate::backend::opensearch::client::Client;
-use crate::backend::opensearch::document::original_record;
+use crate::backend::opensearch::document::{original_record, stored_texts};
 use crate::backend::opensearch::search::OpenSearchSearch;
 use crate::route::Router;
 use crate::search::SearchQuery;
@@ -115,12 +115,13 @@ impl Versions<'_> {
             && old_count - new_count <= arrived_meanwhile + self.failed_copies;
         let sample = self.sample(sample_size).await?;
         let (mismatches, changed_meanwhile) = self.compare(&sample).await?;
-        let mut all_queries: Vec<String> = queries.to_vec();
-        all_queries.extend(
-            derived_queries(&sample)
+        let texts = sample.iter().map(|doc| {
+            stored_texts(doc)
                 .into_iter()
-                .take(DERIVED_QUERIES.saturating_sub(queries.len())),
-        );
+                .filter_map(|(_, text)| text.as_str())
+                .collect::<Vec<_>>()
+        });
+        let all_queries = with_derived_queries(queries, texts);
         let mut checks = Vec::new();
         for query in all_queries {
             checks.push(self.check_query(router, &query).await?);
@@ -258,13 +259,24 @@ impl Versions<'_> {
     }
 }
 
-/// A word of four letters or more from each of the first sampled documents' text.
-fn derived_queries(sample: &[Value]) -> Vec<String> {
+/// The saved queries, then (up to [`DERIVED_QUERIES`] in all) a word of four letters or more
+/// from each sampled document's texts, without repeats: every verification runs some queries.
+pub fn with_derived_queries<'a>(
+    saved: &[String],
+    texts: impl Iterator<Item = Vec<&'a str>>,
+) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for doc in sample {
-        let word = crate::backend::opensearch::document::stored_texts(doc)
+    for query in saved {
+        if !out.contains(query) {
+            out.push(query.clone());
+        }
+    }
+    for doc in texts {
+        if out.len() >= DERIVED_QUERIES.max(saved.len()) {
+            break;
+        }
+        let word = doc
             .into_iter()
-            .filter_map(|(_, text)| text.as_str())
             .flat_map(str::split_whitespace)
             .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
             .find(|w| w.chars().count() >= 4 && w.chars().all(char::is_alphabetic));
@@ -282,12 +294,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn queries_come_from_the_documents_words() {
-        let docs = vec![
-            json!({"lang": "de", "text_de": ["Die Häuser, alt"], "text_names": ["body"]}),
-            json!({"lang": "und", "text": ["42 x ok — Straße"], "text_names": ["title"]}),
-            json!({"lang": "de", "text_de": ["Die Häuser"], "text_names": ["body"]}),
+    fn saved_queries_come_first_then_words_of_the_documents() {
+        let docs = [
+            vec!["Die Häuser, alt"],
+            vec!["42 x ok — Straße"],
+            vec!["Die Häuser"],
+            vec!["Kinder"],
         ];
-        assert_eq!(derived_queries(&docs), vec!["Häuser", "Straße"]);
+        let queries = with_derived_queries(
+            &["Kinder".to_string(), "Kinder".to_string()],
+            docs.iter().cloned(),
+        );
+        assert_eq!(queries, vec!["Kinder", "Häuser", "Straße"]);
     }
 }

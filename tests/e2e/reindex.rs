@@ -409,3 +409,149 @@ async fn reindex_into_mappings_that_refuse_documents_dead_letters_them_and_fails
     );
     assert_eq!(alias_target(&index).await, format!("{index}-v1"));
 }
+
+/// The embedded backend's reindex: the binary on a data directory.
+fn embedded(dir: &Path) -> std::process::Command {
+    let mut command = glossa();
+    command.args(["--data-dir", &dir.display().to_string()]);
+    command
+}
+
+fn live_docs(dir: &Path) -> u64 {
+    glossa::backend::embedded::EmbeddedIndex::open(
+        &glossa::backend::embedded::live_index_dir(dir),
+        vec!["title".into(), "body".into()],
+    )
+    .expect("live index opens")
+    .num_docs()
+}
+
+fn jobs_file(dir: &Path) -> Value {
+    std::fs::read_to_string(dir.join("reindex-jobs.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_reindex_resumes_after_a_kill_verifies_swaps_rolls_back_and_cleans_up() {
+    let dir = tempdir();
+    let data = dir.path().join("data");
+    // Three loads, three committed segments; English and French only, so German is mislabelled.
+    for part in 0..3 {
+        let file = dir.path().join(format!("part-{part}.ndjson"));
+        std::fs::write(&file, records("doc", part * 200..(part + 1) * 200)).expect("write");
+        let status = embedded(&data)
+            .args([
+                "--languages",
+                "en,fr",
+                "ingest",
+                &file.display().to_string(),
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .expect("ingest");
+        assert!(status.success());
+    }
+    assert_eq!(live_docs(&data), 600);
+
+    // While a server holds the index, a reindex refuses to start and says why.
+    let server = TestServer::start(test_config(&data)).await;
+    let refused = embedded(&data)
+        .args(["reindex", "start"])
+        .output()
+        .expect("run");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("stop it first"),
+        "{}",
+        text(&refused)
+    );
+    server.stop().await;
+
+    // Killed after its first segment checkpoint, then resumed.
+    let mut child = Running(
+        embedded(&data)
+            .args([
+                "reindex",
+                "start",
+                "--redetect",
+                "--rate",
+                "150",
+                "--no-swap",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn reindex"),
+    );
+    let mut done = 0;
+    for _ in 0..600 {
+        done = jobs_file(&data)[0]["segments_done"]
+            .as_array()
+            .map_or(0, Vec::len);
+        if done >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(done >= 1, "no segment checkpoint appeared");
+    child.0.kill().expect("kill -9");
+    let _ = child.0.wait();
+    assert_eq!(jobs_file(&data)[0]["phase"], "copying");
+    let resumed = embedded(&data)
+        .args(["reindex", "resume"])
+        .output()
+        .expect("run");
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    assert!(
+        String::from_utf8_lossy(&resumed.stdout).contains("verification PASSED"),
+        "{}",
+        text(&resumed)
+    );
+    let job = jobs_file(&data)[0].clone();
+    assert_eq!(job["phase"], "verified", "{job}");
+    let rate = job["copied"].as_f64().unwrap_or(0.0) / job["copy_seconds"].as_f64().unwrap_or(1.0);
+    assert!(rate <= 150.0 * 1.5, "copied at {rate:.0}/s with --rate 150");
+    // Not swapped yet: the old version is still live.
+    assert_eq!(
+        glossa::backend::embedded::live_index_dir(&data),
+        data.join("index")
+    );
+
+    let swapped = embedded(&data)
+        .args(["reindex", "swap"])
+        .output()
+        .expect("run");
+    assert!(swapped.status.success(), "{}", text(&swapped));
+    assert_eq!(
+        glossa::backend::embedded::live_index_dir(&data),
+        data.join("index-v2")
+    );
+    assert_eq!(live_docs(&data), 600);
+    // A server on the data directory now serves the new version: German, found by stemming.
+    let server = TestServer::start(test_config(&data)).await;
+    let answer = server
+        .search(&[("q", "Haus"), ("lang", "de"), ("size", "3")])
+        .await;
+    assert_eq!(answer["total"], 200, "{answer}");
+    assert_eq!(answer["hits"][0]["lang"], "de", "{answer}");
+    server.stop().await;
+
+    let rolled_back = embedded(&data)
+        .args(["reindex", "rollback"])
+        .output()
+        .expect("run");
+    assert!(rolled_back.status.success(), "{}", text(&rolled_back));
+    assert_eq!(
+        glossa::backend::embedded::live_index_dir(&data),
+        data.join("index")
+    );
+    let cleanup = embedded(&data)
+        .args(["reindex", "cleanup", "--keep", "0"])
+        .output()
+        .expect("run");
+    assert!(cleanup.status.success(), "{}", text(&cleanup));
+    assert!(!data.join("index-v2").exists(), "{}", text(&cleanup));
+    assert_eq!(live_docs(&data), 600);
+}

@@ -31,6 +31,32 @@ pub enum EmbeddedError {
     InvalidQuery(String),
 }
 
+/// File in the data directory naming the live index directory (written by reindex swaps);
+/// without it the live index is `index`.
+const LIVE_POINTER: &str = "index-live";
+
+/// The directory of the live index version under `data_dir`.
+pub fn live_index_dir(data_dir: &Path) -> PathBuf {
+    match std::fs::read_to_string(data_dir.join(LIVE_POINTER)) {
+        Ok(name) if !name.trim().is_empty() => data_dir.join(name.trim()),
+        _ => data_dir.join("index"),
+    }
+}
+
+/// Makes `name` (a directory under `data_dir`) the live index, atomically: the pointer is
+/// written aside, synced, and renamed over the old one.
+pub fn set_live_index_dir(data_dir: &Path, name: &str) -> std::io::Result<()> {
+    let pointer = data_dir.join(LIVE_POINTER);
+    let aside = data_dir.join(format!("{LIVE_POINTER}.new"));
+    {
+        let mut file = std::fs::File::create(&aside)?;
+        std::io::Write::write_all(&mut file, name.as_bytes())?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&aside, &pointer)?;
+    std::fs::File::open(data_dir)?.sync_all()
+}
+
 /// How long a search snapshot stays available to cursors after it stopped being the newest.
 const SNAPSHOT_KEEP_ALIVE: Duration = Duration::from_secs(300);
 /// How many past snapshots cursors can still page through.
