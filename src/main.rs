@@ -189,6 +189,10 @@ enum ReindexCommand {
         /// A query that must still find documents on the new version (repeatable).
         #[arg(long = "query")]
         queries: Vec<String>,
+        /// Rebuild from the original source instead of copying the live version:
+        /// kafka://HOST:PORT/TOPIC?group=NEW_GROUP&from=earliest, or s3://BUCKET/PREFIX.
+        #[arg(long, conflicts_with_all = ["mappings", "rate", "slices"])]
+        from: Option<String>,
     },
     /// Continue an unfinished job from its checkpoint.
     Resume,
@@ -637,21 +641,26 @@ fn cleanup_text(deleted: Vec<String>) -> String {
     deleted.iter().map(|d| format!("deleted {d}\n")).collect()
 }
 
-fn start_options(
-    redetect: bool,
-    mappings: Option<PathBuf>,
-    rate: Option<u32>,
-    slices: Option<u32>,
-    no_swap: bool,
-    queries: Vec<String>,
-) -> glossa::reindex::StartOptions {
-    glossa::reindex::StartOptions {
-        redetect,
-        mappings,
-        rate,
-        slices,
-        swap: !no_swap,
-        queries,
+fn start_options(command: ReindexCommand) -> glossa::reindex::StartOptions {
+    match command {
+        ReindexCommand::Start {
+            redetect,
+            mappings,
+            rate,
+            slices,
+            no_swap,
+            queries,
+            from,
+        } => glossa::reindex::StartOptions {
+            redetect,
+            mappings,
+            rate,
+            slices,
+            swap: !no_swap,
+            queries,
+            from,
+        },
+        _ => glossa::reindex::StartOptions::default(),
     }
 }
 
@@ -674,19 +683,9 @@ async fn reindex_cluster(
         ReindexCommand::Rollback => reindexer.rollback().await.map(job_outcome),
         ReindexCommand::Swap { force } => reindexer.swap(force).await.map(job_outcome),
         ReindexCommand::Resume => reindexer.resume().await.map(job_outcome),
-        ReindexCommand::Start {
-            redetect,
-            mappings,
-            rate,
-            slices,
-            no_swap,
-            queries,
-        } => reindexer
-            .start(start_options(
-                redetect, mappings, rate, slices, no_swap, queries,
-            ))
-            .await
-            .map(job_outcome),
+        start @ ReindexCommand::Start { .. } => {
+            reindexer.start(start_options(start)).await.map(job_outcome)
+        }
     };
     bar.finish_and_clear();
     Ok(outcome?)
@@ -720,16 +719,7 @@ async fn reindex_embedded(
             ReindexCommand::Rollback => worker.rollback(),
             ReindexCommand::Swap { force } => worker.swap(force),
             ReindexCommand::Resume => worker.resume(),
-            ReindexCommand::Start {
-                redetect,
-                mappings,
-                rate,
-                slices,
-                no_swap,
-                queries,
-            } => worker.start(start_options(
-                redetect, mappings, rate, slices, no_swap, queries,
-            )),
+            start @ ReindexCommand::Start { .. } => worker.start(start_options(start)),
         };
         job.map(job_outcome)
     })

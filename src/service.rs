@@ -52,6 +52,12 @@ impl Service {
     /// from a blocking thread (`spawn_blocking`), since the cluster bootstrap runs on the
     /// caller's tokio runtime.
     pub fn start(config: Config) -> Result<Service, StartError> {
+        Service::start_into(config, WriteTarget::Live)
+    }
+
+    /// [`Service::start`], with the pipeline writing to `target` (a reindex job replaying a
+    /// source into its new version).
+    pub fn start_into(config: Config, target: WriteTarget) -> Result<Service, StartError> {
         config.validate()?;
         for source in &config.sources {
             StreamUrl::parse(source)?;
@@ -63,8 +69,8 @@ impl Service {
             min_confidence: config.detect.min_confidence,
         })?);
         let (sink, index) = match config.backend {
-            BackendKind::Embedded => embedded_backend(&config)?,
-            BackendKind::OpenSearch => opensearch_backend(&config, &detector.languages())?,
+            BackendKind::Embedded => embedded_backend(&config, &target)?,
+            BackendKind::OpenSearch => opensearch_backend(&config, &detector.languages(), &target)?,
         };
         let dlq = DeadLetterQueue::open(&config)?;
         let router = Router::new(detector);
@@ -132,11 +138,25 @@ impl Service {
     }
 }
 
-fn embedded_backend(config: &Config) -> Result<(Sink, SearchBackend), StartError> {
-    let index = Arc::new(EmbeddedIndex::open(
-        &crate::backend::embedded::live_index_dir(&config.data_dir),
-        config.text_fields.clone(),
-    )?);
+/// Where a service's pipeline writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteTarget {
+    /// The live index: the embedded live version, or the OpenSearch write alias.
+    Live,
+    /// A reindex job's new version: a directory name under the data directory (embedded) or
+    /// a physical index (OpenSearch).
+    Version(String),
+}
+
+fn embedded_backend(
+    config: &Config,
+    target: &WriteTarget,
+) -> Result<(Sink, SearchBackend), StartError> {
+    let dir = match target {
+        WriteTarget::Live => crate::backend::embedded::live_index_dir(&config.data_dir),
+        WriteTarget::Version(name) => config.data_dir.join(name),
+    };
+    let index = Arc::new(EmbeddedIndex::open(&dir, config.text_fields.clone())?);
     let memory = config.pipeline.writer_memory_mb * 1024 * 1024;
     let writer = index.writer(memory).map_err(|e| match e {
         EmbeddedError::Tantivy(tantivy::TantivyError::LockFailure(..)) => {
@@ -154,6 +174,7 @@ fn embedded_backend(config: &Config) -> Result<(Sink, SearchBackend), StartError
 fn opensearch_backend(
     config: &Config,
     languages: &[&'static str],
+    target: &WriteTarget,
 ) -> Result<(Sink, SearchBackend), StartError> {
     let settings = &config.opensearch;
     let client = opensearch::connect(settings).map_err(|e| StartError::Cluster(e.to_string()))?;
@@ -170,7 +191,10 @@ fn opensearch_backend(
     let (indexer, bulk_bytes) = runtime.block_on(opensearch::bulk_indexer(&client, settings));
     let sink = Sink::OpenSearch(OpenSearchSink::new(
         indexer,
-        names.write_alias.clone(),
+        match target {
+            WriteTarget::Live => names.write_alias.clone(),
+            WriteTarget::Version(index) => index.clone(),
+        },
         bulk_bytes,
         Duration::from_millis(settings.bulk_flush_ms),
         settings.bulk_max_concurrency,

@@ -132,8 +132,12 @@ impl Reindexer {
             name: self.names.read_alias.clone(),
             source: write.clone(),
             target,
-            phase: Phase::Copying,
-            redetect: options.redetect,
+            phase: match options.from {
+                Some(_) => Phase::Replaying,
+                None => Phase::Copying,
+            },
+            // A replay runs the pipeline, which always detects.
+            redetect: options.redetect || options.from.is_some(),
             rate: options.rate,
             auto_swap: options.swap,
             queries,
@@ -150,6 +154,7 @@ impl Reindexer {
             message: None,
             segments_done: Vec::new(),
             source_opstamp: None,
+            replay_from: options.from.clone(),
         };
         self.store.save(&mut job).await?;
         tracing::info!(source = %job.source, target = %job.target, total, "reindex started");
@@ -300,6 +305,7 @@ impl Reindexer {
             .store(job.copied, std::sync::atomic::Ordering::Relaxed);
         loop {
             let result = match job.phase {
+                Phase::Replaying => self.replay(&mut job).await.map(|_| Phase::CatchingUp),
                 Phase::Copying => self.copy_all(&mut job).await.map(|_| Phase::CatchingUp),
                 Phase::CatchingUp => self.catch_up(&mut job).await.map(|_| Phase::Verifying),
                 Phase::Verifying => self.verify(&mut job).await,
@@ -383,6 +389,28 @@ impl Reindexer {
         result.map(|_| ())
     }
 
+    /// Rebuilds the new version from the job's source. Workers keep writing to the old version
+    /// meanwhile; the catch-up passes that follow copy what they wrote.
+    async fn replay(&self, job: &mut Job) -> Result<(), ReindexError> {
+        self.progress.set_phase("replaying");
+        let from = job.replay_from.clone().unwrap_or_default();
+        BulkLoad::start_on_index(&self.client, job.target.clone()).await?;
+        let started = Instant::now();
+        let (indexed, rejected) = super::replay(
+            &self.config,
+            &from,
+            &job.target,
+            self.progress.clone(),
+            self.stop.clone(),
+        )
+        .await?;
+        job.copied = indexed;
+        job.failed = rejected;
+        job.copy_seconds += started.elapsed().as_secs_f64();
+        tracing::info!(%from, indexed, rejected, "replay done");
+        Ok(())
+    }
+
     /// Copies again what the old version received since the previous pass (or the job) began.
     async fn catch_up(&self, job: &mut Job) -> Result<(), ReindexError> {
         self.progress.set_phase("catching up");
@@ -398,10 +426,13 @@ impl Reindexer {
             self.rebuild(job.redetect),
             job.rate,
         );
+        // After a replay the new version holds newer copies of most documents: only what
+        // changed in the old version after the replay read it may replace them.
+        let conditional = job.replay_from.is_some();
         let outcome = copier
             .copy(
                 full_range(Some(since.clone())),
-                false,
+                conditional,
                 &self.stop,
                 |_, _| {},
             )
@@ -426,6 +457,7 @@ impl Reindexer {
             new: &job.target,
             stable_before: &stable_before,
             redetect: job.redetect,
+            replayed: job.replay_from.is_some(),
             failed_copies: job.failed,
             filterable: self
                 .config

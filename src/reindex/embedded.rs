@@ -100,8 +100,12 @@ impl EmbeddedReindexer {
             name: self.data_dir().display().to_string(),
             source,
             target: format!("index-v{next}"),
-            phase: Phase::Copying,
-            redetect: options.redetect,
+            phase: match options.from {
+                Some(_) => Phase::Replaying,
+                None => Phase::Copying,
+            },
+            // A replay runs the pipeline, which always detects.
+            redetect: options.redetect || options.from.is_some(),
             rate: options.rate,
             auto_swap: options.swap,
             queries,
@@ -118,6 +122,7 @@ impl EmbeddedReindexer {
             message: None,
             segments_done: Vec::new(),
             source_opstamp: None,
+            replay_from: options.from.clone(),
         };
         jobs.insert(0, job.clone());
         self.save_jobs(&jobs)?;
@@ -387,7 +392,8 @@ impl EmbeddedReindexer {
             let copy = stored_json(&new_schema, &new_searcher.doc::<TantivyDocument>(*address)?);
             let mut differs = Vec::new();
             for field in ["source", "ingested_at"] {
-                if doc[field] != copy[field] {
+                let replayed = job.replay_from.is_some() && field == "ingested_at";
+                if doc[field] != copy[field] && !replayed {
                     differs.push(field);
                 }
             }

@@ -17,6 +17,8 @@ use crate::backend::opensearch::client::{Client, OpenSearchError};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
+    /// Reading the original source (`--from`) into the new version.
+    Replaying,
     /// Copying every document of the live version, slice by slice, from checkpoints.
     Copying,
     /// Copying again what was ingested since the copy began (live writes).
@@ -116,6 +118,9 @@ pub struct Job {
     pub verification: Option<Verification>,
     /// Why the job last stopped early, if it did.
     pub message: Option<String>,
+    /// The source replayed instead of copying (`--from`).
+    #[serde(default)]
+    pub replay_from: Option<String>,
     /// Embedded: the live index's segments already copied (checkpoints).
     #[serde(default)]
     pub segments_done: Vec<String>,
@@ -151,6 +156,9 @@ pub fn job_summary(job: &Job) -> String {
         if job.redetect { ", languages detected again" } else { "" },
         job.rate.map(|r| format!(", limited to {r}/s")).unwrap_or_default(),
     );
+    if let Some(from) = &job.replay_from {
+        out.push_str(&format!("  replayed from {from}\n"));
+    }
     if let Some(message) = &job.message {
         out.push_str(&format!("  stopped: {message}\n"));
     }

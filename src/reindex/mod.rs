@@ -16,12 +16,19 @@ pub mod transform;
 pub mod verify;
 
 use std::num::NonZeroU32;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use tokio::sync::watch;
 
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::backend::opensearch::bootstrap::BootstrapError;
 use crate::backend::opensearch::client::OpenSearchError;
+use crate::config::Config;
+use crate::service::{Service, WriteTarget};
+use crate::source::{run_stream, StreamOptions, StreamUrl};
 
 /// Why a reindex command failed.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +49,8 @@ pub enum ReindexError {
     Tantivy(Box<tantivy::TantivyError>),
     #[error(transparent)]
     Embedded(Box<crate::backend::embedded::EmbeddedError>),
+    #[error("replaying the source: {0}")]
+    Replay(String),
     #[error("stopped before the end; continue with `glossa reindex resume`")]
     Interrupted,
 }
@@ -79,6 +88,64 @@ pub struct StartOptions {
     pub swap: bool,
     /// Saved queries to check on both versions, besides `reindex.verify_queries`.
     pub queries: Vec<String>,
+    /// Rebuild from this source (`kafka://...`, `s3://...`) instead of copying the live version.
+    pub from: Option<String>,
+}
+
+/// Reads the stream `url` to its end into the index version `target`, through the whole
+/// pipeline (decode, detect, route), as `glossa ingest --from` would: the replay mode of a job.
+/// Kafka resumes from the URL's group's commits; S3 reads every object again. Returns the
+/// records indexed and rejected (those are in the dead-letter queue).
+pub async fn replay(
+    config: &Config,
+    url: &str,
+    target: &str,
+    progress: Arc<copy::Progress>,
+    stop: watch::Receiver<bool>,
+) -> Result<(u64, u64), ReindexError> {
+    let failed = |e: &dyn std::fmt::Display| ReindexError::Replay(e.to_string());
+    let url = StreamUrl::parse(url).map_err(|e| failed(&e))?;
+    let service_config = config.clone();
+    let target = WriteTarget::Version(target.to_string());
+    let service = tokio::task::spawn_blocking(move || Service::start_into(service_config, target))
+        .await
+        .map_err(|e| failed(&e))?
+        .map_err(|e| failed(&e))?;
+    let read = Arc::new(crate::source::Progress::default());
+    let mirror = {
+        let read = read.clone();
+        tokio::spawn(async move {
+            loop {
+                let done = read.records_done.load(Ordering::Relaxed);
+                let rejected = read.records_rejected.load(Ordering::Relaxed);
+                progress
+                    .copied
+                    .store(done - rejected.min(done), Ordering::Relaxed);
+                progress.failed.store(rejected, Ordering::Relaxed);
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        })
+    };
+    let options = StreamOptions {
+        follow: false,
+        force: true,
+    };
+    let result = run_stream(
+        &url,
+        config,
+        service.state.pipeline.clone(),
+        options,
+        read.clone(),
+        stop,
+    )
+    .await;
+    mirror.abort();
+    let stopped = service.stop().await;
+    result.map_err(|e| failed(&e))?;
+    stopped.map_err(|e| failed(&e))?;
+    let done = read.records_done.load(Ordering::Relaxed);
+    let rejected = read.records_rejected.load(Ordering::Relaxed);
+    Ok((done - rejected.min(done), rejected))
 }
 
 /// Documents per page (or chunk) under a rate limit: a tenth of a second's worth, so the

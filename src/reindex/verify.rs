@@ -91,6 +91,8 @@ pub struct Versions<'a> {
     /// Documents ingested before this were read by the last catch-up pass (RFC 3339).
     pub stable_before: &'a str,
     pub redetect: bool,
+    /// The new version was rebuilt from the source: its documents have their own ingest times.
+    pub replayed: bool,
     pub failed_copies: u64,
     pub filterable: BTreeSet<String>,
 }
@@ -201,7 +203,7 @@ impl Versions<'_> {
                     differs.push("record");
                 }
                 for field in ["id", "meta", "ingested_at"] {
-                    if old[field] != new[field] {
+                    if old[field] != new[field] && !(self.replayed && field == "ingested_at") {
                         differs.push(field);
                     }
                 }

@@ -25,7 +25,7 @@ pub fn bootstrap() -> String {
     address
 }
 
-async fn create_topic(topic: &str, partitions: i32) {
+pub async fn create_topic(topic: &str, partitions: i32) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
         .create()
@@ -44,7 +44,7 @@ async fn create_topic(topic: &str, partitions: i32) {
 
 /// Produces `payloads` (keyed by index, spread over the partitions) and returns each one's
 /// (partition, offset) in order.
-async fn produce(topic: &str, payloads: &[Vec<u8>]) -> Vec<(i32, i64)> {
+pub async fn produce(topic: &str, payloads: &[Vec<u8>]) -> Vec<(i32, i64)> {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
         .set("linger.ms", "20")

@@ -555,3 +555,59 @@ async fn embedded_reindex_resumes_after_a_kill_verifies_swaps_rolls_back_and_cle
     assert!(!data.join("index-v2").exists(), "{}", text(&cleanup));
     assert_eq!(live_docs(&data), 600);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the OpenSearch cluster and the Kafka broker of scripts/test.sh"]
+async fn reindex_replays_the_original_kafka_topic_into_the_new_version() {
+    use crate::kafka::{bootstrap, create_topic, produce};
+    let dir = tempdir();
+    let topic = unique_name("reindex-replay");
+    create_topic(&topic, 2).await;
+    let payloads: Vec<Vec<u8>> = records("doc", 0..300)
+        .lines()
+        .map(|l| l.as_bytes().to_vec())
+        .collect();
+    produce(&topic, &payloads).await;
+    // Version 1 was ingested from the topic with English and French only.
+    let mut base = opensearch_config(dir.path(), "reindex-replay");
+    base.detect.languages = vec!["en".into(), "fr".into()];
+    let index = base.opensearch.index.clone();
+    let old = config_file(dir.path(), &base, |_| {});
+    let ingest = glossa()
+        .args(["--config", &old, "ingest", "--from"])
+        .arg(format!(
+            "kafka://{}/{topic}?group={topic}-live",
+            bootstrap()
+        ))
+        .output()
+        .expect("ingest");
+    assert!(ingest.status.success(), "{}", text(&ingest));
+    assert_ne!(stored(&format!("{index}-v1"), "doc-0").await["lang"], "de");
+
+    // The job reads the topic again with a group of its own, with every language.
+    let new = config_file(dir.path(), &base, |c| {
+        c.detect.languages = Vec::new();
+        c.reindex.settle_seconds = 1;
+        c.reindex.catch_up_margin_seconds = 5;
+    });
+    let url = format!(
+        "kafka://{}/{topic}?group={topic}-reindex&from=earliest",
+        bootstrap()
+    );
+    let job = reindex(&new, &["start", "--from", &url]);
+    assert!(job.status.success(), "{}", text(&job));
+    let stdout = String::from_utf8_lossy(&job.stdout);
+    assert!(stdout.contains("verification PASSED"), "{}", text(&job));
+    assert!(stdout.contains("Swapped"), "{}", text(&job));
+    let v2 = format!("{index}-v2");
+    assert_eq!(alias_target(&index).await, v2);
+    assert_eq!(count_ids(&v2, &fixture_like_ids("doc", 300)).await, 300);
+    let replayed = stored(&v2, "doc-0").await;
+    assert_eq!(replayed["lang"], "de", "{replayed}");
+    let status = reindex(&new, &["status"]);
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains(&format!("replayed from {url}")),
+        "{}",
+        text(&status)
+    );
+}
