@@ -149,16 +149,18 @@ enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
-    /// Rebuild the OpenSearch index as a new version (new mappings, analyzers, languages or
-    /// detector) while ingest goes on, verify it, and swap the aliases; roll back if needed.
+    /// Rebuild the index as a new version (new mappings, analyzers, languages or detector),
+    /// verify it, and swap it in; roll back if needed.
     #[command(
-        after_help = "A job copies NAME-vN into NAME-v(N+1) in bulk-load mode, in parallel \
-        slices with checkpoints (a killed job continues with `reindex resume`), then copies again \
-        what was ingested meanwhile (by ingest time, less reindex.catch_up_margin_seconds), \
+        after_help = "OpenSearch: a job copies NAME-vN into NAME-v(N+1) in bulk-load mode, in \
+        parallel slices with checkpoints (a killed job continues with `reindex resume`), copies \
+        again what was ingested meanwhile (by ingest time, less reindex.catch_up_margin_seconds), \
         verifies (counts, a sample compared field by field, saved queries), and moves both \
         aliases at once; a final conditional pass copies what was still in flight without \
-        overwriting newer documents. Workers keep ingesting through the write alias throughout; \
-        restart them with the new configuration once the swap is done."
+        overwriting newer documents. Workers keep ingesting through the write alias throughout.\n\
+        Embedded: the live index is copied into DATA_DIR/index-vN and made live through \
+        DATA_DIR/index-live; stop `glossa serve` first.\n\
+        Restart servers and workers with the new configuration once the swap is done."
     )]
     Reindex {
         #[command(subcommand)]
