@@ -456,7 +456,7 @@ impl Config {
         if crate::dlq::Target::parse(&self.dlq.target).is_err() {
             return invalid(
                 "dlq.target",
-                "must be `file` or kafka://HOST:PORT/TOPIC[?group=REPLAY_GROUP]",
+                "must be `file`, `opensearch[:INDEX]` or kafka://HOST:PORT/TOPIC[?group=REPLAY_GROUP]",
             );
         }
         if self.reindex.slices == 0 || self.reindex.page_size == 0 {

@@ -1,9 +1,10 @@
 //! Dead-letter queue: every record that could not be indexed, with its reason, source position and
 //! time, so it can be inspected, fixed and replayed. Stored in an append-only NDJSON file in the
-//! data directory (the default), or in a Kafka topic (`dlq.target = "kafka://..."`) that every
-//! worker of a cluster deployment shares.
+//! data directory (the default), or in a Kafka topic (`dlq.target = "kafka://..."`) or an
+//! OpenSearch index (`dlq.target = "opensearch"`) that every worker of a cluster deployment shares.
 
 mod kafka;
+mod opensearch;
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -39,7 +40,9 @@ pub enum DlqError {
     },
     #[error("dead-letter topic {topic}: {message}")]
     Kafka { topic: String, message: String },
-    #[error("invalid setting dlq.target `{0}`: use `file` or kafka://HOST:PORT/TOPIC[?group=REPLAY_GROUP]")]
+    #[error("dead-letter index {index}: {message}")]
+    OpenSearch { index: String, message: String },
+    #[error("invalid setting dlq.target `{0}`: use `file`, `opensearch[:INDEX]` or kafka://HOST:PORT/TOPIC[?group=REPLAY_GROUP]")]
     Target(String),
 }
 
@@ -133,6 +136,7 @@ pub fn read_all(data_dir: &Path) -> Result<Vec<DeadLetter>, DlqError> {
 pub enum DeadLetterQueue {
     File(FileQueue),
     Kafka(kafka::KafkaQueue),
+    OpenSearch(opensearch::OpenSearchQueue),
 }
 
 /// The configured store (`dlq.target`): `file`, or a `kafka://` topic URL.
@@ -140,6 +144,8 @@ pub enum DeadLetterQueue {
 pub enum Target {
     File,
     Kafka(crate::source::kafka::KafkaUrl),
+    /// An index on the configured cluster (`None`: `<opensearch.index>-dead-letters`).
+    OpenSearch(Option<String>),
 }
 
 impl Target {
@@ -147,6 +153,19 @@ impl Target {
     pub fn parse(text: &str) -> Result<Target, DlqError> {
         if text == "file" {
             return Ok(Target::File);
+        }
+        if text == "opensearch" {
+            return Ok(Target::OpenSearch(None));
+        }
+        if let Some(index) = text.strip_prefix("opensearch:") {
+            let valid = !index.is_empty()
+                && index == index.to_lowercase()
+                && !index.starts_with(['_', '-', '+'])
+                && !index.contains(['/', '\\', '*', '?', '"', '<', '>', '|', ' ', ',', '#']);
+            return match valid {
+                true => Ok(Target::OpenSearch(Some(index.to_string()))),
+                false => Err(DlqError::Target(text.to_string())),
+            };
         }
         let with_group = match text.contains("group=") {
             true => text.to_string(),
@@ -169,6 +188,12 @@ impl DeadLetterQueue {
                 &url,
                 &config.kafka,
             )?)),
+            Target::OpenSearch(named) => Ok(DeadLetterQueue::OpenSearch(
+                opensearch::OpenSearchQueue::open(
+                    config,
+                    opensearch::index_name(config, named.as_deref()),
+                )?,
+            )),
         }
     }
 
@@ -177,6 +202,7 @@ impl DeadLetterQueue {
         match self {
             DeadLetterQueue::File(queue) => queue.push(rejection),
             DeadLetterQueue::Kafka(queue) => queue.push(rejection),
+            DeadLetterQueue::OpenSearch(queue) => queue.push(rejection),
         }
     }
 
@@ -185,6 +211,7 @@ impl DeadLetterQueue {
         match self {
             DeadLetterQueue::File(queue) => queue.sync(),
             DeadLetterQueue::Kafka(queue) => queue.sync(),
+            DeadLetterQueue::OpenSearch(queue) => queue.sync(),
         }
     }
 }
@@ -194,6 +221,11 @@ pub fn list(config: &crate::config::Config) -> Result<Vec<DeadLetter>, DlqError>
     match Target::parse(&config.dlq.target)? {
         Target::File => read_all(&config.data_dir),
         Target::Kafka(url) => Ok(kafka::KafkaReplay::take(&url, &config.kafka)?.letters),
+        Target::OpenSearch(named) => Ok(opensearch::OpenSearchReplay::take(
+            config,
+            opensearch::index_name(config, named.as_deref()),
+        )?
+        .letters),
     }
 }
 
@@ -201,6 +233,7 @@ pub fn list(config: &crate::config::Config) -> Result<Vec<DeadLetter>, DlqError>
 pub enum Replay {
     File(FileReplay),
     Kafka(kafka::KafkaReplay),
+    OpenSearch(opensearch::OpenSearchReplay),
 }
 
 impl Replay {
@@ -213,6 +246,12 @@ impl Replay {
                 &url,
                 &config.kafka,
             )?)),
+            Target::OpenSearch(named) => {
+                Ok(Replay::OpenSearch(opensearch::OpenSearchReplay::take(
+                    config,
+                    opensearch::index_name(config, named.as_deref()),
+                )?))
+            }
         }
     }
 
@@ -221,14 +260,17 @@ impl Replay {
         match self {
             Replay::File(replay) => &replay.letters,
             Replay::Kafka(replay) => &replay.letters,
+            Replay::OpenSearch(replay) => &replay.letters,
         }
     }
 
-    /// Forgets the replayed letters (deletes the files, or commits the topic offsets).
+    /// Forgets the replayed letters (deletes the files or the index documents, or commits the
+    /// topic offsets).
     pub fn finish(self) -> Result<(), DlqError> {
         match self {
             Replay::File(replay) => replay.finish(),
             Replay::Kafka(replay) => replay.finish(),
+            Replay::OpenSearch(replay) => replay.finish(),
         }
     }
 }
@@ -301,5 +343,36 @@ impl FileReplay {
             std::fs::remove_file(&file).map_err(|cause| DlqError::File { path: file, cause })?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Target;
+
+    #[test]
+    fn targets_name_a_file_an_index_or_a_topic() {
+        assert_eq!(Target::parse("file").ok(), Some(Target::File));
+        assert_eq!(
+            Target::parse("opensearch").ok(),
+            Some(Target::OpenSearch(None))
+        );
+        assert_eq!(
+            Target::parse("opensearch:glossa-dead").ok(),
+            Some(Target::OpenSearch(Some("glossa-dead".into())))
+        );
+        for bad in [
+            "opensearch:",
+            "opensearch:Upper",
+            "opensearch:_x",
+            "opensearch:a b",
+            "s3://x",
+        ] {
+            assert!(Target::parse(bad).is_err(), "{bad}");
+        }
+        assert!(matches!(
+            Target::parse("kafka://127.0.0.1:9092/dead"),
+            Ok(Target::Kafka(_))
+        ));
     }
 }

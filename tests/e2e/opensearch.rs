@@ -402,3 +402,86 @@ async fn opensearch_overloaded_cluster_429s_slow_ingest_down_and_lose_nothing() 
     // indexed is the document count.
     assert_eq!(cluster_count(&index).await, records);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the OpenSearch cluster of scripts/test.sh"]
+async fn dead_letters_in_an_opensearch_index_are_listed_and_replayed() {
+    let dir = tempdir();
+    let index = unique_index("dlq-index");
+    let mut lines: Vec<String> = (0..3)
+        .map(|i| {
+            json!({"id": format!("ok-{i}"), "body": format!("A perfectly fine record number {i}.")})
+                .to_string()
+        })
+        .collect();
+    lines.push("{not json".to_string());
+    lines.push(json!({"id": "big", "body": "grand ".repeat(1000)}).to_string());
+    let input = dir.path().join("in.ndjson");
+    std::fs::write(&input, lines.join("\n") + "\n").expect("write input");
+    let config = |limit: usize| {
+        let path = dir.path().join(format!("glossa-{limit}.toml"));
+        std::fs::write(
+            &path,
+            format!("[limits]\nmax_record_bytes = {limit}\n\n[dlq]\ntarget = \"opensearch\"\n"),
+        )
+        .expect("write config");
+        path.display().to_string()
+    };
+    let run = |config: &str, args: &[&str]| {
+        ingest_command(dir.path(), &index)
+            .args(["--config", config])
+            .args(args)
+            .output()
+            .expect("run glossa")
+    };
+    let reasons = |output: &std::process::Output| -> Vec<String> {
+        let mut reasons: Vec<String> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|v| v["reason"].as_str().map(str::to_string))
+            .collect();
+        reasons.sort();
+        reasons
+    };
+    let strict = config(4096);
+    let ingested = run(&strict, &["ingest", &input.display().to_string()]);
+    assert!(ingested.status.success(), "{ingested:?}");
+    assert!(
+        String::from_utf8_lossy(&ingested.stdout).contains("indexed 3 records, rejected 2"),
+        "{ingested:?}"
+    );
+    assert!(
+        !dir.path().join(glossa::dlq::FILE_NAME).exists(),
+        "dead letters went to the file, not the index"
+    );
+    // The letters are documents of the cluster, with their reason and source position.
+    let letters = format!("{index}-dead-letters");
+    assert_eq!(cluster_count(&letters).await, 2);
+    let found = cluster_get(&format!("{letters}/_search?q=reason:not_json")).await;
+    let letter = &found["hits"]["hits"][0]["_source"];
+    assert_eq!(letter["position"]["line"], 4, "{found}");
+    assert!(
+        letter["position"]["source"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("in.ndjson"),
+        "{found}"
+    );
+    let listed = run(&strict, &["dlq", "list"]);
+    assert!(listed.status.success(), "{listed:?}");
+    assert_eq!(reasons(&listed), ["not_json", "too_large"], "{listed:?}");
+
+    // With the limit raised, a replay indexes the large record; the broken one goes back.
+    let relaxed = config(65536);
+    let replayed = run(&relaxed, &["dlq", "replay"]);
+    assert!(replayed.status.success(), "{replayed:?}");
+    assert!(
+        String::from_utf8_lossy(&replayed.stdout)
+            .contains("replayed 2 dead letters: 1 indexed, 1 still failing"),
+        "{replayed:?}"
+    );
+    let listed = run(&relaxed, &["dlq", "list"]);
+    assert_eq!(reasons(&listed), ["not_json"], "{listed:?}");
+    assert_eq!(cluster_count(&letters).await, 1);
+    assert_eq!(cluster_count(&index).await, 4);
+}
