@@ -163,6 +163,10 @@ enum Command {
         Restart servers and workers with the new configuration once the swap is done."
     )]
     Reindex {
+        /// Serve Prometheus metrics on this address while the job runs (GET /metrics):
+        /// documents to copy, copied and failed.
+        #[arg(long, env = "GLOSSA_METRICS_LISTEN")]
+        metrics_listen: Option<SocketAddr>,
         #[command(subcommand)]
         command: ReindexCommand,
     },
@@ -307,7 +311,10 @@ fn run(cli: Cli) -> Result<()> {
             }
             runtime.block_on(demo(config))
         }
-        Command::Reindex { command } => runtime.block_on(reindex(config, command)),
+        Command::Reindex {
+            command,
+            metrics_listen,
+        } => runtime.block_on(reindex(config, command, metrics_listen)),
         Command::Dlq {
             command: DlqCommand::Replay,
         } => runtime.block_on(replay(config)),
@@ -582,8 +589,21 @@ async fn replay(config: Config) -> Result<()> {
     Ok(())
 }
 
-async fn reindex(config: Config, command: ReindexCommand) -> Result<()> {
+async fn reindex(
+    config: Config,
+    command: ReindexCommand,
+    metrics_listen: Option<SocketAddr>,
+) -> Result<()> {
     use glossa::reindex::job::Phase;
+    if let Some(addr) = metrics_listen {
+        glossa::metrics::install();
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} for metrics"))?;
+        let app = axum::Router::new().route("/metrics", axum::routing::get(glossa::api::metrics));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        tracing::info!(%addr, "serving reindex metrics on /metrics");
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;

@@ -51,6 +51,8 @@ pub const S3_OBJECTS_DONE: &str = "glossa_s3_objects_done_total";
 /// S3: records read from objects.
 pub const S3_RECORDS_READ: &str = "glossa_s3_records_read_total";
 
+/// Reindex: documents in the version being copied when the job started.
+pub const REINDEX_TOTAL: &str = "glossa_reindex_documents";
 /// Reindex: documents written to the new index version (catch-up passes included).
 pub const REINDEX_COPIED: &str = "glossa_reindex_documents_copied_total";
 /// Reindex: documents that could not be copied (in the dead-letter queue).

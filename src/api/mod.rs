@@ -3,6 +3,8 @@
 
 mod ingest;
 mod ops;
+
+pub use ops::metrics;
 mod search;
 
 use std::sync::Arc;

@@ -297,6 +297,7 @@ impl Reindexer {
 
     /// Drives a job from its phase to the end (or to where an operator must decide).
     async fn run(&self, mut job: Job) -> Result<Job, ReindexError> {
+        metrics::gauge!(crate::metrics::REINDEX_TOTAL).set(job.total as f64);
         self.progress
             .total
             .store(job.total, std::sync::atomic::Ordering::Relaxed);

@@ -243,6 +243,7 @@ impl EmbeddedReindexer {
     }
 
     fn run(&self, mut job: Job) -> Result<Job, ReindexError> {
+        metrics::gauge!(crate::metrics::REINDEX_TOTAL).set(job.total as f64);
         self.progress.total.store(job.total, Ordering::Relaxed);
         self.progress.copied.store(job.copied, Ordering::Relaxed);
         loop {
@@ -335,11 +336,13 @@ impl EmbeddedReindexer {
                         Ok((doc, ingested_at)) => {
                             writer.upsert(&doc, ingested_at)?;
                             job.copied += 1;
+                            crate::metrics::counter_add(crate::metrics::REINDEX_COPIED, 1);
                         }
                         Err(rejection) => {
                             tracing::warn!(reason = %rejection.reason, message = %rejection.message, "document not copied; it is in the dead-letter queue");
                             dlq.push(&rejection)?;
                             job.failed += 1;
+                            crate::metrics::counter_add(crate::metrics::REINDEX_FAILED, 1);
                         }
                     }
                 }

@@ -469,24 +469,27 @@ async fn embedded_reindex_resumes_after_a_kill_verifies_swaps_rolls_back_and_cle
     );
     server.stop().await;
 
-    // Killed after its first segment checkpoint, then resumed.
+    // Killed after its first segment checkpoint, then resumed. Its metrics are served meanwhile.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let metrics_url = format!("http://127.0.0.1:{port}/metrics");
     let mut child = Running(
         embedded(&data)
-            .args([
-                "reindex",
-                "start",
-                "--redetect",
-                "--rate",
-                "150",
-                "--no-swap",
-            ])
+            .args(["reindex", "--metrics-listen", &format!("127.0.0.1:{port}")])
+            .args(["start", "--redetect", "--rate", "150", "--no-swap"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn reindex"),
     );
     let mut done = 0;
+    let mut metrics = String::new();
     for _ in 0..600 {
+        if let Ok(response) = reqwest::get(&metrics_url).await {
+            metrics = response.text().await.unwrap_or_default();
+        }
         done = jobs_file(&data)[0]["segments_done"]
             .as_array()
             .map_or(0, Vec::len);
@@ -496,6 +499,19 @@ async fn embedded_reindex_resumes_after_a_kill_verifies_swaps_rolls_back_and_cle
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(done >= 1, "no segment checkpoint appeared");
+    assert!(
+        metrics.contains("glossa_reindex_documents 600"),
+        "no job size in the metrics: {metrics}"
+    );
+    let copied_metric = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("glossa_reindex_documents_copied_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(
+        copied_metric > 0.0,
+        "no copy progress in the metrics: {metrics}"
+    );
     child.0.kill().expect("kill -9");
     let _ = child.0.wait();
     assert_eq!(jobs_file(&data)[0]["phase"], "copying");
