@@ -820,11 +820,7 @@ fn print_summary(outcome: &Outcome, elapsed: Duration, bytes: u64) {
 }
 
 fn detect(config: &Config, text: &str, fast: bool) -> Result<()> {
-    let languages = (!config.detect.languages.is_empty()).then(|| config.detect.languages.clone());
-    let detector = Detector::new(&DetectorConfig {
-        languages,
-        min_confidence: config.detect.min_confidence,
-    })?;
+    let detector = Detector::new(&DetectorConfig::from_settings(&config.detect))?;
     let detection = if fast {
         detector.detect(text)
     } else {

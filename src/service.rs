@@ -62,12 +62,9 @@ impl Service {
         for source in &config.sources {
             StreamUrl::parse(source)?;
         }
-        let languages =
-            (!config.detect.languages.is_empty()).then(|| config.detect.languages.clone());
-        let detector = Arc::new(Detector::new(&DetectorConfig {
-            languages,
-            min_confidence: config.detect.min_confidence,
-        })?);
+        let detector = Arc::new(Detector::new(&DetectorConfig::from_settings(
+            &config.detect,
+        ))?);
         let (sink, index) = match config.backend {
             BackendKind::Embedded => embedded_backend(&config, &target)?,
             BackendKind::OpenSearch => opensearch_backend(&config, &detector.languages(), &target)?,

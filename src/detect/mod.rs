@@ -57,6 +57,16 @@ pub struct DetectorConfig {
     pub min_confidence: f64,
 }
 
+impl DetectorConfig {
+    /// What the `[detect]` section asks for (an empty language list means all).
+    pub fn from_settings(settings: &crate::config::DetectSettings) -> DetectorConfig {
+        DetectorConfig {
+            languages: (!settings.languages.is_empty()).then(|| settings.languages.clone()),
+            min_confidence: settings.min_confidence,
+        }
+    }
+}
+
 /// Default `min_confidence`: 0, i.e. "und" only when there is nothing to decide on (no
 /// letters, a script with no configured language). lingua's confidence is a softmax over the
 /// candidates; on documents the winner is almost always > 0.9, but on one- to three-word texts

@@ -50,12 +50,7 @@ impl Reindexer {
             .validate()
             .map_err(|e| ReindexError::State(e.to_string()))?;
         let client = opensearch::connect(&config.opensearch)?;
-        let languages =
-            (!config.detect.languages.is_empty()).then(|| config.detect.languages.clone());
-        let detector = Detector::new(&DetectorConfig {
-            languages,
-            min_confidence: config.detect.min_confidence,
-        })?;
+        let detector = Detector::new(&DetectorConfig::from_settings(&config.detect))?;
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| ReindexError::State("Reindexer::open needs a tokio runtime".into()))?;
         let (indexer, _) = runtime.block_on(opensearch::bulk_indexer(&client, &config.opensearch));
@@ -84,12 +79,7 @@ impl Reindexer {
     /// Creates the next version and runs the job through copy, catch-up and verification, then
     /// the swap when asked.
     pub async fn start(&self, options: StartOptions) -> Result<Job, ReindexError> {
-        if let Some(job) = self.store.unfinished().await? {
-            return Err(ReindexError::State(format!(
-                "the reindex into {} is unfinished ({:?}); run `glossa reindex resume`, or `glossa reindex rollback` to give it up",
-                job.target, job.phase
-            )));
-        }
+        super::refuse_second_job(self.store.unfinished().await?.as_ref())?;
         let aliases = self.alias_targets().await?;
         let (Some(read), Some(write)) = (&aliases.0, &aliases.1) else {
             return Err(ReindexError::State(format!(
@@ -125,37 +115,15 @@ impl Reindexer {
             )
             .await?;
         let total = self.count(write).await?;
-        let mut queries = self.config.reindex.verify_queries.clone();
-        queries.extend(options.queries);
-        let now = now_rfc3339();
-        let mut job = Job {
-            name: self.names.read_alias.clone(),
-            source: write.clone(),
-            target,
-            phase: match options.from {
-                Some(_) => Phase::Replaying,
-                None => Phase::Copying,
-            },
-            // A replay runs the pipeline, which always detects.
-            redetect: options.redetect || options.from.is_some(),
-            rate: options.rate,
-            auto_swap: options.swap,
-            queries,
-            started_at: now.clone(),
-            updated_at: now,
+        let slices = job::slices(options.slices.unwrap_or(self.config.reindex.slices));
+        let mut job = Job::new(
+            self.names.read_alias.clone(),
+            (write.clone(), target),
             total,
-            copied: 0,
-            failed: 0,
-            copy_seconds: 0.0,
-            slices: job::slices(options.slices.unwrap_or(self.config.reindex.slices)),
-            caught_up_at: None,
-            aliases_moved_at: None,
-            verification: None,
-            message: None,
-            segments_done: Vec::new(),
-            source_opstamp: None,
-            replay_from: options.from.clone(),
-        };
+            slices,
+            options,
+            &self.config.reindex.verify_queries,
+        );
         self.store.save(&mut job).await?;
         tracing::info!(source = %job.source, target = %job.target, total, "reindex started");
         self.run(job).await
@@ -182,22 +150,7 @@ impl Reindexer {
                 "no reindex job waiting for a swap".into(),
             ));
         };
-        match job.phase {
-            Phase::Verified | Phase::Swapping => {}
-            Phase::VerifyFailed if force => {}
-            Phase::VerifyFailed => {
-                return Err(ReindexError::State(format!(
-                    "the verification of {} failed; look at `glossa reindex status`, then swap with --force or roll back",
-                    job.target
-                )))
-            }
-            phase => {
-                return Err(ReindexError::State(format!(
-                    "the reindex into {} is not verified yet ({phase:?}); run `glossa reindex resume`",
-                    job.target
-                )))
-            }
-        }
+        super::check_swappable(&job, force)?;
         job.phase = Phase::Swapping;
         job.auto_swap = true;
         self.store.save(&mut job).await?;
@@ -210,13 +163,8 @@ impl Reindexer {
         let Some(mut job) = self.store.list().await?.into_iter().next() else {
             return Err(ReindexError::State("no reindex job to roll back".into()));
         };
+        super::check_rollbackable(&job)?;
         match job.phase {
-            Phase::RolledBack | Phase::Abandoned => {
-                return Err(ReindexError::State(format!(
-                    "the newest reindex job ({}) is already {:?}",
-                    job.target, job.phase
-                )))
-            }
             Phase::Swapped | Phase::Swapping => {
                 let (read, _) = self.alias_targets().await?;
                 if read.as_deref() == Some(job.target.as_str()) {

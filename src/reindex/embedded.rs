@@ -33,7 +33,6 @@ use crate::detect::{Detector, DetectorConfig};
 use crate::dlq::{now_rfc3339, DeadLetterQueue};
 use crate::record::SourcePosition;
 use crate::route::Router;
-use crate::search::SearchQuery;
 
 /// Documents rebuilt in parallel between two rate-limit waits.
 const CHUNK: usize = 1000;
@@ -56,12 +55,7 @@ impl EmbeddedReindexer {
         config
             .validate()
             .map_err(|e| ReindexError::State(e.to_string()))?;
-        let languages =
-            (!config.detect.languages.is_empty()).then(|| config.detect.languages.clone());
-        let detector = Detector::new(&DetectorConfig {
-            languages,
-            min_confidence: config.detect.min_confidence,
-        })?;
+        let detector = Detector::new(&DetectorConfig::from_settings(&config.detect))?;
         Ok(EmbeddedReindexer {
             router: Router::new(Arc::new(detector)),
             config,
@@ -83,47 +77,20 @@ impl EmbeddedReindexer {
             ));
         }
         let mut jobs = self.jobs()?;
-        if let Some(job) = jobs.iter().find(|j| !j.phase.is_finished()) {
-            return Err(ReindexError::State(format!(
-                "the reindex into {} is unfinished ({:?}); run `glossa reindex resume`, or `glossa reindex rollback` to give it up",
-                job.target, job.phase
-            )));
-        }
+        super::refuse_second_job(jobs.iter().find(|j| !j.phase.is_finished()))?;
         let live = live_index_dir(self.data_dir());
         let _lock = lock(&live)?;
         let source = dir_name(&live);
         let next = self.versions()?.into_iter().max().unwrap_or(1) + 1;
-        let now = now_rfc3339();
-        let mut queries = self.config.reindex.verify_queries.clone();
-        queries.extend(options.queries);
-        let job = Job {
-            name: self.data_dir().display().to_string(),
-            source,
-            target: format!("index-v{next}"),
-            phase: match options.from {
-                Some(_) => Phase::Replaying,
-                None => Phase::Copying,
-            },
-            // A replay runs the pipeline, which always detects.
-            redetect: options.redetect || options.from.is_some(),
-            rate: options.rate,
-            auto_swap: options.swap,
-            queries,
-            started_at: now.clone(),
-            updated_at: now,
-            total: Index::open_in_dir(&live)?.reader()?.searcher().num_docs(),
-            copied: 0,
-            failed: 0,
-            copy_seconds: 0.0,
-            slices: Vec::new(),
-            caught_up_at: None,
-            aliases_moved_at: None,
-            verification: None,
-            message: None,
-            segments_done: Vec::new(),
-            source_opstamp: None,
-            replay_from: options.from.clone(),
-        };
+        let total = Index::open_in_dir(&live)?.reader()?.searcher().num_docs();
+        let job = Job::new(
+            self.data_dir().display().to_string(),
+            (source, format!("index-v{next}")),
+            total,
+            Vec::new(),
+            options,
+            &self.config.reindex.verify_queries,
+        );
         jobs.insert(0, job.clone());
         self.save_jobs(&jobs)?;
         self.run(job)
@@ -142,22 +109,7 @@ impl EmbeddedReindexer {
     /// Makes a verified job's version live (`force`: even if verification failed).
     pub fn swap(&self, force: bool) -> Result<Job, ReindexError> {
         let mut job = self.unfinished()?;
-        match job.phase {
-            Phase::Verified | Phase::Swapping => {}
-            Phase::VerifyFailed if force => {}
-            Phase::VerifyFailed => {
-                return Err(ReindexError::State(format!(
-                    "the verification of {} failed; look at `glossa reindex status`, then swap with --force or roll back",
-                    job.target
-                )))
-            }
-            phase => {
-                return Err(ReindexError::State(format!(
-                    "the reindex into {} is not verified yet ({phase:?}); run `glossa reindex resume`",
-                    job.target
-                )))
-            }
-        }
+        super::check_swappable(&job, force)?;
         let _lock = lock(&self.data_dir().join(&job.source))?;
         job.auto_swap = true;
         job.phase = Phase::Swapping;
@@ -170,13 +122,8 @@ impl EmbeddedReindexer {
         let Some(job) = jobs.first_mut() else {
             return Err(ReindexError::State("no reindex job to roll back".into()));
         };
+        super::check_rollbackable(job)?;
         match job.phase {
-            Phase::RolledBack | Phase::Abandoned => {
-                return Err(ReindexError::State(format!(
-                    "the newest reindex job ({}) is already {:?}",
-                    job.target, job.phase
-                )))
-            }
             Phase::Swapped => {
                 let live = live_index_dir(&self.config.data_dir);
                 let _lock = lock(&live)?;
@@ -448,18 +395,7 @@ impl EmbeddedReindexer {
         let mut checks = Vec::new();
         for query in queries {
             let detection = self.router.detector().detect_accurate(query);
-            let request = SearchQuery {
-                text: query.clone(),
-                langs: if detection.lang == "und" {
-                    Vec::new()
-                } else {
-                    vec![detection.lang]
-                },
-                filters: Vec::new(),
-                size: 1,
-                cursor: None,
-                highlight: false,
-            };
+            let request = super::verify::saved_query(query, detection.lang);
             let old_hits = old.search(&request).map(|r| r.total).unwrap_or(0);
             let new_hits = new.search(&request).map(|r| r.total).unwrap_or(0);
             checks.push(QueryCheck {

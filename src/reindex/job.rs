@@ -130,6 +130,49 @@ pub struct Job {
 }
 
 impl Job {
+    /// A new job copying (or replaying `options.from`) `source` into `target`, which holds
+    /// `total` documents, with the configured saved queries plus the job's own.
+    pub fn new(
+        name: String,
+        (source, target): (String, String),
+        total: u64,
+        slices: Vec<Slice>,
+        options: super::StartOptions,
+        saved_queries: &[String],
+    ) -> Job {
+        let now = crate::dlq::now_rfc3339();
+        let mut queries = saved_queries.to_vec();
+        queries.extend(options.queries);
+        Job {
+            name,
+            source,
+            target,
+            phase: match options.from {
+                Some(_) => Phase::Replaying,
+                None => Phase::Copying,
+            },
+            // A replay runs the pipeline, which always detects.
+            redetect: options.redetect || options.from.is_some(),
+            rate: options.rate,
+            auto_swap: options.swap,
+            queries,
+            started_at: now.clone(),
+            updated_at: now,
+            total,
+            copied: 0,
+            failed: 0,
+            copy_seconds: 0.0,
+            slices,
+            caught_up_at: None,
+            aliases_moved_at: None,
+            verification: None,
+            message: None,
+            replay_from: options.from,
+            segments_done: Vec::new(),
+            source_opstamp: None,
+        }
+    }
+
     /// The measured copy rate, documents per second.
     pub fn copy_rate(&self) -> f64 {
         let copied: u64 = match self.slices.is_empty() {

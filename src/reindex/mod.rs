@@ -92,6 +92,44 @@ pub struct StartOptions {
     pub from: Option<String>,
 }
 
+/// Refuses a new job while `unfinished` (the newest job not finished) exists.
+pub fn refuse_second_job(unfinished: Option<&job::Job>) -> Result<(), ReindexError> {
+    match unfinished {
+        None => Ok(()),
+        Some(job) => Err(ReindexError::State(format!(
+            "the reindex into {} is unfinished ({:?}); run `glossa reindex resume`, or `glossa reindex rollback` to give it up",
+            job.target, job.phase
+        ))),
+    }
+}
+
+/// Whether `job` may be swapped in (`force`: even after a failed verification).
+pub fn check_swappable(job: &job::Job, force: bool) -> Result<(), ReindexError> {
+    match job.phase {
+        job::Phase::Verified | job::Phase::Swapping => Ok(()),
+        job::Phase::VerifyFailed if force => Ok(()),
+        job::Phase::VerifyFailed => Err(ReindexError::State(format!(
+            "the verification of {} failed; look at `glossa reindex status`, then swap with --force or roll back",
+            job.target
+        ))),
+        phase => Err(ReindexError::State(format!(
+            "the reindex into {} is not verified yet ({phase:?}); run `glossa reindex resume`",
+            job.target
+        ))),
+    }
+}
+
+/// Refuses to roll back a job that already was.
+pub fn check_rollbackable(job: &job::Job) -> Result<(), ReindexError> {
+    match job.phase {
+        job::Phase::RolledBack | job::Phase::Abandoned => Err(ReindexError::State(format!(
+            "the newest reindex job ({}) is already {:?}",
+            job.target, job.phase
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Reads the stream `url` to its end into the index version `target`, through the whole
 /// pipeline (decode, detect, route), as `glossa ingest --from` would: the replay mode of a job.
 /// Kafka resumes from the URL's group's commits; S3 reads every object again. Returns the

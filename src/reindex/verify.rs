@@ -226,18 +226,7 @@ impl Versions<'_> {
         let detection = tokio::task::spawn_blocking(move || detector.detect_accurate(&text))
             .await
             .map_err(|e| ReindexError::State(format!("query detection failed: {e}")))?;
-        let request = SearchQuery {
-            text: query.to_string(),
-            langs: if detection.lang == "und" {
-                Vec::new()
-            } else {
-                vec![detection.lang]
-            },
-            filters: Vec::new(),
-            size: 1,
-            cursor: None,
-            highlight: false,
-        };
+        let request = saved_query(query, detection.lang);
         let mut totals = [0u64; 2];
         for (total, index) in totals.iter_mut().zip([self.old, self.new]) {
             let search = OpenSearchSearch::new(
@@ -258,6 +247,22 @@ impl Versions<'_> {
             new_hits: totals[1],
             ok: totals[0] == 0 || totals[1] > 0,
         })
+    }
+}
+
+/// The search a saved query makes: the first hit, in the query's detected language.
+pub fn saved_query(text: &str, lang: &'static str) -> SearchQuery {
+    SearchQuery {
+        text: text.to_string(),
+        langs: if lang == "und" {
+            Vec::new()
+        } else {
+            vec![lang]
+        },
+        filters: Vec::new(),
+        size: 1,
+        cursor: None,
+        highlight: false,
     }
 }
 

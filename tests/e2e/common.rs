@@ -197,3 +197,15 @@ impl Drop for Running {
         let _ = self.0.wait();
     }
 }
+
+/// A config file in `dir` with `limits.max_record_bytes = limit` and `extra` TOML (a `[dlq]`
+/// section...), named after the limit so two limits can be compared.
+pub fn limit_config(dir: &Path, limit: usize, extra: &str) -> String {
+    let path = dir.join(format!("glossa-{limit}.toml"));
+    std::fs::write(
+        &path,
+        format!("[limits]\nmax_record_bytes = {limit}\n\n{extra}"),
+    )
+    .expect("write config");
+    path.display().to_string()
+}

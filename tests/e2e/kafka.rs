@@ -713,15 +713,7 @@ async fn dead_letters_in_a_kafka_topic_are_listed_and_replayed() {
     std::fs::write(&input, text).expect("write input");
     let data = dir.path().join("data");
     let dlq = format!("[dlq]\ntarget = \"kafka://{}/{topic}\"\n", bootstrap());
-    let config = |limit: usize| {
-        let path = dir.path().join(format!("glossa-{limit}.toml"));
-        std::fs::write(
-            &path,
-            format!("[limits]\nmax_record_bytes = {limit}\n\n{dlq}"),
-        )
-        .expect("write config");
-        path.display().to_string()
-    };
+    let config = |limit: usize| limit_config(dir.path(), limit, &dlq);
     let run = |config: &str, args: &[&str]| {
         let mut command = glossa();
         command

@@ -418,15 +418,7 @@ async fn dead_letters_in_an_opensearch_index_are_listed_and_replayed() {
     lines.push(json!({"id": "big", "body": "grand ".repeat(1000)}).to_string());
     let input = dir.path().join("in.ndjson");
     std::fs::write(&input, lines.join("\n") + "\n").expect("write input");
-    let config = |limit: usize| {
-        let path = dir.path().join(format!("glossa-{limit}.toml"));
-        std::fs::write(
-            &path,
-            format!("[limits]\nmax_record_bytes = {limit}\n\n[dlq]\ntarget = \"opensearch\"\n"),
-        )
-        .expect("write config");
-        path.display().to_string()
-    };
+    let config = |limit: usize| limit_config(dir.path(), limit, "[dlq]\ntarget = \"opensearch\"\n");
     let run = |config: &str, args: &[&str]| {
         ingest_command(dir.path(), &index)
             .args(["--config", config])
