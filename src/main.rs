@@ -197,7 +197,7 @@ enum ReindexCommand {
         queries: Vec<String>,
         /// Rebuild from the original source instead of copying the live version:
         /// kafka://HOST:PORT/TOPIC?group=NEW_GROUP&from=earliest, or s3://BUCKET/PREFIX.
-        #[arg(long, conflicts_with_all = ["mappings", "rate", "slices"])]
+        #[arg(long, conflicts_with_all = ["rate", "slices"])]
         from: Option<String>,
     },
     /// Continue an unfinished job from its checkpoint.

@@ -3,9 +3,9 @@
 
 mod ingest;
 mod ops;
+mod search;
 
 pub use ops::metrics;
-mod search;
 
 use std::sync::Arc;
 
