@@ -196,7 +196,7 @@ enum ReindexCommand {
         #[arg(long = "query")]
         queries: Vec<String>,
         /// Rebuild from the original source instead of copying the live version:
-        /// kafka://HOST:PORT/TOPIC?group=NEW_GROUP&from=earliest, or s3://BUCKET/PREFIX.
+        /// kafka://HOST:PORT/TOPIC?group=NEW_GROUP&from=earliest|TIMESTAMP, or s3://BUCKET/PREFIX.
         #[arg(long, conflicts_with_all = ["rate", "slices"])]
         from: Option<String>,
     },

@@ -14,7 +14,7 @@ use rdkafka::{ClientConfig, ClientContext, Message, Offset, TopicPartitionList};
 use super::{now_rfc3339, DeadLetter, DlqError};
 use crate::config::KafkaSettings;
 use crate::record::Rejection;
-use crate::source::kafka::KafkaUrl;
+use crate::source::kafka::{committed_offsets, KafkaUrl};
 
 /// Longest wait for the brokers to acknowledge queued letters.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(60);
@@ -117,33 +117,6 @@ impl KafkaQueue {
             });
         }
         Ok(())
-    }
-}
-
-/// The replay group's committed offsets. A group's coordinator can be briefly unavailable (a
-/// fresh broker still loading its offsets topic, a coordinator moving): those answers are retried
-/// until `timeout`, anything else fails at once.
-fn committed_offsets(
-    consumer: &BaseConsumer,
-    wanted: &TopicPartitionList,
-    timeout: Duration,
-) -> Result<TopicPartitionList, rdkafka::error::KafkaError> {
-    use rdkafka::types::RDKafkaErrorCode::{
-        CoordinatorLoadInProgress, CoordinatorNotAvailable, NotCoordinator,
-    };
-    let deadline = Instant::now() + timeout;
-    loop {
-        match consumer.committed_offsets(wanted.clone(), timeout) {
-            Err(error)
-                if matches!(
-                    error.rdkafka_error_code(),
-                    Some(NotCoordinator | CoordinatorNotAvailable | CoordinatorLoadInProgress)
-                ) && Instant::now() < deadline =>
-            {
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            result => return result,
-        }
     }
 }
 

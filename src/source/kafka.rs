@@ -63,10 +63,13 @@ pub struct KafkaUrl {
     /// librdkafka properties from the query string (keys with a dot), plus `from`.
     pub properties: BTreeMap<String, String>,
     pub start_from: Option<String>,
+    /// `from=TIMESTAMP` (RFC 3339, or milliseconds since the epoch): a group without committed
+    /// offsets starts each partition at its first record from that time.
+    pub start_at_ms: Option<i64>,
 }
 
 impl KafkaUrl {
-    /// Parses `kafka://HOST:PORT[,HOST:PORT]/TOPIC[,TOPIC]?group=G[&from=earliest|latest][&prop.name=value]`.
+    /// Parses `kafka://HOST:PORT[,HOST:PORT]/TOPIC[,TOPIC]?group=G[&from=earliest|latest|TIMESTAMP][&prop.name=value]`.
     pub fn parse(text: &str) -> Result<KafkaUrl, KafkaSourceError> {
         let bad = |reason: &str| KafkaSourceError::Url {
             url: text.to_string(),
@@ -105,9 +108,25 @@ impl KafkaUrl {
                 other => return Err(bad(&format!("unknown parameter `{other}`"))),
             }
         }
-        if let Some(from) = &start_from {
+        let mut start_at_ms = None;
+        if let Some(from) = start_from.clone() {
             if from != "earliest" && from != "latest" {
-                return Err(bad("`from` must be earliest or latest"));
+                let millis = from.parse::<i64>().ok().or_else(|| {
+                    let time = time::OffsetDateTime::parse(
+                        &from,
+                        &time::format_description::well_known::Rfc3339,
+                    )
+                    .ok()?;
+                    i64::try_from(time.unix_timestamp_nanos() / 1_000_000).ok()
+                });
+                match millis {
+                    Some(millis) if millis >= 0 => start_at_ms = Some(millis),
+                    _ => return Err(bad(
+                        "`from` must be earliest, latest, an RFC 3339 time or epoch milliseconds",
+                    )),
+                }
+                // Partitions with nothing from that time on start at their end.
+                start_from = Some("latest".to_string());
             }
         }
         Ok(KafkaUrl {
@@ -116,6 +135,7 @@ impl KafkaUrl {
             group: group.ok_or_else(|| bad("no consumer group (?group=NAME)"))?,
             properties,
             start_from,
+            start_at_ms,
         })
     }
 }
@@ -343,6 +363,15 @@ pub async fn run(
         Duration::from_millis(settings.connect_timeout_ms),
     )
     .await?;
+    if let Some(millis) = url.start_at_ms {
+        start_group_at(
+            &consumer,
+            url,
+            millis,
+            Duration::from_millis(settings.connect_timeout_ms),
+        )
+        .await?;
+    }
     let topics: Vec<&str> = url.topics.iter().map(String::as_str).collect();
     consumer.subscribe(&topics)?;
     tracing::info!(brokers = %url.brokers, topics = %url.topics.join(","), group = %url.group, "consuming from Kafka");
@@ -591,6 +620,88 @@ async fn check_topics(
     })?
 }
 
+/// `from=TIMESTAMP`: when the group has committed nothing on the topics yet, commits for it, on
+/// every partition, the offset of the first record at or after `millis` (the end where there is
+/// none), so the group starts there. A group with commits resumes from them instead.
+async fn start_group_at(
+    consumer: &Arc<GroupConsumer>,
+    url: &KafkaUrl,
+    millis: i64,
+    timeout: Duration,
+) -> Result<(), KafkaSourceError> {
+    let consumer = consumer.clone();
+    let topics = url.topics.clone();
+    let positioned = tokio::task::spawn_blocking(move || -> Result<bool, KafkaError> {
+        let mut wanted = TopicPartitionList::new();
+        for topic in &topics {
+            let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+            for found in metadata.topics() {
+                for partition in found.partitions() {
+                    wanted.add_partition_offset(topic, partition.id(), Offset::Offset(millis))?;
+                }
+            }
+        }
+        let committed = committed_offsets(consumer.as_ref(), &wanted, timeout)?;
+        if committed
+            .elements()
+            .iter()
+            .any(|e| matches!(e.offset(), Offset::Offset(_)))
+        {
+            return Ok(false);
+        }
+        let mut start = consumer.offsets_for_times(wanted, timeout)?;
+        let ends: Vec<(String, i32)> = start
+            .elements()
+            .iter()
+            .filter(|e| !matches!(e.offset(), Offset::Offset(_)))
+            .map(|e| (e.topic().to_string(), e.partition()))
+            .collect();
+        for (topic, partition) in ends {
+            let (_, high) = consumer.fetch_watermarks(&topic, partition, timeout)?;
+            start.set_partition_offset(&topic, partition, Offset::Offset(high))?;
+        }
+        consumer.commit(&start, CommitMode::Sync)?;
+        Ok(true)
+    })
+    .await
+    .map_err(|e| KafkaSourceError::Topic {
+        topic: url.topics.join(","),
+        reason: e.to_string(),
+    })??;
+    if positioned {
+        tracing::info!(group = %url.group, millis, "group positioned at the first records from the given time");
+    } else {
+        tracing::info!(group = %url.group, "the group has committed offsets: resuming from them, not from the given time");
+    }
+    Ok(())
+}
+
+/// The group's committed offsets of `wanted`, retried while the group coordinator is briefly
+/// unavailable (a fresh broker answers NotCoordinator for a moment).
+pub(crate) fn committed_offsets<C: ConsumerContext, K: Consumer<C>>(
+    consumer: &K,
+    wanted: &TopicPartitionList,
+    timeout: Duration,
+) -> Result<TopicPartitionList, KafkaError> {
+    use rdkafka::types::RDKafkaErrorCode::{
+        CoordinatorLoadInProgress, CoordinatorNotAvailable, NotCoordinator,
+    };
+    let deadline = Instant::now() + timeout;
+    loop {
+        match consumer.committed_offsets(wanted.clone(), timeout) {
+            Err(error)
+                if matches!(
+                    error.rdkafka_error_code(),
+                    Some(NotCoordinator | CoordinatorNotAvailable | CoordinatorLoadInProgress)
+                ) && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            result => return result,
+        }
+    }
+}
+
 fn client_config(url: &KafkaUrl, settings: &KafkaSettings, chunk_records: usize) -> ClientConfig {
     let mut config = ClientConfig::new();
     let start_from = url.start_from.as_deref().unwrap_or(&settings.start_from);
@@ -807,9 +918,26 @@ mod tests {
             "kafka://a:9092?group=g",
             "http://a/docs?group=g",
             "kafka://a:9092/docs?group=g&from=yesterday",
+            "kafka://a:9092/docs?group=g&from=-5",
             "kafka://a:9092/docs?group=g&bogus=1",
         ] {
             assert!(KafkaUrl::parse(bad).is_err(), "{bad} must be refused");
+        }
+        assert_eq!(url.start_at_ms, None);
+    }
+
+    #[test]
+    fn a_start_time_is_an_rfc3339_time_or_epoch_milliseconds() {
+        for (from, millis) in [
+            ("2026-01-02T03:04:05.678Z", 1_767_323_045_678),
+            ("2026-01-02T04:04:05.678%2B01:00", 1_767_323_045_678),
+            ("1767323045678", 1_767_323_045_678),
+        ] {
+            let url = KafkaUrl::parse(&format!("kafka://a:9092/docs?group=g&from={from}"))
+                .expect("valid");
+            assert_eq!(url.start_at_ms, Some(millis), "{from}");
+            // Partitions with nothing from that time on start at their end.
+            assert_eq!(url.start_from.as_deref(), Some("latest"), "{from}");
         }
     }
 

@@ -331,6 +331,50 @@ async fn kafka_ingest_killed_mid_topic_resumes_and_indexes_every_record_once() {
     assert_eq!(committed(&group, &topic, 3), ends);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Kafka broker of scripts/test.sh"]
+async fn kafka_ingest_from_a_time_starts_every_partition_at_its_first_record_from_then() {
+    let dir = tempdir();
+    let topic = unique_name("from-time");
+    let group = unique_name("g");
+    create_topic(&topic, 3).await;
+    let early = produce(&topic, &records("early", 300)).await;
+    // Broker timestamps are in milliseconds: leave a clear gap on both sides of the start time.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let from = glossa::dlq::now_rfc3339();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let late = produce(&topic, &records("late", 200)).await;
+    let config = write_config(dir.path(), "");
+    let url = format!(
+        "kafka://{}/{topic}?group={group}&from={}",
+        bootstrap(),
+        from.replace('+', "%2B")
+    );
+    let (ok, stdout, stderr) = run_bounded(
+        ingest_from(dir.path(), &config, &url),
+        Duration::from_secs(120),
+    );
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("indexed 200 records, rejected 0"),
+        "{stdout}\n{stderr}"
+    );
+    let data = dir.path().join("data");
+    assert_eq!(count_docs(&data), 200);
+    assert_eq!(find_record(&data, "late", 0), 1);
+    assert_eq!(find_record(&data, "early", 299), 0);
+    let mut ends = end_offsets(&early);
+    ends.extend(end_offsets(&late));
+    assert_eq!(committed(&group, &topic, 3), ends);
+    // A second run resumes from the group's commits, not from the time again.
+    let (ok, stdout, stderr) = run_bounded(
+        ingest_from(dir.path(), &config, &url),
+        Duration::from_secs(120),
+    );
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("indexed 0 records"), "{stdout}\n{stderr}");
+}
+
 /// Starts `glossa ingest --from URL --follow` into the cluster index, logging to `log`.
 fn follow_worker(dir: &Path, index: &str, url: &str, log: &Path) -> Running {
     let mut command = crate::opensearch::ingest_command(dir, index);
