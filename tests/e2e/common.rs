@@ -209,3 +209,14 @@ pub fn limit_config(dir: &Path, limit: usize, extra: &str) -> String {
     .expect("write config");
     path.display().to_string()
 }
+
+/// The sorted `reason`s of `glossa dlq list` output (one letter per line).
+pub fn dead_letter_reasons(stdout: &str) -> Vec<String> {
+    let mut reasons: Vec<String> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["reason"].as_str().map(str::to_string))
+        .collect();
+    reasons.sort();
+    reasons
+}

@@ -778,18 +778,13 @@ async fn dead_letters_in_a_kafka_topic_are_listed_and_replayed() {
         !data.join(glossa::dlq::FILE_NAME).exists(),
         "dead letters went to the file, not the topic"
     );
-    let reasons = |stdout: &str| -> Vec<String> {
-        let mut reasons: Vec<String> = stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter_map(|v| v["reason"].as_str().map(str::to_string))
-            .collect();
-        reasons.sort();
-        reasons
-    };
     let (ok, stdout, stderr) = run(&strict, &["dlq", "list"]);
     assert!(ok, "{stderr}");
-    assert_eq!(reasons(&stdout), ["not_json", "too_large"], "{stdout}");
+    assert_eq!(
+        dead_letter_reasons(&stdout),
+        ["not_json", "too_large"],
+        "{stdout}"
+    );
 
     // With the limit raised, a replay indexes the large record; the broken one goes back.
     let relaxed = config(65536);
@@ -801,6 +796,6 @@ async fn dead_letters_in_a_kafka_topic_are_listed_and_replayed() {
     );
     let (ok, stdout, stderr) = run(&relaxed, &["dlq", "list"]);
     assert!(ok, "{stderr}");
-    assert_eq!(reasons(&stdout), ["not_json"], "{stdout}");
+    assert_eq!(dead_letter_reasons(&stdout), ["not_json"], "{stdout}");
     assert_eq!(count_docs(&data), 4);
 }

@@ -426,14 +426,8 @@ async fn dead_letters_in_an_opensearch_index_are_listed_and_replayed() {
             .output()
             .expect("run glossa")
     };
-    let reasons = |output: &std::process::Output| -> Vec<String> {
-        let mut reasons: Vec<String> = String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter_map(|v| v["reason"].as_str().map(str::to_string))
-            .collect();
-        reasons.sort();
-        reasons
+    let reasons = |output: &std::process::Output| {
+        dead_letter_reasons(&String::from_utf8_lossy(&output.stdout))
     };
     let strict = config(4096);
     let ingested = run(&strict, &["ingest", &input.display().to_string()]);
