@@ -195,6 +195,7 @@ impl EmbeddedReindexer {
         self.progress.copied.store(job.copied, Ordering::Relaxed);
         loop {
             let result = match job.phase {
+                Phase::Replaying => self.replay(&mut job).map(|_| Phase::Verifying),
                 Phase::Copying | Phase::CatchingUp => self.copy(&mut job).map(|_| Phase::Verifying),
                 Phase::Verifying => self.verify(&mut job),
                 Phase::Verified if job.auto_swap => Ok(Phase::Swapping),
@@ -216,6 +217,27 @@ impl EmbeddedReindexer {
                 }
             }
         }
+    }
+
+    /// Rebuilds the new version from the job's source, through the pipeline (on this blocking
+    /// thread, driving the async source on the caller's runtime).
+    fn replay(&self, job: &mut Job) -> Result<(), ReindexError> {
+        self.progress.set_phase("replaying");
+        let from = job.replay_from.clone().unwrap_or_default();
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| ReindexError::State("a replay needs a tokio runtime".into()))?;
+        let started = std::time::Instant::now();
+        let (indexed, rejected) = runtime.block_on(super::replay(
+            &self.config,
+            &from,
+            &job.target,
+            self.progress.clone(),
+            self.stop.clone(),
+        ))?;
+        job.copied = indexed;
+        job.failed = rejected;
+        job.copy_seconds += started.elapsed().as_secs_f64();
+        Ok(())
     }
 
     /// Copies every live segment not copied yet, committing and checkpointing after each.

@@ -627,3 +627,53 @@ async fn reindex_replays_the_original_kafka_topic_into_the_new_version() {
         text(&status)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Kafka broker of scripts/test.sh"]
+async fn embedded_reindex_replays_the_original_kafka_topic_into_a_new_version() {
+    use crate::kafka::{bootstrap, create_topic, produce};
+    let dir = tempdir();
+    let data = dir.path().join("data");
+    let topic = unique_name("embedded-replay");
+    create_topic(&topic, 2).await;
+    let payloads: Vec<Vec<u8>> = records("doc", 0..300)
+        .lines()
+        .map(|l| l.as_bytes().to_vec())
+        .collect();
+    produce(&topic, &payloads).await;
+    let ingest = embedded(&data)
+        .args(["--languages", "en,fr", "ingest", "--from"])
+        .arg(format!(
+            "kafka://{}/{topic}?group={topic}-live",
+            bootstrap()
+        ))
+        .output()
+        .expect("ingest");
+    assert!(ingest.status.success(), "{}", text(&ingest));
+    assert_eq!(live_docs(&data), 300);
+
+    let url = format!(
+        "kafka://{}/{topic}?group={topic}-reindex&from=earliest",
+        bootstrap()
+    );
+    let job = embedded(&data)
+        .args(["reindex", "start", "--from", &url])
+        .output()
+        .expect("reindex");
+    assert!(job.status.success(), "{}", text(&job));
+    let stdout = String::from_utf8_lossy(&job.stdout);
+    assert!(stdout.contains("verification PASSED"), "{}", text(&job));
+    assert!(stdout.contains("Swapped"), "{}", text(&job));
+    assert_eq!(
+        glossa::backend::embedded::live_index_dir(&data),
+        data.join("index-v2")
+    );
+    assert_eq!(live_docs(&data), 300);
+    let server = TestServer::start(test_config(&data)).await;
+    let answer = server
+        .search(&[("q", "Haus"), ("lang", "de"), ("size", "3")])
+        .await;
+    assert_eq!(answer["total"], 100, "{answer}");
+    assert_eq!(answer["hits"][0]["lang"], "de", "{answer}");
+    server.stop().await;
+}
