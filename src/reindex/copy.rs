@@ -146,6 +146,7 @@ impl Copier {
             source: format!("reindex:{}", self.source),
             line: 0,
         };
+        let refused_position = position.clone();
         // Decoding and detection are CPU work: off the async workers, on every core.
         let rebuilt: Vec<(Value, Result<Rebuilt, Rejection>)> =
             tokio::task::spawn_blocking(move || {
@@ -206,10 +207,7 @@ impl Copier {
                 // A live write landed between our read and our write: it is newer, keep it.
                 ItemResult::Failed { status: 409, .. } if conditional => outcome.kept_newer += 1,
                 ItemResult::Failed { status, reason } => rejections.push(Rejection {
-                    position: SourcePosition {
-                        source: format!("reindex:{}", self.source),
-                        line: 0,
-                    },
+                    position: refused_position.clone(),
                     reason: crate::sink::REASON_BACKEND_REJECTED.to_string(),
                     message: format!(
                         "{} refused the document (HTTP {status}): {reason}",

@@ -418,8 +418,13 @@ impl EmbeddedReindexer {
         for query in queries {
             let detection = self.router.detector().detect_accurate(query);
             let request = super::verify::saved_query(query, detection.lang);
-            let old_hits = old.search(&request).map(|r| r.total).unwrap_or(0);
-            let new_hits = new.search(&request).map(|r| r.total).unwrap_or(0);
+            let hits = |index: &EmbeddedIndex, name: &str| {
+                index.search(&request).map(|r| r.total).map_err(|e| {
+                    ReindexError::State(format!("saved query {query:?} on {name}: {e}"))
+                })
+            };
+            let old_hits = hits(&old, &job.source)?;
+            let new_hits = hits(&new, &job.target)?;
             checks.push(QueryCheck {
                 query: query.clone(),
                 old_hits,

@@ -433,6 +433,23 @@ fn jobs_file(dir: &Path) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// The embedded data directory serves `version` with `docs` documents, and a server on it finds
+/// the `german` German records by German stemming, labelled `de`.
+async fn assert_live_finds_german(data: &Path, version: &str, docs: u64, german: u64) {
+    assert_eq!(
+        glossa::backend::embedded::live_index_dir(data),
+        data.join(version)
+    );
+    assert_eq!(live_docs(data), docs);
+    let server = TestServer::start(test_config(data)).await;
+    let answer = server
+        .search(&[("q", "Haus"), ("lang", "de"), ("size", "3")])
+        .await;
+    assert_eq!(answer["total"], german, "{answer}");
+    assert_eq!(answer["hits"][0]["lang"], "de", "{answer}");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_reindex_resumes_after_a_kill_verifies_swaps_rolls_back_and_cleans_up() {
     let dir = tempdir();
@@ -540,19 +557,8 @@ async fn embedded_reindex_resumes_after_a_kill_verifies_swaps_rolls_back_and_cle
         .output()
         .expect("run");
     assert!(swapped.status.success(), "{}", text(&swapped));
-    assert_eq!(
-        glossa::backend::embedded::live_index_dir(&data),
-        data.join("index-v2")
-    );
-    assert_eq!(live_docs(&data), 600);
     // A server on the data directory now serves the new version: German, found by stemming.
-    let server = TestServer::start(test_config(&data)).await;
-    let answer = server
-        .search(&[("q", "Haus"), ("lang", "de"), ("size", "3")])
-        .await;
-    assert_eq!(answer["total"], 200, "{answer}");
-    assert_eq!(answer["hits"][0]["lang"], "de", "{answer}");
-    server.stop().await;
+    assert_live_finds_german(&data, "index-v2", 600, 200).await;
 
     let rolled_back = embedded(&data)
         .args(["reindex", "rollback"])
@@ -664,16 +670,5 @@ async fn embedded_reindex_replays_the_original_kafka_topic_into_a_new_version() 
     let stdout = String::from_utf8_lossy(&job.stdout);
     assert!(stdout.contains("verification PASSED"), "{}", text(&job));
     assert!(stdout.contains("Swapped"), "{}", text(&job));
-    assert_eq!(
-        glossa::backend::embedded::live_index_dir(&data),
-        data.join("index-v2")
-    );
-    assert_eq!(live_docs(&data), 300);
-    let server = TestServer::start(test_config(&data)).await;
-    let answer = server
-        .search(&[("q", "Haus"), ("lang", "de"), ("size", "3")])
-        .await;
-    assert_eq!(answer["total"], 100, "{answer}");
-    assert_eq!(answer["hits"][0]["lang"], "de", "{answer}");
-    server.stop().await;
+    assert_live_finds_german(&data, "index-v2", 300, 100).await;
 }
