@@ -599,7 +599,9 @@ async fn kafka_backlog_behind_a_slow_pipeline_pauses_consumption_with_bounded_me
         "consumption was never paused:\n{stderr}"
     );
     // Reading the backlog from Kafka holds little more than reading it from a file (index merges
-    // make either peak vary by tens of MB); holding the backlog would add all of it.
+    // make either peak vary by tens of MB); holding the backlog would add all of it. Under CPU
+    // contention glibc malloc alone used to add 100-170 MB here (an arena per contended thread,
+    // kept after use), which is why the binary runs on mimalloc.
     let growth = peak.saturating_sub(file_peak);
     eprintln!(
         "backlog {backlog} bytes; peak anonymous RSS {peak} from Kafka vs {file_peak} from a file"
