@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit tests, end-to-end tests (real binary, real HTTP, the embedded
-# index, a real 3-node OpenSearch 2.19.6 cluster, a real Apache Kafka 4.4 broker and a real
-# S3-protocol server (s3s-fs), all on loopback), doc tests, and builds the benchmarks so they
+# index, a real 3-node OpenSearch 2.19.6 cluster, a secured OpenSearch node (the real security
+# plugin: HTTPS, basic auth), a real Apache Kafka 4.4 broker and a real S3-protocol server
+# (s3s-fs), all on loopback), doc tests, and builds the benchmarks so they
 # cannot rot. Release mode, because language detection in debug builds is too
 # slow to exercise realistically.
 #
@@ -12,9 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-for tool in cargo java mvn curl; do
+for tool in cargo java mvn curl openssl unzip; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "error: $tool not found; the test suite needs Rust 1.95+, Java 17, Maven and curl" >&2
+    echo "error: $tool not found; the test suite needs Rust 1.95+, Java 17, Maven, curl, openssl and unzip" >&2
     exit 1
   fi
 done
@@ -25,10 +26,17 @@ OS=scripts/opensearch/cluster.sh
 os_settings="$(mktemp)"
 printf 'thread_pool.write.size: 1\nthread_pool.write.queue_size: 2\n' >"$os_settings"
 export GLOSSA_OS_EXTRA_SETTINGS="$os_settings"
+# The secured node: its own run directory and ports, beside the open cluster.
+secure_os() {
+  GLOSSA_OS_SECURE=1 GLOSSA_OS_RUN=/tmp/glossa-opensearch-secure GLOSSA_OS_HTTP_PORT=9250 \
+    GLOSSA_OS_TRANSPORT_PORT=9350 GLOSSA_OS_CLUSTER_NAME=glossa-secure GLOSSA_OS_EXTRA_SETTINGS= \
+    GLOSSA_OS_ADMIN_PASSWORD=Glossa-test-secret-1 bash "$OS" "$@"
+}
 KAFKA=scripts/kafka/kafka.sh
 S3=scripts/s3/s3.sh
 cleanup() {
   bash "$OS" stop >/dev/null 2>&1 || true
+  secure_os stop >/dev/null 2>&1 || true
   bash "$KAFKA" stop >/dev/null 2>&1 || true
   bash "$S3" stop >/dev/null 2>&1 || true
   rm -f "$os_settings"
@@ -49,6 +57,16 @@ fi
 GLOSSA_TEST_OPENSEARCH_URLS="$(bash "$OS" urls | paste -sd, -)"
 export GLOSSA_TEST_OPENSEARCH_URLS
 echo "   $GLOSSA_TEST_OPENSEARCH_URLS"
+
+echo "== starting a secured OpenSearch node (security plugin, HTTPS, basic auth)"
+if ! GLOSSA_TEST_SECURE_OPENSEARCH_URL="$(secure_os start 1)"; then
+  echo "error: the secured OpenSearch node did not start (node log above)" >&2
+  exit 1
+fi
+GLOSSA_TEST_SECURE_OPENSEARCH_CA="$(secure_os ca)"
+export GLOSSA_TEST_SECURE_OPENSEARCH_URL GLOSSA_TEST_SECURE_OPENSEARCH_CA
+export GLOSSA_TEST_SECURE_OPENSEARCH_USER=admin GLOSSA_TEST_SECURE_OPENSEARCH_PASSWORD=Glossa-test-secret-1
+echo "   $GLOSSA_TEST_SECURE_OPENSEARCH_URL (CA $GLOSSA_TEST_SECURE_OPENSEARCH_CA)"
 
 echo "== starting an Apache Kafka broker"
 if ! kafka_env="$(bash "$KAFKA" start)"; then

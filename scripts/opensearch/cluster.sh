@@ -11,6 +11,7 @@
 #   cluster.sh urls              the HTTP URL of each node, one a line
 #   cluster.sh prepare           only resolve the artifacts and compile (no node started)
 #   cluster.sh logs [I]          tail of each node's log (or node I's)
+#   cluster.sh ca                the CA certificate of a secured cluster (GLOSSA_OS_SECURE=1)
 #
 # Environment (all optional):
 #   GLOSSA_OS_CACHE           artifacts + compiled classes  (~/.cache/glossa/opensearch-2.19.6)
@@ -24,6 +25,9 @@
 #   GLOSSA_OS_MVN_ARGS        extra mvn arguments, e.g. -Dmaven.repo.local=/path or -o
 #   GLOSSA_OS_STOP_TIMEOUT    seconds a node gets to exit on SIGTERM (30)
 #   GLOSSA_OS_EXTRA_SETTINGS  file of opensearch.yml lines appended to every node's config
+#   GLOSSA_OS_SECURE          1: the real security plugin, HTTPS with a CA made per start, basic
+#                             auth (user admin); for managed-cluster settings (TLS, passwords)   (0)
+#   GLOSSA_OS_ADMIN_PASSWORD  the admin password of a secured cluster    (Glossa-test-secret-1)
 #   JAVA_HOME                 the JDK (java and javac 17; 2.19.6 does not need newer)
 set -euo pipefail
 
@@ -38,6 +42,14 @@ CLUSTER_NAME="${GLOSSA_OS_CLUSTER_NAME:-glossa-test}"
 TIMEOUT="${GLOSSA_OS_TIMEOUT:-180}"
 MVN_TIMEOUT="${GLOSSA_OS_MVN_TIMEOUT:-900}"
 STOP_TIMEOUT="${GLOSSA_OS_STOP_TIMEOUT:-30}"
+SECURE="${GLOSSA_OS_SECURE:-0}"
+ADMIN_PASSWORD="${GLOSSA_OS_ADMIN_PASSWORD:-Glossa-test-secret-1}"
+# The newest opensearch-security build for 2.19 that Maven Central serves here (no 2.19.6.0 is);
+# its descriptor is set to $OS_VERSION, as 2.19 patch releases share the plugin API.
+SECURITY_VERSION=2.19.4.0
+SECURITY="$CACHE/security-$SECURITY_VERSION"
+NODE_DN="CN=glossa-test-node,OU=glossa,O=glossa-test"   # the subject below, in RFC 2253 order
+if [[ "$SECURE" == 1 ]]; then SCHEME=https; else SCHEME=http; fi
 if [[ -n "${JAVA_HOME:-}" ]]; then JAVA="$JAVA_HOME/bin/java"; JAVAC="$JAVA_HOME/bin/javac"; JAR="$JAVA_HOME/bin/jar"
 else JAVA=java; JAVAC=javac; JAR=jar; fi
 
@@ -118,6 +130,56 @@ PROPS
   say "cache ready: $CACHE ($(du -sh "$CACHE" | cut -f1))"
 }
 
+# The security plugin zip, without the jars the server classpath already has (the launcher puts
+# the modules on it; two copies of a class fail the jar-hell check). Cached like the rest.
+prepare_security() {
+  [[ -f "$SECURITY/.ready" ]] && return 0
+  command -v openssl >/dev/null || die "openssl not found (apt-get install openssl): a secured cluster needs certificates"
+  command -v unzip >/dev/null || die "unzip not found (apt-get install unzip)"
+  local tmp="$SECURITY.tmp.$$" f base
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  say "resolving opensearch-security $SECURITY_VERSION with mvn (~45 MB on a first run) ..."
+  # shellcheck disable=SC2086
+  if ! (cd "$tmp" && timeout "$MVN_TIMEOUT" mvn -q -B ${GLOSSA_OS_MVN_ARGS:-} dependency:copy \
+        -Dartifact="org.opensearch.plugin:opensearch-security:$SECURITY_VERSION:zip" -DoutputDirectory="$tmp" \
+        >"$tmp/mvn.log" 2>&1); then
+    tail -n 40 "$tmp/mvn.log" >&2
+    die "mvn could not fetch opensearch-security $SECURITY_VERSION (log: $tmp/mvn.log)"
+  fi
+  unzip -q "$tmp/opensearch-security-$SECURITY_VERSION.zip" -d "$tmp/plugin"
+  mv "$tmp/plugin/config" "$tmp/config"
+  rm -rf "$tmp/plugin/tools" "$tmp/opensearch-security-$SECURITY_VERSION.zip"
+  for f in "$tmp/plugin/"*.jar; do
+    base="$(basename "$f" | sed -E 's/-[0-9][0-9.]*(-jre|\.Final)?\.jar$//')"
+    if compgen -G "$CACHE/lib/$base-[0-9]*.jar" >/dev/null; then rm "$f"; fi
+  done
+  sed -i "s/^opensearch.version=.*/opensearch.version=$OS_VERSION/" "$tmp/plugin/plugin-descriptor.properties"
+  echo "$SECURITY_VERSION" >"$tmp/.ready"
+  rm -rf "$SECURITY"; mv "$tmp" "$SECURITY"
+}
+
+# A CA and one node certificate (for 127.0.0.1 and localhost) per start, and the admin's hash.
+make_certificates() {
+  local c="$RUN/certs"
+  mkdir -p "$c"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$c/root-ca-key.pem" -out "$c/root-ca.pem" -days 30 \
+    -subj "/CN=glossa-test-root-ca" >/dev/null 2>&1 || die "openssl could not make the test CA"
+  openssl req -newkey rsa:2048 -nodes -keyout "$c/node-rsa.pem" -out "$c/node.csr" \
+    -subj "/O=glossa-test/OU=glossa/CN=glossa-test-node" >/dev/null 2>&1 || die "openssl could not make the node key"
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n' >"$c/node.ext"
+  openssl x509 -req -in "$c/node.csr" -CA "$c/root-ca.pem" -CAkey "$c/root-ca-key.pem" -CAcreateserial \
+    -out "$c/node.pem" -days 30 -extfile "$c/node.ext" >/dev/null 2>&1 || die "openssl could not sign the node certificate"
+  openssl pkcs8 -topk8 -nocrypt -in "$c/node-rsa.pem" -out "$c/node-key.pem" || die "openssl pkcs8 failed"
+  "$JAVA" -cp "$SECURITY/plugin/*:$CACHE/lib/*" org.opensearch.security.tools.Hasher -p "$ADMIN_PASSWORD" 2>/dev/null \
+    | tail -n 1 >"$c/admin.hash"
+  grep -q '^\$2' "$c/admin.hash" || die "could not hash the admin password with the security plugin's Hasher"
+}
+
+# curl with the cluster's CA and the admin's password when it is secured.
+os_curl() {
+  if [[ "$SECURE" == 1 ]]; then curl --cacert "$RUN/certs/root-ca.pem" -u "admin:$ADMIN_PASSWORD" "$@"; else curl "$@"; fi
+}
+
 # ---------------------------------------------------------------- nodes
 node_dir() { echo "$RUN/node-$1"; }
 node_pid() { local f; f="$(node_dir "$1")/pid"; [[ -f "$f" ]] && cat "$f" || true; }
@@ -148,6 +210,20 @@ write_node_config() {  # i n
     fi
     echo "cluster.routing.allocation.disk.threshold_enabled: false"
     if [[ -n "${GLOSSA_OS_EXTRA_SETTINGS:-}" ]]; then cat "$GLOSSA_OS_EXTRA_SETTINGS"; fi
+    if [[ "$SECURE" == 1 ]]; then
+      local setting
+      for setting in transport http; do
+        echo "plugins.security.ssl.$setting.pemcert_filepath: node.pem"
+        echo "plugins.security.ssl.$setting.pemkey_filepath: node-key.pem"
+        echo "plugins.security.ssl.$setting.pemtrustedcas_filepath: root-ca.pem"
+      done
+      echo "plugins.security.ssl.http.enabled: true"
+      echo "plugins.security.ssl.transport.enforce_hostname_verification: false"
+      echo "plugins.security.nodes_dn: [\"$NODE_DN\"]"
+      echo "plugins.security.authcz.admin_dn: [\"CN=glossa-test-admin,OU=glossa,O=glossa-test\"]"
+      echo "plugins.security.allow_default_init_securityindex: true"
+      echo "plugins.security.audit.type: noop"
+    fi
   } >"$d/home/config/opensearch.yml"
   cat >"$d/home/config/log4j2.properties" <<L4J
 status = error
@@ -162,6 +238,15 @@ L4J
   # the plugins, one folder each, as an installation has them (hard links when possible)
   rm -rf "$d/home/plugins"; mkdir -p "$d/home/plugins"
   cp -al "$CACHE/plugins/." "$d/home/plugins/" 2>/dev/null || cp -a "$CACHE/plugins/." "$d/home/plugins/"
+  if [[ "$SECURE" == 1 ]]; then
+    cp -a "$SECURITY/plugin" "$d/home/plugins/opensearch-security"
+    cp "$RUN/certs/root-ca.pem" "$RUN/certs/node.pem" "$RUN/certs/node-key.pem" "$d/home/config/"
+    rm -rf "$d/home/config/opensearch-security"; cp -a "$SECURITY/config" "$d/home/config/opensearch-security"
+    printf '_meta:\n  type: "internalusers"\n  config_version: 2\nadmin:\n  hash: "%s"\n  reserved: true\n  backend_roles: ["admin"]\n' \
+      "$(cat "$RUN/certs/admin.hash")" >"$d/home/config/opensearch-security/internal_users.yml"
+    # the plugin warns about anything readable by others
+    chmod -R go-rwx "$d/home/config"
+  fi
 }
 
 launch_node() {  # i
@@ -181,7 +266,7 @@ launch_node() {  # i
     -cp "$CACHE/lib/*:$CACHE/classes" TestCluster "$d/home" \
     </dev/null >"$d/logs/stdout.log" 2>&1 &
   echo $! >"$d/pid"
-  say "node-$i pid $! http://127.0.0.1:$hp transport 127.0.0.1:$tp (log $d/logs/opensearch.log)"
+  say "node-$i pid $! $SCHEME://127.0.0.1:$hp transport 127.0.0.1:$tp (log $d/logs/opensearch.log)"
 }
 
 print_logs() {  # [i]
@@ -211,8 +296,8 @@ wait_status() {
     # ask any running node
     for ((i = 0; i < n; i++)); do
       alive "$i" || continue
-      url="http://127.0.0.1:$(http_port "$i")/_cluster/health?wait_for_nodes=$want&wait_for_status=$status&timeout=5s"
-      if body="$(curl -s -m 10 -f "$url" 2>/dev/null)" && [[ "$body" == *'"timed_out":false'* ]]; then
+      url="$SCHEME://127.0.0.1:$(http_port "$i")/_cluster/health?wait_for_nodes=$want&wait_for_status=$status&timeout=5s"
+      if body="$(os_curl -s -m 10 -f "$url" 2>/dev/null)" && [[ "$body" == *'"timed_out":false'* ]]; then
         say "cluster $status with $want node(s) after $((SECONDS - ${WAIT_T0:-0})) s: $body"
         return 0
       fi
@@ -246,8 +331,9 @@ case "$cmd" in
   start)
     n="${1:-2}"; [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "NODES must be a positive number, got '$n'"
     for ((i = 0; i < $(nodes_started); i++)); do alive "$i" && die "a cluster is already running under $RUN (cluster.sh stop first)"; done
-    T0=$SECONDS; prepare; say "prepared in $((SECONDS - T0)) s"
+    T0=$SECONDS; prepare; if [[ "$SECURE" == 1 ]]; then prepare_security; fi; say "prepared in $((SECONDS - T0)) s"
     rm -rf "$RUN"; mkdir -p "$RUN"; echo "$n" >"$RUN/nodes"
+    if [[ "$SECURE" == 1 ]]; then make_certificates; fi
     for ((i = 0; i < n; i++)); do write_node_config "$i" "$n"; done
     for ((i = 0; i < n; i++)); do
       port_busy "$(http_port "$i")" && die "port $(http_port "$i") (http of node-$i) is already in use; set GLOSSA_OS_HTTP_PORT"
@@ -259,7 +345,7 @@ case "$cmd" in
     WAIT_T0=$SECONDS
     wait_status green "$n"
     trap - EXIT
-    for ((i = 0; i < n; i++)); do echo "http://127.0.0.1:$(http_port "$i")"; done
+    for ((i = 0; i < n; i++)); do echo "$SCHEME://127.0.0.1:$(http_port "$i")"; done
     say "started $n node(s) in $((SECONDS - T0)) s"
     ;;
   start-node)
@@ -274,19 +360,20 @@ case "$cmd" in
   stop-node) stop_node "${1:?usage: stop-node I [--kill]}" "${2:-}" ;;
   wait-green) WAIT_T0=$SECONDS; wait_status green "${1:-$(nodes_started)}" ;;
   wait-status) WAIT_T0=$SECONDS; wait_status "${1:?usage: wait-status green|yellow [N]}" "${2:-$(nodes_started)}" ;;
-  urls) n="$(nodes_started)"; for ((i = 0; i < n; i++)); do echo "http://127.0.0.1:$(http_port "$i")"; done ;;
+  urls) n="$(nodes_started)"; for ((i = 0; i < n; i++)); do echo "$SCHEME://127.0.0.1:$(http_port "$i")"; done ;;
+  ca) [[ -f "$RUN/certs/root-ca.pem" ]] || die "no secured cluster under $RUN"; echo "$RUN/certs/root-ca.pem" ;;
   logs) print_logs "${1:-}" 2>&1 ;;
   status)
     n="$(nodes_started)"; ((n > 0)) || { echo "no cluster under $RUN"; exit 1; }
     up=""
     for ((i = 0; i < n; i++)); do
-      if alive "$i"; then echo "node-$i pid $(node_pid "$i") http://127.0.0.1:$(http_port "$i") running"; up="${up:-$i}"
+      if alive "$i"; then echo "node-$i pid $(node_pid "$i") $SCHEME://127.0.0.1:$(http_port "$i") running"; up="${up:-$i}"
       else echo "node-$i not running"; fi
     done
     [[ -n "$up" ]] || exit 1
-    u="http://127.0.0.1:$(http_port "$up")"
-    curl -s -m 10 "$u/_cat/nodes?v&h=name,ip,http_address,node.role,cluster_manager,heap.max,heap.percent" || true
-    curl -s -m 10 "$u/_cluster/health?pretty" || true
+    u="$SCHEME://127.0.0.1:$(http_port "$up")"
+    os_curl -s -m 10 "$u/_cat/nodes?v&h=name,ip,http_address,node.role,cluster_manager,heap.max,heap.percent" || true
+    os_curl -s -m 10 "$u/_cluster/health?pretty" || true
     ;;
-  *) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -36,6 +36,9 @@ pub struct TestServer {
     /// Called after each ingest so what was acknowledged is searchable (OpenSearch refreshes
     /// every second; the embedded index is searchable at acknowledgement).
     pub refresh_url: Option<String>,
+    /// How the refresh reaches the cluster (a secured cluster needs its CA and a password).
+    pub refresh_client: reqwest::Client,
+    pub refresh_auth: Option<(String, String)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -58,6 +61,8 @@ impl TestServer {
             base,
             client: reqwest::Client::new(),
             refresh_url: None,
+            refresh_client: reqwest::Client::new(),
+            refresh_auth: None,
             shutdown: Some(tx),
             task,
         }
@@ -132,7 +137,11 @@ impl TestServer {
     /// Makes everything acknowledged so far searchable.
     pub async fn refresh(&self) {
         if let Some(url) = &self.refresh_url {
-            let response = self.client.post(url).send().await.expect("refresh request");
+            let mut request = self.refresh_client.post(url);
+            if let Some((user, password)) = &self.refresh_auth {
+                request = request.basic_auth(user, Some(password));
+            }
+            let response = request.send().await.expect("refresh request");
             assert!(
                 response.status().is_success(),
                 "refresh failed: {response:?}"

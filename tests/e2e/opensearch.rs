@@ -31,9 +31,13 @@ pub fn unique_index(test: &str) -> String {
 }
 
 pub fn opensearch_config(dir: &Path, test: &str) -> Config {
+    config_for_cluster(dir, test, cluster_urls())
+}
+
+fn config_for_cluster(dir: &Path, test: &str, urls: Vec<String>) -> Config {
     let mut config = test_config(dir);
     config.backend = BackendKind::OpenSearch;
-    config.opensearch.urls = cluster_urls();
+    config.opensearch.urls = urls;
     config.opensearch.index = unique_index(test);
     config.opensearch.replicas = 1;
     config.opensearch.bulk_flush_ms = 50;
@@ -170,14 +174,94 @@ async fn opensearch_unreachable_cluster_fails_start_with_the_node_named() {
     config.backend = BackendKind::OpenSearch;
     config.opensearch.urls = vec!["http://127.0.0.1:9".to_string()];
     config.opensearch.request_timeout_ms = 2000;
+    let error = start_error(config).await;
+    assert!(error.contains("127.0.0.1:9"), "{error}");
+}
+
+/// The secured node of `scripts/test.sh`: OpenSearch with its real security plugin, HTTPS under
+/// a CA made for the run, basic auth.
+struct SecuredCluster {
+    url: String,
+    ca: std::path::PathBuf,
+    user: String,
+    password: String,
+}
+
+fn secured_cluster() -> SecuredCluster {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: run the suite with scripts/test.sh, which starts the secured node")
+        })
+    };
+    SecuredCluster {
+        url: var("GLOSSA_TEST_SECURE_OPENSEARCH_URL"),
+        ca: var("GLOSSA_TEST_SECURE_OPENSEARCH_CA").into(),
+        user: var("GLOSSA_TEST_SECURE_OPENSEARCH_USER"),
+        password: var("GLOSSA_TEST_SECURE_OPENSEARCH_PASSWORD"),
+    }
+}
+
+/// Why `Service::start` refused `config` (it must refuse).
+async fn start_error(config: Config) -> String {
     let started = tokio::task::spawn_blocking(move || glossa::service::Service::start(config))
         .await
         .expect("start task");
-    let error = match started {
-        Ok(_) => panic!("started without a cluster"),
-        Err(error) => error.to_string(),
-    };
-    assert!(error.contains("127.0.0.1:9"), "{error}");
+    match started {
+        Ok(_) => panic!("started although the cluster should have refused"),
+        Err(error) => format!("{error:#}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the secured OpenSearch node of scripts/test.sh"]
+async fn opensearch_secured_cluster_over_https_with_basic_auth() {
+    let secured = secured_cluster();
+    let dir = tempdir();
+    let mut config = config_for_cluster(dir.path(), "secured", vec![secured.url.clone()]);
+    config.opensearch.replicas = 0;
+    config.opensearch.ca_cert = Some(secured.ca.clone());
+    config.opensearch.username = Some(secured.user.clone());
+    config.opensearch.password = Some(secured.password.clone());
+
+    // With the cluster's CA and the password, everything works as on an open cluster: index
+    // creation, bulk ingest and the whole search conformance suite.
+    let mut server = TestServer::start(config.clone()).await;
+    server.refresh_url = Some(format!(
+        "{}/{}/_refresh",
+        secured.url, config.opensearch.index
+    ));
+    server.refresh_client = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(&std::fs::read(&secured.ca).expect("read the CA"))
+                .expect("the CA is PEM"),
+        )
+        .build()
+        .expect("client");
+    server.refresh_auth = Some((secured.user.clone(), secured.password.clone()));
+    conformance::run_all(&server).await;
+    server.stop().await;
+
+    // What a misconfigured deployment gets: a refusal at start that says what is wrong.
+    let mut wrong_password = config.clone();
+    wrong_password.opensearch.password = Some("not-the-password".to_string());
+    let error = start_error(wrong_password).await;
+    assert!(
+        error.contains("401") && error.contains("check opensearch.username and the password"),
+        "{error}"
+    );
+
+    let mut untrusted = config.clone();
+    untrusted.opensearch.ca_cert = None;
+    let error = start_error(untrusted).await;
+    assert!(
+        error.contains("certificate is not trusted: set opensearch.ca_cert"),
+        "{error}"
+    );
+
+    let mut plain_http = config.clone();
+    plain_http.opensearch.urls = vec![secured.url.replace("https://", "http://")];
+    let error = start_error(plain_http).await;
+    assert!(error.contains("use an https:// URL"), "{error}");
 }
 
 async fn index_settings(index: &str) -> (Value, Value) {

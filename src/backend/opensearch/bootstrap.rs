@@ -20,7 +20,7 @@ use super::mappings::{self, MappingOptions};
 /// Why the cluster is not usable as configured; each says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
-    #[error("cannot reach the OpenSearch cluster: {0}")]
+    #[error("cannot use the OpenSearch cluster: {0}{hint}", hint = .0.hint().map(|h| format!(" ({h})")).unwrap_or_default())]
     Unreachable(#[source] OpenSearchError),
     #[error("{0}")]
     MissingPlugins(String),

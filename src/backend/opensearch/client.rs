@@ -95,6 +95,28 @@ impl OpenSearchError {
     pub fn is_timeout(&self) -> bool {
         matches!(self, OpenSearchError::Transport { timeout: true, .. })
     }
+
+    /// What to change when a secured cluster refuses Glossa: the raw causes (`401`,
+    /// `UnknownIssuer`, a closed connection) do not say which setting is wrong.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            OpenSearchError::Status { status: 401, .. } => Some(
+                "the cluster refused the credentials: check opensearch.username and the password (GLOSSA_OPENSEARCH_PASSWORD)",
+            ),
+            OpenSearchError::Status { status: 403, .. } => Some(
+                "the user lacks a permission Glossa needs: cluster monitor, and index and alias management on the configured index",
+            ),
+            OpenSearchError::Transport { detail, .. } if detail.contains("certificate") => Some(
+                "the node's TLS certificate is not trusted: set opensearch.ca_cert to the CA that signed it",
+            ),
+            OpenSearchError::Transport { node, detail, .. }
+                if node.starts_with("http://") && detail.contains("connection closed") =>
+            {
+                Some("the node closed a plain HTTP connection: if it serves HTTPS, use an https:// URL")
+            }
+            _ => None,
+        }
+    }
 }
 
 /// AWS SigV4 settings, for Amazon OpenSearch Service (`es`) and OpenSearch Serverless (`aoss`).
