@@ -159,6 +159,14 @@ fn ingest_from(dir: &Path, config: &str, url: &str) -> Command {
 }
 
 /// Runs `command` to its end within `limit`, returning (success, stdout, stderr).
+/// Runs `glossa ingest --from URL` to its end within `limit`: it must succeed, and its summary
+/// must contain `summary` (for example "indexed 200 records, rejected 0").
+fn ingest_expecting(dir: &Path, config: &str, url: &str, limit: Duration, summary: &str) {
+    let (ok, stdout, stderr) = run_bounded(ingest_from(dir, config, url), limit);
+    assert!(ok, "ingest from {url} failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains(summary), "{stdout}\n{stderr}");
+}
+
 pub fn run_bounded(mut command: Command, limit: Duration) -> (bool, String, String) {
     let child = command
         .stdout(Stdio::piped())
@@ -235,14 +243,12 @@ async fn kafka_topic_is_ingested_exactly_once_with_poison_records_dead_lettered(
     let config = write_config(dir.path(), "[limits]\nmax_record_bytes = 4096\n");
     let url = format!("kafka://{}/{topic}?group={group}", bootstrap());
 
-    let (ok, stdout, stderr) = run_bounded(
-        ingest_from(dir.path(), &config, &url),
+    ingest_expecting(
+        dir.path(),
+        &config,
+        &url,
         Duration::from_secs(180),
-    );
-    assert!(ok, "ingest failed:\n{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("indexed 2000 records, rejected 4"),
-        "{stdout}\n{stderr}"
+        "indexed 2000 records, rejected 4",
     );
     let data = dir.path().join("data");
     assert_eq!(count_docs(&data), 2000);
@@ -267,12 +273,13 @@ async fn kafka_topic_is_ingested_exactly_once_with_poison_records_dead_lettered(
 
     // Every partition's offset is committed to its end, so a second run reads nothing.
     assert_eq!(committed(&group, &topic, 4), end_offsets(&positions));
-    let (ok, stdout, stderr) = run_bounded(
-        ingest_from(dir.path(), &config, &url),
+    ingest_expecting(
+        dir.path(),
+        &config,
+        &url,
         Duration::from_secs(120),
+        "indexed 0 records",
     );
-    assert!(ok, "second ingest failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("indexed 0 records"), "{stdout}\n{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -350,14 +357,12 @@ async fn kafka_ingest_from_a_time_starts_every_partition_at_its_first_record_fro
         bootstrap(),
         from.replace('+', "%2B")
     );
-    let (ok, stdout, stderr) = run_bounded(
-        ingest_from(dir.path(), &config, &url),
+    ingest_expecting(
+        dir.path(),
+        &config,
+        &url,
         Duration::from_secs(120),
-    );
-    assert!(ok, "{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("indexed 200 records, rejected 0"),
-        "{stdout}\n{stderr}"
+        "indexed 200 records, rejected 0",
     );
     let data = dir.path().join("data");
     assert_eq!(count_docs(&data), 200);
@@ -367,12 +372,13 @@ async fn kafka_ingest_from_a_time_starts_every_partition_at_its_first_record_fro
     ends.extend(end_offsets(&late));
     assert_eq!(committed(&group, &topic, 3), ends);
     // A second run resumes from the group's commits, not from the time again.
-    let (ok, stdout, stderr) = run_bounded(
-        ingest_from(dir.path(), &config, &url),
+    ingest_expecting(
+        dir.path(),
+        &config,
+        &url,
         Duration::from_secs(120),
+        "indexed 0 records",
     );
-    assert!(ok, "{stdout}\n{stderr}");
-    assert!(stdout.contains("indexed 0 records"), "{stdout}\n{stderr}");
 }
 
 /// Starts `glossa ingest --from URL --follow` into the cluster index, logging to `log`.
@@ -711,12 +717,13 @@ async fn kafka_sasl_scram_settings_pass_through_and_failures_are_named() {
         )
     };
     // The right credentials, through the SCRAM listener.
-    let (ok, stdout, stderr) = run_bounded(
-        ingest_from(dir.path(), &config, &url(&password)),
+    ingest_expecting(
+        dir.path(),
+        &config,
+        &url(&password),
         Duration::from_secs(120),
+        "indexed 300 records",
     );
-    assert!(ok, "ingest over SASL failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("indexed 300 records"), "{stdout}\n{stderr}");
 
     // A wrong password fails within the connect timeout, saying why, instead of waiting forever.
     let (ok, stdout, stderr) = run_bounded(

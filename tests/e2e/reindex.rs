@@ -578,18 +578,23 @@ async fn embedded_reindex_resumes_after_a_kill_verifies_swaps_rolls_back_and_cle
     assert_eq!(live_docs(&data), 600);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the OpenSearch cluster and the Kafka broker of scripts/test.sh"]
-async fn reindex_replays_the_original_kafka_topic_into_the_new_version() {
-    use crate::kafka::{bootstrap, create_topic, produce};
-    let dir = tempdir();
-    let topic = unique_name("reindex-replay");
-    create_topic(&topic, 2).await;
+/// A new 2-partition topic holding the records `doc-0`..`doc-299`, for the replay tests.
+async fn topic_of_300_docs(topic: &str) {
+    crate::kafka::create_topic(topic, 2).await;
     let payloads: Vec<Vec<u8>> = records("doc", 0..300)
         .lines()
         .map(|l| l.as_bytes().to_vec())
         .collect();
-    produce(&topic, &payloads).await;
+    crate::kafka::produce(topic, &payloads).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the OpenSearch cluster and the Kafka broker of scripts/test.sh"]
+async fn reindex_replays_the_original_kafka_topic_into_the_new_version() {
+    use crate::kafka::bootstrap;
+    let dir = tempdir();
+    let topic = unique_name("reindex-replay");
+    topic_of_300_docs(&topic).await;
     // Version 1 was ingested from the topic with English and French only.
     let mut base = opensearch_config(dir.path(), "reindex-replay");
     base.detect.languages = vec!["en".into(), "fr".into()];
@@ -637,16 +642,11 @@ async fn reindex_replays_the_original_kafka_topic_into_the_new_version() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the Kafka broker of scripts/test.sh"]
 async fn embedded_reindex_replays_the_original_kafka_topic_into_a_new_version() {
-    use crate::kafka::{bootstrap, create_topic, produce};
+    use crate::kafka::bootstrap;
     let dir = tempdir();
     let data = dir.path().join("data");
     let topic = unique_name("embedded-replay");
-    create_topic(&topic, 2).await;
-    let payloads: Vec<Vec<u8>> = records("doc", 0..300)
-        .lines()
-        .map(|l| l.as_bytes().to_vec())
-        .collect();
-    produce(&topic, &payloads).await;
+    topic_of_300_docs(&topic).await;
     let ingest = embedded(&data)
         .args(["--languages", "en,fr", "ingest", "--from"])
         .arg(format!(
