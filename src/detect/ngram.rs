@@ -18,10 +18,8 @@
 //! characters the trigram evidence decides, and the benchmark measures the difference.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
-use fst::Streamer;
 use lingua::Language;
 
 /// Fewest letters for which lingua itself scores trigrams only (its high-accuracy mode switches
@@ -30,39 +28,53 @@ pub(crate) const MIN_LETTERS: usize = 120;
 
 /// Bits per character in a packed n-gram key (Unicode scalar values fit in 21 bits).
 const CHAR_BITS: u32 = 21;
-const UNI_MASK: u64 = (1 << CHAR_BITS) - 1;
-const BI_MASK: u64 = (1 << (2 * CHAR_BITS)) - 1;
-
-/// Multiplicative hash for the packed keys (the std SipHash would be ~3x the cost of a probe).
-#[derive(Default)]
-pub(crate) struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(self.0 ^ u64::from(*b));
-        }
-    }
-    fn write_u64(&mut self, k: u64) {
-        let h = (k ^ (k >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        self.0 = h ^ (h >> 29);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
+const CHAR_MASK: u64 = (1 << CHAR_BITS) - 1;
+/// The part of a packed trigram that is its leading letter, and its leading bigram: a 1- or
+/// 2-gram is packed like a trigram whose missing letters are 0.
+const UNI_PART: u64 = CHAR_MASK << (2 * CHAR_BITS);
+const BI_PART: u64 = UNI_PART | (CHAR_MASK << CHAR_BITS);
 
 /// A set of table languages, one bit per table index.
 pub(crate) type LangMask = u128;
 
-/// All 1- to 3-grams of the covered languages: key -> range of (language, ln probability).
+/// One language's share of an n-gram: what the n-gram adds to the language's sum over what
+/// lingua's backoff would have counted without it (see `NgramTable`).
+#[derive(Clone, Copy)]
+struct Entry {
+    delta: f32,
+    lang: u8,
+}
+
+/// All 1- to 3-grams of the covered languages: key -> range of entries, one per language that
+/// has the n-gram.
+///
+/// lingua counts each distinct trigram of a text once per language, as the trigram's ln
+/// probability, else its leading bigram's, else its leading letter's, else nothing. The entries
+/// store that backoff as differences: a letter's entry is its probability, a bigram's is its
+/// probability minus its letter's, a trigram's is its probability minus its bigram's (or
+/// letter's). The sum for a language is then the letters' entries times the number of distinct
+/// trigrams starting with that letter, plus the bigrams' entries times theirs, plus the
+/// trigrams' own: the same total with no per-language branch, and with each letter and bigram
+/// probed once per text instead of once per trigram.
+///
+/// The table (~17 MB) does not fit in a core's cache, so scoring is bound by memory latency,
+/// not arithmetic: a text's few hundred trigrams are mostly cache misses. `score` therefore
+/// looks its n-grams up in passes of independent loads (slots, then entries), which the CPU
+/// overlaps, instead of one chain of dependent, branchy probes per n-gram.
 pub(crate) struct NgramTable {
     langs: Vec<Language>,
-    index: KeyMap<(u32, u32)>,
-    entry_lang: Vec<u8>,
-    entry_prob: Vec<f32>,
+    /// Open addressing with linear probing, a power of two long; key 0 marks an empty slot
+    /// (no n-gram packs to 0).
+    slots: Vec<Slot>,
+    entries: Vec<Entry>,
+}
+
+/// One n-gram's place in `NgramTable::entries`.
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    key: u64,
+    start: u32,
+    len: u32,
 }
 
 static TABLE: OnceLock<NgramTable> = OnceLock::new();
@@ -72,11 +84,13 @@ pub(crate) fn table() -> &'static NgramTable {
     TABLE.get_or_init(NgramTable::build)
 }
 
+/// A packed n-gram key: first letter in the high bits, so sorted trigrams are grouped by their
+/// leading letter and then by their leading bigram.
 #[inline]
 fn pack(a: char, b: char, c: char) -> u64 {
-    u64::from(a as u32)
+    (u64::from(a as u32) << (2 * CHAR_BITS))
         | (u64::from(b as u32) << CHAR_BITS)
-        | (u64::from(c as u32) << (2 * CHAR_BITS))
+        | u64::from(c as u32)
 }
 
 impl NgramTable {
@@ -91,54 +105,52 @@ impl NgramTable {
             v.truncate(LangMask::BITS as usize);
             v
         };
-        let mut raw: Vec<(u64, u8, f32)> = Vec::new();
-        for (i, lang) in langs.iter().enumerate() {
-            let Some(bytes) = ngram_fst(*lang) else {
-                continue;
-            };
-            let Ok(map) = fst::Map::new(bytes) else {
-                continue;
-            };
-            let mut stream = map.stream();
-            while let Some((key, value)) = stream.next() {
-                // Up to 3 chars of up to 4 bytes; longer keys are 4- and 5-grams.
-                if key.len() > 12 {
-                    continue;
-                }
-                let Ok(s) = std::str::from_utf8(key) else {
-                    continue;
-                };
-                let mut chars = s.chars();
-                let (Some(a), b, c, None) =
-                    (chars.next(), chars.next(), chars.next(), chars.next())
-                else {
-                    continue;
-                };
-                let k = pack(a, b.unwrap_or('\0'), c.unwrap_or('\0'));
-                raw.push((k, i as u8, f64::from_bits(value) as f32));
-            }
-        }
+        // Languages are read in parallel: the models are independent and reading them is
+        // most of the build (and of a short-lived process's CPU).
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(langs.len().max(1));
+        let mut raw: Vec<(u64, u8, f32)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|t| {
+                    let langs = &langs;
+                    scope.spawn(move || {
+                        let mut out = Vec::new();
+                        for (i, lang) in langs.iter().enumerate().skip(t).step_by(threads) {
+                            out.extend(language_entries(*lang).map(|(k, d)| (k, i as u8, d)));
+                        }
+                        out
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_default())
+                .collect()
+        });
         raw.sort_unstable_by_key(|e| (e.0, e.1));
-        let mut index: KeyMap<(u32, u32)> = KeyMap::default();
-        let mut entry_lang = Vec::with_capacity(raw.len());
-        let mut entry_prob = Vec::with_capacity(raw.len());
-        let mut start = 0;
-        while start < raw.len() {
-            let key = raw[start].0;
-            let mut end = start;
-            while end < raw.len() && raw[end].0 == key {
-                entry_lang.push(raw[end].1);
-                entry_prob.push(raw[end].2);
-                end += 1;
+        let groups: Vec<&[(u64, u8, f32)]> = raw.chunk_by(|x, y| x.0 == y.0).collect();
+        // At most half full, so probes rarely go past the home slot.
+        let mut slots = vec![Slot::default(); (groups.len() * 2).next_power_of_two().max(2)];
+        let mask = slots.len() - 1;
+        let mut entries = Vec::with_capacity(raw.len());
+        for group in groups {
+            let key = group[0].0;
+            let mut i = home(key, mask);
+            while slots[i].key != 0 {
+                i = (i + 1) & mask;
             }
-            index.insert(key, (start as u32, (end - start) as u32));
-            start = end;
+            slots[i] = Slot {
+                key,
+                start: entries.len() as u32,
+                len: group.len() as u32,
+            };
+            entries.extend(group.iter().map(|&(_, lang, delta)| Entry { delta, lang }));
         }
         NgramTable {
             langs,
-            index,
-            entry_lang,
-            entry_prob,
+            slots,
+            entries,
         }
     }
 
@@ -161,26 +173,39 @@ impl NgramTable {
         let mut keys = trigram_keys(text);
         keys.sort_unstable();
         keys.dedup();
-        let mut sums = [0f64; 128];
-        for &k in &keys {
-            let mut remaining = candidates;
-            for key in [k, k & BI_MASK, k & UNI_MASK] {
-                if let Some(&(start, len)) = self.index.get(&key) {
-                    let range = start as usize..(start + len) as usize;
-                    for (l, p) in self.entry_lang[range.clone()]
-                        .iter()
-                        .zip(&self.entry_prob[range])
-                    {
-                        let bit = 1u128 << l;
-                        if remaining & bit != 0 {
-                            sums[*l as usize] += f64::from(*p);
-                            remaining &= !bit;
-                        }
-                    }
-                }
-                if remaining == 0 {
-                    break;
-                }
+        // What to look up, with how many times each counts: every distinct trigram once, each
+        // leading bigram and letter once per distinct trigram it leads (keys are sorted, so
+        // those come in runs).
+        let mut probes: Vec<(u64, u32)> = Vec::with_capacity(keys.len() * 2);
+        for part in [BI_PART, UNI_PART] {
+            for run in keys.chunk_by(|x, y| x & part == y & part) {
+                probes.push((run[0] & part, run.len() as u32));
+            }
+        }
+        probes.extend(keys.iter().map(|&k| (k, 1)));
+        let mask = self.slots.len() - 1;
+        // Pass 1: independent loads of every home slot, so their cache misses overlap.
+        let mut touched = 0u64;
+        for &(key, _) in &probes {
+            touched ^= self.slots[home(key, mask)].key;
+        }
+        // Pass 2: resolve each probe to its entries (now cached), touching their first line.
+        let mut spans: Vec<(u32, u32, u32)> = Vec::with_capacity(probes.len());
+        for &(key, count) in &probes {
+            if let Some(slot) = self.find(key, mask) {
+                touched ^= u64::from(self.entries[slot.start as usize].lang);
+                spans.push((slot.start, slot.len, count));
+            }
+        }
+        std::hint::black_box(touched);
+        // Pass 3: the sums. Every language is summed (a branch per entry costs more than the
+        // adds); only the candidates are read out. 256 slots: a `u8` index needs no bounds
+        // check.
+        let mut sums = [0f64; 256];
+        for (start, len, count) in spans {
+            let n = f64::from(count);
+            for e in &self.entries[start as usize..(start + len) as usize] {
+                sums[usize::from(e.lang)] += n * f64::from(e.delta);
             }
         }
         let mut out: Vec<(Language, f64)> = (0..self.langs.len())
@@ -194,6 +219,108 @@ impl NgramTable {
         }
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         out
+    }
+
+    /// The slot of n-gram `key`, if the table has it.
+    #[inline]
+    fn find(&self, key: u64, mask: usize) -> Option<Slot> {
+        let mut i = home(key, mask);
+        loop {
+            let slot = self.slots[i];
+            if slot.key == key {
+                return Some(slot);
+            }
+            if slot.key == 0 {
+                return None;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
+/// The first slot probed for `key` in a table of `mask + 1` slots (a multiplicative hash: the
+/// packed keys are far from uniform).
+#[inline]
+fn home(key: u64, mask: usize) -> usize {
+    let h = (key ^ (key >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    ((h ^ (h >> 29)) >> 16) as usize & mask
+}
+
+/// The 1- to 3-grams of `lang`'s model as (packed key, backoff delta; see `NgramTable`).
+fn language_entries(lang: Language) -> impl Iterator<Item = (u64, f32)> {
+    let grams = ngram_fst(lang)
+        .and_then(|bytes| fst::raw::Fst::new(bytes).ok())
+        .map(|fst| {
+            let mut out = Vec::new();
+            let mut key = Vec::with_capacity(12);
+            collect_short_keys(
+                &fst,
+                fst.root(),
+                0,
+                fst::raw::Output::zero(),
+                &mut key,
+                &mut out,
+            );
+            out
+        })
+        .unwrap_or_default();
+    let prob: HashMap<u64, f64> = grams
+        .iter()
+        .filter(|(k, _)| k & !BI_PART == 0)
+        .copied()
+        .collect();
+    grams.into_iter().map(move |(k, p)| {
+        let below = if k & !BI_PART != 0 {
+            prob.get(&(k & BI_PART))
+                .or_else(|| prob.get(&(k & UNI_PART)))
+        } else if k & !UNI_PART != 0 {
+            prob.get(&(k & UNI_PART))
+        } else {
+            None
+        };
+        (k, (p - below.copied().unwrap_or(0.0)) as f32)
+    })
+}
+
+/// Walks `fst` from `node` and collects its keys of 1 to 3 characters as (packed key, ln
+/// probability). Only those prefixes are visited: the 4- and 5-grams, most of the model, are
+/// never read (streaming every key and skipping them was most of the table's build time).
+fn collect_short_keys(
+    fst: &fst::raw::Fst<&[u8]>,
+    node: fst::raw::Node<'_>,
+    chars: usize,
+    output: fst::raw::Output,
+    key: &mut Vec<u8>,
+    out: &mut Vec<(u64, f64)>,
+) {
+    if node.is_final() && chars > 0 {
+        if let Ok(s) = std::str::from_utf8(key) {
+            let mut it = s.chars();
+            if let (Some(a), b, c) = (it.next(), it.next(), it.next()) {
+                let value = output.cat(node.final_output()).value();
+                out.push((
+                    pack(a, b.unwrap_or('\0'), c.unwrap_or('\0')),
+                    f64::from_bits(value),
+                ));
+            }
+        }
+    }
+    for t in node.transitions() {
+        // A byte that is not a UTF-8 continuation byte starts another character.
+        let starts_char = t.inp & 0xC0 != 0x80;
+        if starts_char && chars == 3 {
+            continue;
+        }
+        key.push(t.inp);
+        collect_short_keys(
+            fst,
+            fst.node(t.addr),
+            chars + usize::from(starts_char),
+            output.cat(t.out),
+            key,
+            out,
+        );
+        key.pop();
     }
 }
 
