@@ -176,6 +176,9 @@ fn push_text(texts: &mut Vec<(String, String)>, field: &str, text: &str) {
 /// stemmers, which expect precomposed letters. Cheap when the text is already NFC.
 pub fn nfc(text: &str) -> String {
     use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+    if text.chars().all(crate::letters::is_nfc_inert) {
+        return text.to_string();
+    }
     match is_nfc_quick(text.chars()) {
         IsNormalized::Yes => text.to_string(),
         _ => text.nfc().collect(),

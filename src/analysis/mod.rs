@@ -1,8 +1,8 @@
 //! Tantivy analyzers for the embedded backend, one per row of [`crate::languages`], plus the
 //! generic multilingual analyzer.
 //!
-//! Chains (all start with [`WordTokenizer`], then drop tokens of [`MAX_TOKEN_BYTES`] or more, then
-//! lowercase; French, Italian and Catalan then remove elided articles, see [`Elision`]):
+//! Chains (all start with [`WordTokenizer`], which lowercases, then drop tokens of
+//! [`MAX_TOKEN_BYTES`] or more; French, Italian and Catalan then remove elided articles, see [`Elision`]):
 //! - `Stemmed(lang)`: + tantivy's stop words for `lang` (when it has a list) + Snowball stemmer
 //!   ([`CachedStemmer`]: tantivy's `Stemmer` with a memo, for speed).
 //!   No accent folding, neither before nor after stemming. Before: Snowball's suffix rules read
@@ -26,8 +26,7 @@ mod elision;
 mod word_tokenizer;
 
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, StopWordFilter, TextAnalyzer,
-    TokenizerManager,
+    AsciiFoldingFilter, RemoveLongFilter, StopWordFilter, TextAnalyzer, TokenizerManager,
 };
 
 use crate::languages::{self, Analyzer, LanguageSpec};
@@ -69,7 +68,6 @@ pub fn register(manager: &TokenizerManager) {
 pub fn analyzer_for(spec: &LanguageSpec) -> TextAnalyzer {
     let base = TextAnalyzer::builder(WordTokenizer::new())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
-        .filter(LowerCaser)
         .filter(Elision::new(elided_articles(spec.code)));
     match spec.analyzer {
         Analyzer::Stemmed(language) => match StopWordFilter::new(language) {
@@ -91,7 +89,6 @@ pub fn analyzer_for(spec: &LanguageSpec) -> TextAnalyzer {
 pub fn generic_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(WordTokenizer::new())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
-        .filter(LowerCaser)
         .filter(StripDiacritics)
         .filter(AsciiFoldingFilter)
         .build()

@@ -1,13 +1,16 @@
-//! The base tokenizer every Glossa analyzer starts from: Unicode word boundaries for all scripts.
+//! The base tokenizer every Glossa analyzer starts from: Unicode word boundaries for all scripts,
+//! lowercased.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use icu_segmenter::options::WordBreakInvariantOptions;
 use icu_segmenter::{WordSegmenter, WordSegmenterBorrowed};
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 /// A tantivy [`Tokenizer`] that emits the word-like segments (those containing a letter, ideograph
-/// or digit) of ICU4X's word segmenter, skipping whitespace, punctuation, symbols and emoji.
+/// or digit) of ICU4X's word segmenter, lowercased, skipping whitespace, punctuation, symbols and
+/// emoji. Token offsets are those of the original text.
 ///
 /// Why ICU: UAX #29 keeps combining marks inside words (Devanagari, Tamil, Thai vowel signs),
 /// keeps "3.14" and "can't" whole, and adds dictionary segmentation for the scripts written
@@ -23,7 +26,12 @@ use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 /// Cost: the segmenter is built from data compiled into the binary (`new_dictionary` returns a
 /// `'static`, `Copy` handle), so construction and cloning are free and there is nothing to share
 /// or lock between tantivy's indexing threads; the token text buffer is reused across tokens,
-/// and each thread remembers the boundaries of its last few texts (see `RecentTexts`).
+/// and each thread remembers the words of its last few texts (see `RecentTexts`).
+///
+/// Why lowercase here rather than in a `LowerCaser` filter: every text goes through two
+/// analyzers (its language's and the generic one), and lowercasing was ~10% of ingest CPU, half
+/// of it the second analyzer redoing the first one's work. Remembered with the boundaries, it is
+/// done once per text.
 #[derive(Clone)]
 pub struct WordTokenizer {
     segmenter: WordSegmenterBorrowed<'static>,
@@ -72,39 +80,60 @@ const MAX_REMEMBERED_TEXT: usize = 16 * 1024;
 /// How many recent texts each thread remembers: a document's title and body, twice over.
 const REMEMBERED_TEXTS: usize = 4;
 
-/// The word boundaries of the last few texts this thread segmented.
+/// One text's words: where each is in the text, and all of them lowercased end to end.
+struct Words {
+    /// (start, end) in the text, and the end of the word's lowercase form in `lowercase`.
+    spans: Vec<(usize, usize, usize)>,
+    lowercase: String,
+}
+
+impl Words {
+    fn of(tokenizer: &WordTokenizer, text: &str) -> Words {
+        let mut spans = Vec::new();
+        let mut lowercase = String::with_capacity(text.len());
+        for (start, end) in tokenizer.words(text) {
+            let Some(word) = text.get(start..end) else {
+                continue;
+            };
+            crate::letters::push_lowercase(word, &mut lowercase);
+            spans.push((start, end, lowercase.len()));
+        }
+        Words { spans, lowercase }
+    }
+}
+
+/// The words of the last few texts this thread tokenized.
 ///
 /// Why: every text is indexed twice, into its language's field and into the generic field, and
 /// Tantivy indexes a document's fields one after the other on one thread. Both analyzers start
-/// from this tokenizer, so the second pass can reuse the first one's boundaries instead of running
-/// ICU's segmenter again (ICU was ~10% of ingest CPU, half of it repeated work). Comparing a
-/// ~500-byte text is far cheaper than segmenting it.
+/// from this tokenizer, so the second pass can reuse the first one's words instead of running
+/// ICU's segmenter and the lowercasing again (ICU was ~10% of ingest CPU, half of it repeated
+/// work). Comparing a ~500-byte text is far cheaper than segmenting it.
 #[derive(Default)]
 struct RecentTexts {
-    entries: Vec<(String, Vec<(usize, usize)>)>,
+    entries: Vec<(String, Rc<Words>)>,
     next: usize,
 }
 
 impl RecentTexts {
-    fn get(&self, text: &str) -> Option<&[(usize, usize)]> {
+    fn get(&self, text: &str) -> Option<Rc<Words>> {
         self.entries
             .iter()
             .find(|(remembered, _)| remembered == text)
-            .map(|(_, words)| words.as_slice())
+            .map(|(_, words)| Rc::clone(words))
     }
 
-    fn remember(&mut self, text: &str, words: &[(usize, usize)]) {
+    fn remember(&mut self, text: &str, words: &Rc<Words>) {
         if text.len() > MAX_REMEMBERED_TEXT {
             return;
         }
         if self.entries.len() < REMEMBERED_TEXTS {
-            self.entries.push((text.to_owned(), words.to_vec()));
+            self.entries.push((text.to_owned(), Rc::clone(words)));
         } else {
             let (remembered, remembered_words) = &mut self.entries[self.next];
             remembered.clear();
             remembered.push_str(text);
-            remembered_words.clear();
-            remembered_words.extend_from_slice(words);
+            *remembered_words = Rc::clone(words);
             self.next = (self.next + 1) % REMEMBERED_TEXTS;
         }
     }
@@ -121,41 +150,45 @@ impl Tokenizer for WordTokenizer {
         self.token.reset();
         let words = RECENT.with_borrow_mut(|recent| {
             if let Some(words) = recent.get(text) {
-                return words.to_vec();
+                return words;
             }
-            let words = self.words(text);
+            let words = Rc::new(Words::of(self, text));
             recent.remember(text, &words);
             words
         });
         WordTokenStream {
-            text,
-            words: words.into_iter(),
+            words,
+            next: 0,
             token: &mut self.token,
         }
     }
 }
 
-/// The [`TokenStream`] of a [`WordTokenizer`]: the word-like segments, in order.
+/// The [`TokenStream`] of a [`WordTokenizer`]: the word-like segments, lowercased, in order.
 pub struct WordTokenStream<'a> {
-    text: &'a str,
-    words: std::vec::IntoIter<(usize, usize)>,
+    words: Rc<Words>,
+    next: usize,
     token: &'a mut Token,
 }
 
 impl TokenStream for WordTokenStream<'_> {
     fn advance(&mut self) -> bool {
-        for (start, end) in self.words.by_ref() {
-            let Some(word) = self.text.get(start..end) else {
-                continue;
-            };
-            self.token.text.clear();
-            self.token.text.push_str(word);
-            self.token.offset_from = start;
-            self.token.offset_to = end;
-            self.token.position = self.token.position.wrapping_add(1);
-            return true;
-        }
-        false
+        let Some(&(start, end, lower_end)) = self.words.spans.get(self.next) else {
+            return false;
+        };
+        let lower_start = match self.next {
+            0 => 0,
+            n => self.words.spans[n - 1].2,
+        };
+        self.next += 1;
+        self.token.text.clear();
+        self.token
+            .text
+            .push_str(&self.words.lowercase[lower_start..lower_end]);
+        self.token.offset_from = start;
+        self.token.offset_to = end;
+        self.token.position = self.token.position.wrapping_add(1);
+        true
     }
 
     fn token(&self) -> &Token {

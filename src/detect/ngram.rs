@@ -17,7 +17,6 @@
 //! lingua's rule passes (characters unique to a language) are not replicated: on a few hundred
 //! characters the trigram evidence decides, and the benchmark measures the difference.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use lingua::Language;
@@ -264,7 +263,7 @@ fn language_entries(lang: Language) -> impl Iterator<Item = (u64, f32)> {
             out
         })
         .unwrap_or_default();
-    let prob: HashMap<u64, f64> = grams
+    let prob: rustc_hash::FxHashMap<u64, f64> = grams
         .iter()
         .filter(|(k, _)| k & !BI_PART == 0)
         .copied()
@@ -344,34 +343,43 @@ fn is_word_char(c: char) -> bool {
 /// Packed trigrams of the lowercased letter runs of `text` (lingua's words are `\p{L}+` runs of
 /// the lowercased text), in text order, with repeats.
 fn trigram_keys(text: &str) -> Vec<u64> {
-    let mut keys = Vec::with_capacity(text.len());
-    let (mut a, mut b) = ('\0', '\0');
-    let mut run = 0usize;
+    let mut runs = LetterRuns {
+        keys: Vec::with_capacity(text.len()),
+        last_two: ('\0', '\0'),
+        run: 0,
+    };
     for c in text.chars() {
         if !is_word_char(c) {
-            run = 0;
-            continue;
-        }
-        if c.is_ascii() {
-            let l = c.to_ascii_lowercase();
-            if run >= 2 {
-                keys.push(pack(a, b, l));
-            }
-            a = b;
-            b = l;
-            run += 1;
-            continue;
-        }
-        for l in c.to_lowercase() {
-            if run >= 2 {
-                keys.push(pack(a, b, l));
-            }
-            a = b;
-            b = l;
-            run += 1;
+            runs.run = 0;
+        } else if c.is_ascii() {
+            runs.push(c.to_ascii_lowercase());
+        } else if !crate::letters::changes_when_lowercased(c) {
+            runs.push(c);
+        } else {
+            c.to_lowercase().for_each(|l| runs.push(l));
         }
     }
-    keys
+    runs.keys
+}
+
+/// The trigrams of letter runs, as the letters come.
+struct LetterRuns {
+    keys: Vec<u64>,
+    last_two: (char, char),
+    /// Letters in the current run.
+    run: usize,
+}
+
+impl LetterRuns {
+    #[inline]
+    fn push(&mut self, letter: char) {
+        let (a, b) = self.last_two;
+        if self.run >= 2 {
+            self.keys.push(pack(a, b, letter));
+        }
+        self.last_two = (b, letter);
+        self.run += 1;
+    }
 }
 
 /// The n-gram probability model lingua ships for `lang` (its own model crates), if covered.

@@ -75,8 +75,39 @@ impl Script {
 
 /// Classifies one character; `None` for anything that is not a letter (digits, punctuation,
 /// symbols, emoji, whitespace, combining marks outside the listed blocks).
+///
+/// Every character of every record is classified, so the Basic Multilingual Plane's answers
+/// are looked up in a table built once from `classify_by_ranges` (64 KiB) rather than matched
+/// against the ranges each time.
 #[inline]
 pub(crate) fn classify(c: char) -> Option<Script> {
+    let cp = c as u32;
+    if cp < 0x80 {
+        return c.is_ascii_alphabetic().then_some(Script::Latin);
+    }
+    match BMP_SCRIPTS.get_or_init(bmp_scripts).get(cp as usize) {
+        Some(&NOT_A_LETTER) => None,
+        Some(&i) => ALL.get(usize::from(i)).copied(),
+        None => classify_by_ranges(c),
+    }
+}
+
+/// `BMP_SCRIPTS` value of a character that is not a letter.
+const NOT_A_LETTER: u8 = u8::MAX;
+static BMP_SCRIPTS: std::sync::OnceLock<Box<[u8]>> = std::sync::OnceLock::new();
+
+fn bmp_scripts() -> Box<[u8]> {
+    (0..0x1_0000u32)
+        .map(|cp| {
+            char::from_u32(cp)
+                .and_then(classify_by_ranges)
+                .map_or(NOT_A_LETTER, |s| s as u8)
+        })
+        .collect()
+}
+
+/// `classify`, from the Unicode block ranges of each script.
+fn classify_by_ranges(c: char) -> Option<Script> {
     let cp = c as u32;
     if cp < 0x80 {
         return c.is_ascii_alphabetic().then_some(Script::Latin);
@@ -234,6 +265,11 @@ mod tests {
         assert_eq!(classify('!'), None);
         assert_eq!(classify('😀'), None);
         assert_eq!(classify('٣'), None); // Arabic-Indic digit
+        for cp in 0..=0x10_FFFFu32 {
+            if let Some(c) = char::from_u32(cp) {
+                assert_eq!(classify(c), classify_by_ranges(c), "U+{cp:04X}");
+            }
+        }
     }
 
     #[test]
