@@ -557,27 +557,31 @@ async fn replay(config: Config) -> Result<()> {
     let total = records.len();
     let chunk = config.pipeline.chunk_records.max(1);
     let service = tokio::task::spawn_blocking(move || Service::start(config)).await??;
-    let mut outcome = Outcome::default();
-    let mut batch = Vec::with_capacity(chunk);
-    for record in records {
-        batch.push(record);
-        if batch.len() == chunk {
-            let pending = service
-                .state
-                .pipeline
-                .submit(std::mem::take(&mut batch), Admission::Wait)
-                .await?;
+    // Chunks are submitted as room allows and acknowledged on their own task, so replay runs at
+    // pipeline speed rather than one commit per chunk.
+    let (pending_tx, mut pending_rx) = tokio::sync::mpsc::unbounded_channel();
+    let acks = tokio::spawn(async move {
+        let mut outcome = Outcome::default();
+        while let Some(pending) = pending_rx.recv().await {
+            let pending: glossa::pipeline::Pending = pending;
             outcome.merge(pending.outcome().await?);
         }
+        Ok::<Outcome, glossa::pipeline::PipelineError>(outcome)
+    });
+    let pipeline = service.state.pipeline.clone();
+    let mut records = records.into_iter().peekable();
+    while records.peek().is_some() {
+        let batch: Vec<RawRecord> = records.by_ref().take(chunk).collect();
+        if pending_tx
+            .send(pipeline.submit(batch, Admission::Wait).await?)
+            .is_err()
+        {
+            break;
+        }
     }
-    if !batch.is_empty() {
-        let pending = service
-            .state
-            .pipeline
-            .submit(batch, Admission::Wait)
-            .await?;
-        outcome.merge(pending.outcome().await?);
-    }
+    pipeline.drain();
+    drop((pending_tx, pipeline));
+    let outcome = acks.await??;
     service.stop().await?;
     replay.finish()?;
     println!(

@@ -105,6 +105,7 @@ pub struct PipelineHandle {
     input: flume::Sender<Work>,
     admission: Arc<Semaphore>,
     options: Arc<PipelineOptions>,
+    drain: flume::Sender<()>,
 }
 
 /// A submission's acknowledgements, still to come.
@@ -176,6 +177,55 @@ impl PipelineHandle {
         metrics::gauge!(m::QUEUE_DEPTH, "stage" => "detect").set(self.input.len() as f64);
         Ok(Pending { receivers })
     }
+
+    /// Asks the sink to write out (commit, or send in bulk) as soon as every record admitted so
+    /// far has reached it, instead of at its next interval. For a source with nothing more to
+    /// submit (the end of its files): its last acknowledgements would otherwise wait out the
+    /// interval with the machine idle.
+    pub fn drain(&self) {
+        let _ = self.drain.try_send(());
+    }
+}
+
+/// The sink's side of [`PipelineHandle::drain`].
+pub(crate) struct Drain {
+    requests: flume::Receiver<()>,
+    /// Keeps `requests` connected after the last handle is gone, so a sink waiting on it does
+    /// not wake over and over while the pipeline shuts down.
+    _keep_open: flume::Sender<()>,
+    admission: Arc<Semaphore>,
+    capacity: usize,
+    requested: bool,
+}
+
+impl Drain {
+    /// The channel a sink waits on (besides its input) to hear of a request; pass what it
+    /// receives to [`Drain::requested`].
+    pub(crate) fn requests(&self) -> &flume::Receiver<()> {
+        &self.requests
+    }
+
+    /// A request was received from [`Drain::requests`].
+    pub(crate) fn requested(&mut self) {
+        self.requested = true;
+    }
+
+    /// Whether a drain was asked for and every admitted record has reached the sink, which
+    /// holds `held` of them not yet acknowledged: then there is nothing left to wait for.
+    pub(crate) fn due(&mut self, held: usize) -> bool {
+        while self.requests.try_recv().is_ok() {
+            self.requested = true;
+        }
+        let in_flight = self
+            .capacity
+            .saturating_sub(self.admission.available_permits());
+        self.requested && in_flight <= held
+    }
+
+    /// The sink wrote out everything it held: the request is answered.
+    pub(crate) fn done(&mut self) {
+        self.requested = false;
+    }
 }
 
 /// The running pipeline's threads.
@@ -213,15 +263,25 @@ impl Pipeline {
             );
         }
         drop(prepared_tx);
+        let admission = Arc::new(Semaphore::new(options.max_in_flight_records));
+        let (drain_tx, drain_rx) = flume::bounded(1);
+        let drain = Drain {
+            requests: drain_rx,
+            _keep_open: drain_tx.clone(),
+            admission: admission.clone(),
+            capacity: options.max_in_flight_records,
+            requested: false,
+        };
         let sink_options = options.clone();
         let sink = std::thread::Builder::new()
             .name("glossa-sink".into())
-            .spawn(move || sink.run(prepared_rx, dlq, sink_options))?;
+            .spawn(move || sink.run(prepared_rx, drain, dlq, sink_options))?;
         Ok(Pipeline {
             handle: PipelineHandle {
                 input,
-                admission: Arc::new(Semaphore::new(options.max_in_flight_records)),
+                admission,
                 options: Arc::new(options),
+                drain: drain_tx,
             },
             workers,
             sink,

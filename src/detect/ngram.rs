@@ -37,11 +37,31 @@ const BI_PART: u64 = UNI_PART | (CHAR_MASK << CHAR_BITS);
 pub(crate) type LangMask = u128;
 
 /// One language's share of an n-gram: what the n-gram adds to the language's sum over what
-/// lingua's backoff would have counted without it (see `NgramTable`).
+/// lingua's backoff would have counted without it (see `NgramTable`). Packed into 32 bits, the
+/// table index of the language in the low `LANG_BITS` and the difference, an `f32` whose lowest
+/// mantissa bits are given up for it (a relative error under 1e-5), in the rest: half the size
+/// of a separate `f32` and `u8`, and the table's size is what scoring waits on.
 #[derive(Clone, Copy)]
-struct Entry {
-    delta: f32,
-    lang: u8,
+struct Entry(u32);
+
+/// Bits of an `Entry` holding the language.
+const LANG_BITS: u32 = 6;
+const LANG_MASK: u32 = (1 << LANG_BITS) - 1;
+
+impl Entry {
+    fn new(lang: u8, delta: f32) -> Entry {
+        Entry((delta.to_bits() & !LANG_MASK) | (u32::from(lang) & LANG_MASK))
+    }
+
+    #[inline]
+    fn lang(self) -> usize {
+        (self.0 & LANG_MASK) as usize
+    }
+
+    #[inline]
+    fn delta(self) -> f32 {
+        f32::from_bits(self.0 & !LANG_MASK)
+    }
 }
 
 /// All 1- to 3-grams of the covered languages: key -> range of entries, one per language that
@@ -100,8 +120,9 @@ impl NgramTable {
                 .filter(|l| ngram_fst(*l).is_some())
                 .collect();
             v.sort();
-            // One bit per language in a `LangMask` (62 languages are covered).
-            v.truncate(LangMask::BITS as usize);
+            // One bit per language in a `LangMask`, and an index that fits an `Entry` (62
+            // languages are covered).
+            v.truncate(1 << LANG_BITS);
             v
         };
         // Languages are read in parallel: the models are independent and reading them is
@@ -144,7 +165,11 @@ impl NgramTable {
                 start: entries.len() as u32,
                 len: group.len() as u32,
             };
-            entries.extend(group.iter().map(|&(_, lang, delta)| Entry { delta, lang }));
+            entries.extend(
+                group
+                    .iter()
+                    .map(|&(_, lang, delta)| Entry::new(lang, delta)),
+            );
         }
         NgramTable {
             langs,
@@ -192,19 +217,19 @@ impl NgramTable {
         let mut spans: Vec<(u32, u32, u32)> = Vec::with_capacity(probes.len());
         for &(key, count) in &probes {
             if let Some(slot) = self.find(key, mask) {
-                touched ^= u64::from(self.entries[slot.start as usize].lang);
+                touched ^= u64::from(self.entries[slot.start as usize].0);
                 spans.push((slot.start, slot.len, count));
             }
         }
         std::hint::black_box(touched);
         // Pass 3: the sums. Every language is summed (a branch per entry costs more than the
-        // adds); only the candidates are read out. 256 slots: a `u8` index needs no bounds
-        // check.
-        let mut sums = [0f64; 256];
+        // adds); only the candidates are read out. One slot per possible `Entry::lang`, so the
+        // index needs no bounds check.
+        let mut sums = [0f64; 1 << LANG_BITS];
         for (start, len, count) in spans {
             let n = f64::from(count);
             for e in &self.entries[start as usize..(start + len) as usize] {
-                sums[usize::from(e.lang)] += n * f64::from(e.delta);
+                sums[e.lang()] += n * f64::from(e.delta());
             }
         }
         let mut out: Vec<(Language, f64)> = (0..self.langs.len())

@@ -8,7 +8,7 @@ use super::acknowledge;
 use crate::backend::embedded::{EmbeddedIndex, EmbeddedWriter};
 use crate::dlq::DeadLetterQueue;
 use crate::metrics as m;
-use crate::pipeline::{Admitted, Outcome, PipelineError, PipelineOptions, Prepared, Reply};
+use crate::pipeline::{Admitted, Drain, Outcome, PipelineError, PipelineOptions, Prepared, Reply};
 
 /// Applied but not yet committed work, waiting to be acknowledged.
 struct Unacked {
@@ -16,6 +16,12 @@ struct Unacked {
     outcome: Outcome,
     /// Released (freeing pipeline room) only once the work is acknowledged.
     _permit: Admitted,
+}
+
+/// What woke the sink.
+enum Event {
+    Input(Result<Prepared, flume::RecvError>),
+    DrainRequested,
 }
 
 pub(crate) struct EmbeddedSink {
@@ -50,15 +56,19 @@ impl EmbeddedSink {
         }
     }
 
-    pub(crate) fn run(mut self, input: flume::Receiver<Prepared>) {
+    pub(crate) fn run(mut self, input: flume::Receiver<Prepared>, mut drain: Drain) {
         loop {
             let wait = match self.oldest {
                 Some(oldest) => (oldest + self.options.commit_interval)
                     .saturating_duration_since(Instant::now()),
                 None => Duration::from_secs(3600),
             };
-            match input.recv_timeout(wait) {
-                Ok(prepared) => {
+            let event = flume::Selector::new()
+                .recv(&input, Event::Input)
+                .recv(drain.requests(), |_| Event::DrainRequested)
+                .wait_timeout(wait);
+            match event {
+                Ok(Event::Input(Ok(prepared))) => {
                     self.apply(prepared);
                     // Under continuous load the timeout never fires: check the age here too.
                     let overdue = self
@@ -71,8 +81,13 @@ impl EmbeddedSink {
                         self.commit();
                     }
                 }
-                Err(flume::RecvTimeoutError::Timeout) => self.commit(),
-                Err(flume::RecvTimeoutError::Disconnected) => break,
+                Ok(Event::Input(Err(flume::RecvError::Disconnected))) => break,
+                Ok(Event::DrainRequested) => drain.requested(),
+                Err(flume::select::SelectError::Timeout) => self.commit(),
+            }
+            if drain.due(self.pending_docs) {
+                self.commit();
+                drain.done();
             }
         }
         self.commit();

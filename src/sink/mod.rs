@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::backend::embedded::{EmbeddedIndex, EmbeddedWriter};
 use crate::dlq::DeadLetterQueue;
 use crate::metrics as m;
-use crate::pipeline::{Outcome, PipelineOptions, Prepared, Reply};
+use crate::pipeline::{Drain, Outcome, PipelineOptions, Prepared, Reply};
 
 pub use opensearch::{OpenSearchSink, REASON_BACKEND_REJECTED};
 
@@ -30,14 +30,15 @@ impl Sink {
     pub(crate) fn run(
         self,
         input: flume::Receiver<Prepared>,
+        drain: Drain,
         dlq: DeadLetterQueue,
         options: PipelineOptions,
     ) {
         match self {
             Sink::Embedded { index, writer } => {
-                embedded::EmbeddedSink::new(index, *writer, dlq, options).run(input)
+                embedded::EmbeddedSink::new(index, *writer, dlq, options).run(input, drain)
             }
-            Sink::OpenSearch(sink) => sink.run(input, dlq),
+            Sink::OpenSearch(sink) => sink.run(input, drain, dlq),
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::backend::opensearch::bulk::{BulkIndexer, BulkOp, ItemResult};
 use crate::backend::opensearch::document;
 use crate::dlq::DeadLetterQueue;
 use crate::metrics as m;
-use crate::pipeline::{Outcome, PipelineError, Prepared};
+use crate::pipeline::{Drain, Outcome, PipelineError, Prepared};
 use crate::record::Rejection;
 
 /// Reason label of a document the cluster refused (mapping conflict, malformed value, ...).
@@ -55,7 +55,7 @@ impl OpenSearchSink {
     }
 
     /// Runs on the pipeline's sink thread, with its own small async runtime for the HTTP calls.
-    pub(crate) fn run(self, input: flume::Receiver<Prepared>, dlq: DeadLetterQueue) {
+    pub(crate) fn run(self, input: flume::Receiver<Prepared>, drain: Drain, dlq: DeadLetterQueue) {
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -71,20 +71,27 @@ impl OpenSearchSink {
                 return;
             }
         };
-        runtime.block_on(self.run_async(input, dlq));
+        runtime.block_on(self.run_async(input, drain, dlq));
     }
 
-    async fn run_async(self, input: flume::Receiver<Prepared>, dlq: DeadLetterQueue) {
+    async fn run_async(
+        self,
+        input: flume::Receiver<Prepared>,
+        mut drain: Drain,
+        dlq: DeadLetterQueue,
+    ) {
         let dlq = Arc::new(Mutex::new(dlq));
-        let mut in_flight = JoinSet::new();
+        let mut in_flight = InFlight::default();
         let mut batch = Batch::default();
         loop {
-            let received = match batch.deadline {
-                Some(deadline) => tokio::time::timeout_at(deadline, input.recv_async()).await,
-                None => Ok(input.recv_async().await),
+            let deadline = batch.deadline;
+            let event = tokio::select! {
+                received = input.recv_async() => Event::Input(received),
+                _ = drain.requests().recv_async() => Event::DrainRequested,
+                _ = sleep_until(deadline) => Event::Deadline,
             };
-            match received {
-                Ok(Ok(prepared)) => {
+            match event {
+                Event::Input(Ok(prepared)) => {
                     batch.add(prepared, &self.write_alias);
                     batch
                         .deadline
@@ -93,13 +100,18 @@ impl OpenSearchSink {
                         self.flush(&mut batch, &mut in_flight, &dlq).await;
                     }
                 }
-                Ok(Err(_disconnected)) => break,
-                Err(_timeout) => self.flush(&mut batch, &mut in_flight, &dlq).await,
+                Event::Input(Err(_disconnected)) => break,
+                Event::DrainRequested => drain.requested(),
+                Event::Deadline => self.flush(&mut batch, &mut in_flight, &dlq).await,
             }
-            while in_flight.try_join_next().is_some() {}
+            in_flight.reap();
+            if drain.due(batch.records + in_flight.records) {
+                self.flush(&mut batch, &mut in_flight, &dlq).await;
+                drain.done();
+            }
         }
         self.flush(&mut batch, &mut in_flight, &dlq).await;
-        while in_flight.join_next().await.is_some() {}
+        while in_flight.tasks.join_next().await.is_some() {}
         let stats = self.indexer.stats();
         tracing::info!(
             requests = stats.requests,
@@ -115,17 +127,59 @@ impl OpenSearchSink {
     async fn flush(
         &self,
         batch: &mut Batch,
-        in_flight: &mut JoinSet<()>,
+        in_flight: &mut InFlight,
         dlq: &Arc<Mutex<DeadLetterQueue>>,
     ) {
         let batch = std::mem::take(batch);
         if batch.chunks.is_empty() {
             return;
         }
-        while in_flight.len() >= self.max_outstanding {
-            in_flight.join_next().await;
+        while in_flight.tasks.len() >= self.max_outstanding {
+            if let Some(Ok(records)) = in_flight.tasks.join_next().await {
+                in_flight.records -= records;
+            }
         }
-        in_flight.spawn(index_batch(self.indexer.clone(), batch, dlq.clone()));
+        let records = batch.records;
+        in_flight.records += records;
+        let (indexer, dlq) = (self.indexer.clone(), dlq.clone());
+        in_flight.tasks.spawn(async move {
+            index_batch(indexer, batch, dlq).await;
+            records
+        });
+    }
+}
+
+/// What woke the sink.
+enum Event {
+    Input(Result<Prepared, flume::RecvError>),
+    DrainRequested,
+    Deadline,
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Bulk calls under way, each answering with the number of records it acknowledged.
+#[derive(Default)]
+struct InFlight {
+    tasks: JoinSet<usize>,
+    /// Records of the calls not yet reaped.
+    records: usize,
+}
+
+impl InFlight {
+    /// Forgets the calls that have finished.
+    fn reap(&mut self) {
+        while let Some(done) = self.tasks.try_join_next() {
+            if let Ok(records) = done {
+                self.records -= records;
+            }
+        }
     }
 }
 
@@ -135,6 +189,8 @@ struct Batch {
     chunks: Vec<Prepared>,
     ops: Vec<BulkOp>,
     bytes: usize,
+    /// Records in `chunks`, documents and rejections.
+    records: usize,
     deadline: Option<Instant>,
 }
 
@@ -151,6 +207,7 @@ impl Batch {
                 condition: None,
             });
         }
+        self.records += prepared.docs.len() + prepared.rejected.len();
         self.chunks.push(prepared);
     }
 }

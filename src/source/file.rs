@@ -80,6 +80,8 @@ pub async fn ingest(
             break;
         }
     }
+    // Nothing more to read: have the last records committed now, not at the next interval.
+    handle.drain();
     drop(pending_tx);
     let read = reader.await.map_err(|e| FileSourceError::Io {
         path: "<reader task>".into(),

@@ -656,13 +656,26 @@ fn bulk_ingest_commits_on_the_interval_while_records_keep_coming() {
 fn ingest_never_waits_for_the_commit_interval_when_the_pipeline_is_full() {
     // A commit interval far longer than the test and a count trigger that never fires: only
     // "half the in-flight room is waiting on a commit" can keep the load moving.
+    let config = "[pipeline]\ncommit_interval_ms = 3600000\ncommit_docs = 10000000\nmax_in_flight_records = 1000\nchunk_records = 100\n";
+    ingest_records_within_120_s(5_000, config);
+}
+
+#[test]
+fn ingest_commits_its_last_records_at_the_end_of_its_input_not_at_the_interval() {
+    // A commit interval far longer than the test, and too few records for any other trigger:
+    // only the end of the input can have them committed (and the command finish).
+    ingest_records_within_120_s(37, "[pipeline]\ncommit_interval_ms = 3600000\n");
+}
+
+/// Ingests `count` generated records with `config`; fails the test unless the command succeeds
+/// within 120 s with all of them indexed.
+fn ingest_records_within_120_s(count: usize, config: &str) {
     let dir = tempdir();
-    let input = dir.path().join("many.ndjson");
-    let body: String = (0..5_000)
+    let input = dir.path().join("records.ndjson");
+    let body: String = (0..count)
         .map(|n| format!("{{\"id\":\"r-{n}\",\"title\":\"record number {n}\",\"lang\":\"en\"}}\n"))
         .collect();
     std::fs::write(&input, body).expect("write input");
-    let config = "[pipeline]\ncommit_interval_ms = 3600000\ncommit_docs = 10000000\nmax_in_flight_records = 1000\nchunk_records = 100\n";
     let mut child = Running(
         ingest_with_config(dir.path(), config, &input)
             .stdout(Stdio::null())
@@ -679,5 +692,5 @@ fn ingest_never_waits_for_the_commit_interval_when_the_pipeline_is_full() {
     }
     let status = status.expect("ingest stalled: still running after 120 s");
     assert!(status.success());
-    assert_eq!(count_docs(&dir.path().join("data")), 5_000);
+    assert_eq!(count_docs(&dir.path().join("data")), count as u64);
 }
