@@ -23,6 +23,7 @@
 mod cached_stemmer;
 mod diacritics;
 mod elision;
+mod simple_words;
 mod word_tokenizer;
 
 use tantivy::tokenizer::{

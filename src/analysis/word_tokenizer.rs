@@ -8,6 +8,8 @@ use icu_segmenter::options::WordBreakInvariantOptions;
 use icu_segmenter::{WordSegmenter, WordSegmenterBorrowed};
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
+use super::simple_words;
+
 /// A tantivy [`Tokenizer`] that emits the word-like segments (those containing a letter, ideograph
 /// or digit) of ICU4X's word segmenter, lowercased, skipping whitespace, punctuation, symbols and
 /// emoji. Token offsets are those of the original text.
@@ -48,9 +50,16 @@ impl WordTokenizer {
         }
     }
 
-    /// Byte ranges of the word-like segments of `text`, segmented afresh.
+    /// Byte ranges of the word-like segments of `text`, segmented afresh: each whitespace-
+    /// separated run by the fast path of `simple_words` when it can, else by ICU.
     pub(crate) fn words(&self, text: &str) -> Vec<(usize, usize)> {
-        let mut words = Vec::new();
+        simple_words::segment(text, |run, offset, words| {
+            self.icu_words(run, offset, words)
+        })
+    }
+
+    /// ICU's word-like segments of `text`, shifted by `offset`.
+    pub(crate) fn icu_words(&self, text: &str, offset: usize, words: &mut Vec<(usize, usize)>) {
         let mut start = 0;
         for end in self.segmenter.segment_str(text) {
             let segment_start = std::mem::replace(&mut start, end);
@@ -62,10 +71,9 @@ impl WordTokenizer {
             // reports `None` for a word ending in a combining mark when text follows
             // (unicode-org/icu4x#8321), which would drop most Hindi, Tamil or NFD-accented words.
             if segment.chars().any(crate::letters::is_alphanumeric) {
-                words.push((segment_start, end));
+                words.push((offset + segment_start, offset + end));
             }
         }
-        words
     }
 }
 

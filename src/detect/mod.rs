@@ -35,7 +35,7 @@
 
 mod ngram;
 mod sample;
-mod script;
+pub(crate) mod script;
 mod tables;
 
 use std::collections::{HashMap, HashSet};
