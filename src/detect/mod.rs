@@ -14,10 +14,11 @@
 //!    end) instead of the whole record, so the cost per record is flat whatever its size.
 //! 3. **Fast trigram scorer** (`ngram.rs`). On 120+ letters lingua itself scores trigrams only;
 //!    `ngram.rs` evaluates exactly that model (lingua's own model files, same backoff, same
-//!    softmax) over every configured language of the script, from one hash table probed about
-//!    three times per distinct trigram. This replaced "whatlang proposes, lingua scores the
-//!    proposal's confusion set": whatlang alone cost more than the whole fast scorer, and
-//!    scoring all languages of the script removes its blind spots (languages it lacks).
+//!    softmax) over every configured language of the script, from one table probed once per
+//!    distinct trigram and once per distinct leading bigram and letter. This replaced
+//!    "whatlang proposes, lingua scores the proposal's confusion set": whatlang alone cost
+//!    more than the whole fast scorer, and scoring all languages of the script removes its
+//!    blind spots (languages it lacks).
 //! 4. **Rescore close clusters.** When the answer is in a cluster a few hundred characters
 //!    often do not separate (id/ms, nb/nn/da, hr/bs/sl/sr, cs/sk, uk/kk/ru/be) and the record is
 //!    longer than the sample, only that cluster is rescored on a larger sample (1,000

@@ -7,10 +7,11 @@
 //! lookup walks an FST behind two `DashMap` accesses, once per (trigram, language), plus
 //! regex tokenizing, per-call `HashSet`/`HashMap` allocations and rule passes. This module reads
 //! the same model files (the `lingua-*-language-model` crates lingua itself depends on), keeps
-//! only their 1- to 3-grams in one hash table whose entry per n-gram lists every language that
-//! has it, and scores all candidate languages in a single pass: about three table probes per
-//! distinct trigram whatever the number of languages. It is built once per process (a second or
-//! two, ~40 MB) and shared read-only, so it is `Send + Sync` with no lock on the lookup path.
+//! only their 1- to 3-grams in one table whose entry per n-gram lists every language that has
+//! it, and scores all candidate languages at once: one probe per distinct trigram and per
+//! distinct leading bigram and letter, whatever the number of languages. It is built once per
+//! process (a fraction of a second, ~12 MB) and shared read-only, so it is `Send + Sync` with no
+//! lock on the lookup path.
 //!
 //! It is only used on text long enough (see `MIN_LETTERS`) for lingua to be in trigram mode
 //! itself; shorter text goes to lingua, whose 1- to 5-gram mode is what makes it accurate there.
@@ -76,7 +77,7 @@ impl Entry {
 /// trigrams' own: the same total with no per-language branch, and with each letter and bigram
 /// probed once per text instead of once per trigram.
 ///
-/// The table (~17 MB) does not fit in a core's cache, so scoring is bound by memory latency,
+/// The table (~12 MB) does not fit in a core's cache, so scoring is bound by memory latency,
 /// not arithmetic: a text's few hundred trigrams are mostly cache misses. `score` therefore
 /// looks its n-grams up in passes of independent loads (slots, then entries), which the CPU
 /// overlaps, instead of one chain of dependent, branchy probes per n-gram.
@@ -145,7 +146,10 @@ impl NgramTable {
                 .collect();
             workers
                 .into_iter()
-                .flat_map(|w| w.join().unwrap_or_default())
+                .flat_map(|w| {
+                    w.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
                 .collect()
         });
         raw.sort_unstable_by_key(|e| (e.0, e.1));
