@@ -98,6 +98,17 @@ pub fn is_nfc_inert(c: char) -> bool {
     })
 }
 
+/// One value per code point of the BMP, `f(c)` (or `unassigned` for the surrogates): the
+/// constant-time lookup tables of properties that are not yes/no (scripts, segmentation classes).
+pub(crate) fn bmp_table<T>(f: impl Fn(char) -> T, unassigned: T) -> Box<[T]>
+where
+    T: Copy,
+{
+    (0..BMP as u32)
+        .map(|cp| char::from_u32(cp).map_or(unassigned, &f))
+        .collect()
+}
+
 /// `property(c)`, from `map` (built from `property` on first use) when `c` is in the BMP.
 #[inline]
 fn lookup(c: char, map: &OnceLock<Bitmap>, property: fn(char) -> bool) -> bool {

@@ -2,7 +2,8 @@
 //! generic multilingual analyzer.
 //!
 //! Chains (all start with [`WordTokenizer`], which lowercases, then drop tokens of
-//! [`MAX_TOKEN_BYTES`] or more; French, Italian and Catalan then remove elided articles, see [`Elision`]):
+//! [`MAX_TOKEN_BYTES`] or more; French, Italian and Catalan then remove elided articles, see
+//! [`Elision`]):
 //! - `Stemmed(lang)`: + tantivy's stop words for `lang` (when it has a list) + Snowball stemmer
 //!   ([`CachedStemmer`]: tantivy's `Stemmer` with a memo, for speed).
 //!   No accent folding, neither before nor after stemming. Before: Snowball's suffix rules read

@@ -4,11 +4,11 @@
 //! the largest single cost of indexing (~15% of ingest instructions), although most of what it
 //! segments is letters between spaces and sentence punctuation, where UAX #29 simply ends a
 //! word at the space or the punctuation. (On the generated benchmark corpus most of what is
-//! left to ICU is the dictionary scripts: Chinese, Japanese, Thai, Khmer.) This module handles exactly those whitespace-separated runs:
-//! letters of the scripts where every letter is an ordinary word letter (Latin, Cyrillic,
-//! Greek, Armenian, Georgian, Hebrew, Arabic, Hangul and the Indic scripts ICU does not segment
-//! with a dictionary), ASCII digits, combining marks inside a word, and a few punctuation marks
-//! that never join anything. Anything else in a run (apostrophes, quotes, a full stop or comma
+//! left to ICU is the dictionary scripts: Chinese, Japanese, Thai, Khmer.) This module handles
+//! exactly those whitespace-separated runs: letters of the scripts where every letter is an
+//! ordinary word letter (Latin, Cyrillic, Greek, Armenian, Georgian, Hebrew, Arabic, Hangul and
+//! the Indic scripts ICU does not segment with a dictionary), ASCII digits, combining marks
+//! inside a word, and a few punctuation marks that never join anything. Anything else in a run (apostrophes, quotes, a full stop or comma
 //! between two word characters, symbols, emoji, format characters, CJK, Thai...) sends that run
 //! to ICU, so the answer is ICU's wherever this module is unsure. Tests compare the two on every
 //! character of the classes and on the benchmark corpora.
@@ -99,11 +99,7 @@ fn icu_keeps_together(text: &str) -> bool {
 /// `class_of` for every character of the Basic Multilingual Plane, computed once.
 fn classes() -> &'static [Class] {
     static TABLE: OnceLock<Box<[Class]>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        (0..0x1_0000u32)
-            .map(|cp| char::from_u32(cp).map_or(Class::Unsure, class_of))
-            .collect()
-    })
+    TABLE.get_or_init(|| crate::letters::bmp_table(class_of, Class::Unsure))
 }
 
 /// `class_of(c)` from the table; beyond the BMP, `Unsure`.

@@ -85,7 +85,13 @@ pub(crate) fn classify(c: char) -> Option<Script> {
     if cp < 0x80 {
         return c.is_ascii_alphabetic().then_some(Script::Latin);
     }
-    match BMP_SCRIPTS.get_or_init(bmp_scripts).get(cp as usize) {
+    let table = BMP_SCRIPTS.get_or_init(|| {
+        crate::letters::bmp_table(
+            |c| classify_by_ranges(c).map_or(NOT_A_LETTER, |s| s as u8),
+            NOT_A_LETTER,
+        )
+    });
+    match table.get(cp as usize) {
         Some(&NOT_A_LETTER) => None,
         Some(&i) => ALL.get(usize::from(i)).copied(),
         None => classify_by_ranges(c),
@@ -95,16 +101,6 @@ pub(crate) fn classify(c: char) -> Option<Script> {
 /// `BMP_SCRIPTS` value of a character that is not a letter.
 const NOT_A_LETTER: u8 = u8::MAX;
 static BMP_SCRIPTS: std::sync::OnceLock<Box<[u8]>> = std::sync::OnceLock::new();
-
-fn bmp_scripts() -> Box<[u8]> {
-    (0..0x1_0000u32)
-        .map(|cp| {
-            char::from_u32(cp)
-                .and_then(classify_by_ranges)
-                .map_or(NOT_A_LETTER, |s| s as u8)
-        })
-        .collect()
-}
 
 /// `classify`, from the Unicode block ranges of each script.
 fn classify_by_ranges(c: char) -> Option<Script> {

@@ -158,7 +158,6 @@ fn ingest_from(dir: &Path, config: &str, url: &str) -> Command {
     command
 }
 
-/// Runs `command` to its end within `limit`, returning (success, stdout, stderr).
 /// Runs `glossa ingest --from URL` to its end within `limit`: it must succeed, and its summary
 /// must contain `summary` (for example "indexed 200 records, rejected 0").
 fn ingest_expecting(dir: &Path, config: &str, url: &str, limit: Duration, summary: &str) {
@@ -167,6 +166,7 @@ fn ingest_expecting(dir: &Path, config: &str, url: &str, limit: Duration, summar
     assert!(stdout.contains(summary), "{stdout}\n{stderr}");
 }
 
+/// Runs `command` to its end within `limit`, returning (success, stdout, stderr).
 pub fn run_bounded(mut command: Command, limit: Duration) -> (bool, String, String) {
     let child = command
         .stdout(Stdio::piped())
