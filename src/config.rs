@@ -53,6 +53,29 @@ pub struct Config {
     pub dlq: DlqSettings,
     /// Reindex jobs (`glossa reindex`).
     pub reindex: ReindexSettings,
+    /// Search cursors, on both backends.
+    pub search: SearchSettings,
+}
+
+/// How search cursors hold their snapshots.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchSettings {
+    /// How long a cursor's snapshot stays readable after its last page, in seconds.
+    pub cursor_keep_alive_seconds: u64,
+    /// Most snapshots one process keeps for cursors: embedded index generations, or OpenSearch
+    /// points in time this worker opened (keep it well under the cluster's
+    /// `search.max_open_pit_context` divided by the number of workers).
+    pub max_open_cursors: usize,
+}
+
+impl Default for SearchSettings {
+    fn default() -> Self {
+        SearchSettings {
+            cursor_keep_alive_seconds: 300,
+            max_open_cursors: 64,
+        }
+    }
 }
 
 /// How reindex jobs copy, catch up and verify.
@@ -256,8 +279,6 @@ pub struct OpenSearchSettings {
     pub metadata_fields: std::collections::BTreeMap<String, MetaType>,
     /// What happens to metadata fields not declared in `metadata_fields`.
     pub unknown_metadata: UnknownMetadata,
-    /// How long a search cursor's point in time stays open between pages, in seconds.
-    pub cursor_keep_alive_seconds: u64,
 }
 
 impl Default for OpenSearchSettings {
@@ -281,7 +302,6 @@ impl Default for OpenSearchSettings {
             icu_fallback: false,
             metadata_fields: Default::default(),
             unknown_metadata: UnknownMetadata::Store,
-            cursor_keep_alive_seconds: 300,
         }
     }
 }
@@ -342,6 +362,7 @@ impl Default for Config {
             s3: S3Settings::default(),
             dlq: DlqSettings::default(),
             reindex: ReindexSettings::default(),
+            search: SearchSettings::default(),
         }
     }
 }
@@ -412,6 +433,12 @@ impl Config {
             return invalid(
                 "pipeline",
                 "chunk_records and max_in_flight_records must be positive",
+            );
+        }
+        if self.search.cursor_keep_alive_seconds == 0 || self.search.max_open_cursors == 0 {
+            return invalid(
+                "search",
+                "cursor_keep_alive_seconds and max_open_cursors must be positive",
             );
         }
         if self.pipeline.writer_memory_mb < 16 {

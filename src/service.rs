@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::api::{self, AppState};
-use crate::backend::embedded::{EmbeddedError, EmbeddedIndex};
+use crate::backend::embedded::{CursorLimits, EmbeddedError, EmbeddedIndex};
 use crate::backend::opensearch::bootstrap::{self, IndexNames};
 use crate::backend::opensearch::search::OpenSearchSearch;
 use crate::backend::{opensearch, SearchBackend};
@@ -153,7 +153,12 @@ fn embedded_backend(
         WriteTarget::Live => crate::backend::embedded::live_index_dir(&config.data_dir),
         WriteTarget::Version(name) => config.data_dir.join(name),
     };
-    let index = Arc::new(EmbeddedIndex::open(&dir, config.text_fields.clone())?);
+    let index = Arc::new(
+        EmbeddedIndex::open(&dir, config.text_fields.clone())?.with_cursor_limits(CursorLimits {
+            keep_alive: Duration::from_secs(config.search.cursor_keep_alive_seconds),
+            max_snapshots: config.search.max_open_cursors,
+        }),
+    );
     let memory = config.pipeline.writer_memory_mb * 1024 * 1024;
     let writer = index.writer(memory).map_err(|e| match e {
         EmbeddedError::Tantivy(tantivy::TantivyError::LockFailure(..)) => {
@@ -199,7 +204,8 @@ fn opensearch_backend(
     let search = OpenSearchSearch::new(
         client,
         names.read_alias,
-        Duration::from_secs(settings.cursor_keep_alive_seconds),
+        Duration::from_secs(config.search.cursor_keep_alive_seconds),
+        config.search.max_open_cursors,
         settings.metadata_fields.keys().cloned().collect(),
     );
     Ok((sink, SearchBackend::OpenSearch(Arc::new(search))))

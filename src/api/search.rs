@@ -14,14 +14,14 @@ use super::{ApiError, AppState};
 use crate::backend::SearchError;
 use crate::detect::Method;
 use crate::metrics as m;
-use crate::search::{Condition, Cursor, Filter, RangeBounds, SearchQuery, SearchResult};
+use crate::search::{
+    Condition, Cursor, Filter, RangeBounds, SearchQuery, SearchResult, Syntax, TextQuery,
+};
 
 /// Page size when the caller gives none.
 const DEFAULT_SIZE: usize = 10;
 /// Largest `POST /v1/search` body; a search never needs more, and memory stays bounded.
 const MAX_SEARCH_BODY_BYTES: usize = 1024 * 1024;
-/// Longest query text; longer ones are documents, not queries, and cost the parser dearly.
-const MAX_QUERY_BYTES: usize = 16 * 1024;
 
 /// The JSON body of `POST /v1/search` (GET takes the same names as query parameters, with
 /// filters as `filter.FIELD=VALUE` or `filter.FIELD.gte=VALUE`).
@@ -29,6 +29,8 @@ const MAX_QUERY_BYTES: usize = 16 * 1024;
 #[serde(deny_unknown_fields)]
 pub struct SearchBody {
     q: Option<String>,
+    /// `natural` (the default) or `advanced`; see [`crate::search::text`].
+    syntax: Option<String>,
     lang: Option<String>,
     size: Option<usize>,
     cursor: Option<String>,
@@ -71,6 +73,7 @@ pub async fn get_search(
     for (key, value) in pairs {
         match key.as_str() {
             "q" => body.q = Some(value),
+            "syntax" => body.syntax = Some(value),
             "lang" => body.lang = Some(value),
             "cursor" => body.cursor = Some(value),
             "size" => {
@@ -85,7 +88,7 @@ pub async fn get_search(
                 Some(field) => add_get_filter(&mut body.filters, field, value)?,
                 None => {
                     return Err(ApiError::bad_request(format!(
-                        "unknown parameter `{key}`; known: q, lang, size, cursor, highlight, filter.FIELD[.gte|.gt|.lte|.lt]"
+                        "unknown parameter `{key}`; known: q, syntax, lang, size, cursor, highlight, filter.FIELD[.gte|.gt|.lte|.lt]"
                     )))
                 }
             },
@@ -208,18 +211,24 @@ async fn run(
     body: SearchBody,
     started: Instant,
 ) -> Result<Json<SearchAnswer>, ApiError> {
-    let text = crate::decode::nfc(&body.q.unwrap_or_default());
-    if text.trim().is_empty() {
+    let q = body.q.unwrap_or_default();
+    // Checked before NFC too, so normalization never works on an unbounded string.
+    if q.len() > crate::search::text::MAX_QUERY_BYTES {
         return Err(ApiError::bad_request(
-            "parameter `q` is required and must not be empty",
+            crate::search::text::QueryTextError::TooLong(q.len()).to_string(),
         ));
     }
-    if text.len() > MAX_QUERY_BYTES {
-        return Err(ApiError::bad_request(format!(
-            "`q` is {} bytes, over the limit of {MAX_QUERY_BYTES} bytes",
-            text.len()
-        )));
-    }
+    let text = crate::decode::nfc(&q);
+    let syntax = match body.syntax.as_deref() {
+        None | Some("") => Syntax::default(),
+        Some(value) => Syntax::from_param(value).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "syntax `{value}` is not known; use `natural` (the default) or `advanced`"
+            ))
+        })?,
+    };
+    let parsed =
+        TextQuery::parse(&text, syntax).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let max = state.config.limits.max_search_size;
     let size = body.size.unwrap_or(DEFAULT_SIZE);
     if size > max {
@@ -284,6 +293,7 @@ async fn run(
     };
     let query = SearchQuery {
         text,
+        query: parsed,
         langs,
         filters,
         size,
@@ -291,12 +301,19 @@ async fn run(
         highlight: body.highlight.unwrap_or(true),
     };
     let result = state.index.search(query).await.map_err(|e| match e {
-        SearchError::InvalidQuery(message) | SearchError::ExpiredCursor(message) => {
-            ApiError::bad_request(message)
-        }
-        SearchError::Unavailable(_) => {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
-        }
+        SearchError::InvalidQuery(message) => ApiError::bad_request(message),
+        SearchError::ExpiredCursor(message) => ApiError::new(StatusCode::GONE, message),
+        SearchError::Busy {
+            message,
+            retry_after,
+        } => ApiError {
+            retry_after: Some(u32::try_from(retry_after).unwrap_or(u32::MAX)),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
+        },
+        SearchError::Unavailable(_) => ApiError {
+            retry_after: Some(1),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        },
     })?;
     Ok(Json(SearchAnswer {
         took_ms: started.elapsed().as_secs_f64() * 1000.0,

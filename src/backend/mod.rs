@@ -15,14 +15,17 @@ pub enum SearchBackend {
     OpenSearch(Arc<opensearch::search::OpenSearchSearch>),
 }
 
-/// Why a search failed: the caller's mistake (400), an expired cursor (400, start again), or
-/// the backend (503).
+/// Why a search failed: the caller's mistake (400), a cursor that cannot go on (410: search
+/// again), a backend out of capacity for now (503 with `Retry-After`), or a backend that is
+/// unreachable or failing (503).
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
     #[error("{0}")]
     InvalidQuery(String),
     #[error("{0}")]
     ExpiredCursor(String),
+    #[error("{message}")]
+    Busy { message: String, retry_after: u64 },
     #[error("the index is unavailable: {0}")]
     Unavailable(String),
 }
@@ -39,6 +42,9 @@ impl SearchBackend {
                     .map_err(|e| match e {
                         embedded::EmbeddedError::InvalidQuery(message) => {
                             SearchError::InvalidQuery(message)
+                        }
+                        embedded::EmbeddedError::ExpiredCursor(message) => {
+                            SearchError::ExpiredCursor(message)
                         }
                         other => SearchError::Unavailable(other.to_string()),
                     })

@@ -417,7 +417,7 @@ impl EmbeddedReindexer {
         let mut checks = Vec::new();
         for query in queries {
             let detection = self.router.detector().detect_accurate(query);
-            let request = super::verify::saved_query(query, detection.lang);
+            let request = super::verify::saved_query(query, detection.lang)?;
             let hits = |index: &EmbeddedIndex, name: &str| {
                 index.search(&request).map(|r| r.total).map_err(|e| {
                     ReindexError::State(format!("saved query {query:?} on {name}: {e}"))

@@ -14,7 +14,7 @@ use crate::backend::opensearch::client::Client;
 use crate::backend::opensearch::document::{original_record, stored_texts};
 use crate::backend::opensearch::search::OpenSearchSearch;
 use crate::route::Router;
-use crate::search::SearchQuery;
+use crate::search::{SearchQuery, Syntax, TextQuery};
 
 /// Most mismatches kept in a report.
 const MISMATCHES_KEPT: usize = 20;
@@ -226,13 +226,14 @@ impl Versions<'_> {
         let detection = tokio::task::spawn_blocking(move || detector.detect_accurate(&text))
             .await
             .map_err(|e| ReindexError::State(format!("query detection failed: {e}")))?;
-        let request = saved_query(query, detection.lang);
+        let request = saved_query(query, detection.lang)?;
         let mut totals = [0u64; 2];
         for (total, index) in totals.iter_mut().zip([self.old, self.new]) {
             let search = OpenSearchSearch::new(
                 self.client.clone(),
                 index.to_string(),
                 Duration::from_secs(60),
+                1,
                 self.filterable.clone(),
             );
             *total = search
@@ -250,10 +251,14 @@ impl Versions<'_> {
     }
 }
 
-/// The search a saved query makes: the first hit, in the query's detected language.
-pub fn saved_query(text: &str, lang: &'static str) -> SearchQuery {
-    SearchQuery {
+/// The search a saved query makes: the first hit, in the query's detected language, read as
+/// natural text like a user's search.
+pub fn saved_query(text: &str, lang: &'static str) -> Result<SearchQuery, ReindexError> {
+    let query = TextQuery::parse(text, Syntax::Natural)
+        .map_err(|e| ReindexError::State(format!("saved query {text:?}: {e}")))?;
+    Ok(SearchQuery {
         text: text.to_string(),
+        query,
         langs: if lang == "und" {
             Vec::new()
         } else {
@@ -263,7 +268,7 @@ pub fn saved_query(text: &str, lang: &'static str) -> SearchQuery {
         size: 1,
         cursor: None,
         highlight: false,
-    }
+    })
 }
 
 /// The saved queries, then (up to [`DERIVED_QUERIES`] in all) a word of four letters or more

@@ -14,6 +14,144 @@ pub async fn run_all(server: &TestServer) {
     query_language_is_detected_or_given_and_generic_field_crosses_languages(server).await;
     filters_facets_and_cursor_pagination(server).await;
     every_language_finds_its_own_text_through_its_own_analyzer(server).await;
+    query_text_is_text_and_syntax_only_when_asked(server).await;
+    hostile_query_text_is_answered_and_the_server_stays_up(server).await;
+}
+
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids
+}
+
+/// Natural text (the default) is words and "phrases" only: `-`, `:`, `*` and brackets are not
+/// operators and reach no internal field; `syntax=advanced` adds `+` and `-`.
+async fn query_text_is_text_and_syntax_only_when_asked(server: &TestServer) {
+    let natural = |q: &'static str| [("q", q), ("lang", "de"), ("size", "50")];
+    let ids = |answer: &serde_json::Value| sorted(hit_ids(answer));
+    assert_eq!(
+        ids(&server.search(&natural("Berlin -Messgerät")).await),
+        ["de-2", "fr-2"]
+    );
+    assert_eq!(
+        ids(&server.search(&natural("Berlin - Messgerät")).await),
+        ["de-2", "fr-2"]
+    );
+    // Internal fields are not reachable: `lang:de` is two words, not a filter on German.
+    for q in [
+        "lang:de",
+        "id:*",
+        "ingested_at:*",
+        "text:[a TO z]",
+        "source:*",
+    ] {
+        let answer = server.search(&natural(q)).await;
+        assert!(
+            !hit_ids(&answer).contains(&"de-1".to_string()),
+            "q={q} reached an internal field: {answer}"
+        );
+    }
+    // A quoted phrase is required and ordered.
+    assert_eq!(
+        ids(&server.search(&natural("Berlin \"alten Häuser\"")).await),
+        ["de-1"]
+    );
+    assert!(hit_ids(&server.search(&natural("\"Häuser alten\"")).await).is_empty());
+    let advanced = |q: &'static str| {
+        [
+            ("q", q),
+            ("lang", "de"),
+            ("size", "50"),
+            ("syntax", "advanced"),
+        ]
+    };
+    assert_eq!(
+        ids(&server.search(&advanced("Berlin -Messgerät")).await),
+        ["fr-2"]
+    );
+    assert_eq!(
+        ids(&server.search(&advanced("+Berlin +Messgerät")).await),
+        ["de-2"]
+    );
+    let (status, answer) = server.get("/v1/search?q=a&syntax=lucene").await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        error_message(&answer).contains("syntax `lucene`"),
+        "{answer}"
+    );
+}
+
+/// Strings that break query parsers: every one is answered 200 or 400 (a limit, named), never
+/// 5xx, and the server is still up afterwards.
+async fn hostile_query_text_is_answered_and_the_server_stays_up(server: &TestServer) {
+    let mut cases: Vec<String> = [
+        "(",
+        ")",
+        "\"",
+        "\\",
+        "*:*",
+        "id:*",
+        "a AND",
+        "OR OR OR",
+        "NOT",
+        "~",
+        "^2",
+        "a^1e99",
+        "title:(",
+        "[a TO",
+        "{* TO *}",
+        "/regex.*/",
+        "a~99",
+        "\"a\"~-1",
+        "&&||",
+        "\u{0}",
+        "\u{202e}مرحبا",
+        "🎈🎈🎈",
+        "+",
+        "-",
+        "+-+-",
+        "\"\"",
+        "a\u{0}b",
+        "%00",
+        "<script>",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    cases.push("(".repeat(800));
+    cases.push(format!("{}Berlin{}", "(".repeat(800), ")".repeat(800)));
+    cases.push("\"".repeat(3000));
+    cases.push("a ".repeat(2000));
+    cases.push("x".repeat(5000));
+    cases.push("北".repeat(1300));
+    for syntax in ["natural", "advanced"] {
+        for q in &cases {
+            let response = server
+                .client
+                .get(format!("{}/v1/search", server.base))
+                .query(&[("q", q.as_str()), ("syntax", syntax)])
+                .send()
+                .await
+                .expect("search request");
+            let status = response.status().as_u16();
+            let answer: serde_json::Value = response.json().await.expect("JSON answer");
+            let short: String = q.chars().take(40).collect();
+            assert!(
+                status == 200 || status == 400,
+                "q={short:?} syntax={syntax}: HTTP {status} {answer}"
+            );
+            if status == 400 {
+                assert!(
+                    error_message(&answer).contains("limit"),
+                    "q={short:?}: a refusal must name the limit: {answer}"
+                );
+            }
+        }
+    }
+    let (status, _) = server.get("/healthz").await;
+    assert_eq!(
+        status, 200,
+        "the server did not survive the hostile queries"
+    );
 }
 
 const EVERY_LANGUAGE: &str = include_str!("../fixtures/every-language.ndjson");

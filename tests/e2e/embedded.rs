@@ -246,7 +246,7 @@ async fn search_mistakes_get_json_4xx_never_500() {
     let (status, answer) = server.search_post(json!({ "q": long_query })).await;
     assert_eq!(status, 400);
     assert!(
-        error_message(&answer).contains("over the limit of 16384 bytes"),
+        error_message(&answer).contains("over the limit of 4096 bytes"),
         "{answer}"
     );
     let huge = format!("{{\"q\":\"{}\"}}", "a".repeat(1024 * 1024 + 1024));

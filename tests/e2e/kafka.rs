@@ -206,8 +206,11 @@ fn find_record(data_dir: &Path, prefix: &str, n: usize) -> u64 {
         vec!["title".into(), "body".into()],
     )
     .expect("index opens");
+    let text = format!("{prefix}{n}");
     let query = glossa::search::SearchQuery {
-        text: format!("{prefix}{n}"),
+        query: glossa::search::TextQuery::parse(&text, glossa::search::Syntax::Natural)
+            .expect("a valid query"),
+        text,
         langs: Vec::new(),
         filters: Vec::new(),
         size: 10,

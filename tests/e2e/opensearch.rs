@@ -2,7 +2,7 @@
 //! 3 nodes on loopback, URLs in `GLOSSA_TEST_OPENSEARCH_URLS`). Each test uses its own index name,
 //! so they can run in parallel on one cluster.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use glossa::config::{BackendKind, Config, MetaType};
@@ -101,6 +101,170 @@ async fn opensearch_search_conformance() {
     );
     assert!(message.contains("category"), "{answer}");
     server.stop().await;
+}
+
+/// Open points in time on `index`'s shards.
+async fn open_pits(index: &str) -> u64 {
+    let stats = cluster_get(&format!("{index}/_stats/search")).await;
+    stats["_all"]["total"]["search"]["point_in_time_current"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no point_in_time_current in {stats}"))
+}
+
+/// GET /v1/search with `params`, answering status, `Retry-After` and the JSON body.
+async fn search_raw(server: &TestServer, params: &[(&str, &str)]) -> (u16, Option<String>, Value) {
+    let response = server
+        .client
+        .get(format!("{}/v1/search", server.base))
+        .query(params)
+        .send()
+        .await
+        .expect("search request");
+    let status = response.status().as_u16();
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    (status, retry, response.json().await.expect("JSON answer"))
+}
+
+/// An id that sorts before (`above`) or after every hit of a match-all page on the cluster,
+/// which orders equal scores by the id hash as a signed long, descending.
+fn probe_id(prefix: &str, wanted: impl Fn(i64) -> bool) -> String {
+    (0..100_000)
+        .map(|n| format!("{prefix}-{n}"))
+        .find(|id| wanted(glossa::backend::embedded::schema::id_hash(id) as i64))
+        .expect("an id hashing that way")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the OpenSearch cluster of scripts/test.sh"]
+async fn opensearch_cursors_pin_nothing_until_page_2_and_bound_open_contexts() {
+    let dir = tempdir();
+    let mut config = opensearch_config(dir.path(), "cursors");
+    config.search.max_open_cursors = 1;
+    let index = config.opensearch.index.clone();
+    let server = start(config).await;
+    server.ingest_fixture().await;
+
+    // First pages, however many, open no search context.
+    for _ in 0..50 {
+        let page = server.search(&[("q", "*"), ("size", "2")]).await;
+        assert!(page["next_cursor"].is_string(), "{page}");
+    }
+    assert_eq!(
+        open_pits(&index).await,
+        0,
+        "first pages opened points in time"
+    );
+
+    // Page 2 opens one; with this worker's one slot taken, another search's page 2 is a 503
+    // that says when to retry, and blames no caller.
+    let a1 = server.search(&[("q", "*"), ("size", "5")]).await;
+    let a_cursor = a1["next_cursor"].as_str().expect("cursor").to_string();
+    let a2 = server
+        .search(&[("q", "*"), ("size", "5"), ("cursor", &a_cursor)])
+        .await;
+    assert!(open_pits(&index).await >= 1);
+    let b1 = server.search(&[("q", "*"), ("size", "3")]).await;
+    let b_cursor = b1["next_cursor"].as_str().expect("cursor").to_string();
+    let (status, retry, busy) =
+        search_raw(&server, &[("q", "*"), ("size", "3"), ("cursor", &b_cursor)]).await;
+    assert_eq!(status, 503, "{busy}");
+    assert!(retry.is_some(), "503 without Retry-After: {busy}");
+    assert!(
+        error_message(&busy).contains("search.max_open_cursors = 1"),
+        "{busy}"
+    );
+
+    // Walking A to its end closes its point in time; then B can go on.
+    let mut seen: Vec<String> = hit_ids(&a1);
+    seen.extend(hit_ids(&a2));
+    let mut cursor = a2["next_cursor"].as_str().map(str::to_string);
+    while let Some(c) = cursor {
+        let page = server
+            .search(&[("q", "*"), ("size", "5"), ("cursor", &c)])
+            .await;
+        seen.extend(hit_ids(&page));
+        cursor = page["next_cursor"].as_str().map(str::to_string);
+    }
+    let unique: BTreeSet<String> = seen.iter().cloned().collect();
+    assert_eq!(unique.len(), seen.len(), "a page repeated a hit");
+    assert_eq!(unique, fixture_ids());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while open_pits(&index).await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the last page left its point in time open"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (status, _, b2) =
+        search_raw(&server, &[("q", "*"), ("size", "3"), ("cursor", &b_cursor)]).await;
+    assert_eq!(status, 200, "{b2}");
+    let b_ids: BTreeSet<String> = hit_ids(&b1).into_iter().chain(hit_ids(&b2)).collect();
+    assert_eq!(b_ids.len(), 6, "{b1} {b2}");
+    walk_to_end(&server, &b2, "3").await;
+
+    // A document indexed after page 1 that sorts below it leaves page 1 as served: page 2 goes
+    // on, from a snapshot that has it.
+    let c1 = server.search(&[("q", "*"), ("size", "2")]).await;
+    let c_cursor = c1["next_cursor"].as_str().expect("cursor").to_string();
+    let c_ids = hit_ids(&c1);
+    let lowest = glossa::backend::embedded::schema::id_hash(&c_ids[1]) as i64;
+    let below = probe_id("below", |h| h < lowest);
+    let (status, answer) = server
+        .post(json!({"id": below, "body": "Ein neuer Satz über das Wetter."}).to_string())
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    server.refresh().await;
+    let (status, _, c2) =
+        search_raw(&server, &[("q", "*"), ("size", "2"), ("cursor", &c_cursor)]).await;
+    assert_eq!(status, 200, "{c2}");
+    assert_eq!(c2["total"], fixture_ids().len() + 1, "{c2}");
+    assert!(hit_ids(&c2).iter().all(|id| !c_ids.contains(id)), "{c2}");
+    walk_to_end(&server, &c2, "2").await;
+
+    // One that sorts above page 1's first hit would change what page 1 showed: 410, search again.
+    let d1 = server.search(&[("q", "*"), ("size", "2")]).await;
+    let d_cursor = d1["next_cursor"].as_str().expect("cursor").to_string();
+    let highest = glossa::backend::embedded::schema::id_hash(&hit_ids(&d1)[0]) as i64;
+    let above = probe_id("above", |h| h > highest);
+    let (status, answer) = server
+        .post(json!({"id": above, "body": "Noch ein neuer Satz über das Wetter."}).to_string())
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    server.refresh().await;
+    let (status, _, gone) =
+        search_raw(&server, &[("q", "*"), ("size", "2"), ("cursor", &d_cursor)]).await;
+    assert_eq!(status, 410, "{gone}");
+    assert!(error_message(&gone).contains("search again"), "{gone}");
+    // A forged cursor is refused as the caller's mistake, never a 5xx.
+    let forged = glossa::search::Cursor {
+        score: 1.0,
+        id_hash: 1,
+        served: 2,
+        digest: 0,
+        snapshot: glossa::search::Snapshot::Pit("bm90IGEgcG9pbnQgaW4gdGltZQ".into()),
+    }
+    .encode();
+    for cursor in ["AgAAAAAAAAAAAAAAAAAAAA", forged.as_str()] {
+        let (status, _, answer) = search_raw(&server, &[("q", "*"), ("cursor", cursor)]).await;
+        assert_eq!(status, 400, "{answer}");
+    }
+    server.stop().await;
+}
+
+/// Pages on from `page` until the last one (which closes its point in time).
+async fn walk_to_end(server: &TestServer, page: &Value, size: &str) {
+    let mut cursor = page["next_cursor"].as_str().map(str::to_string);
+    while let Some(c) = cursor {
+        let next = server
+            .search(&[("q", "*"), ("size", size), ("cursor", &c)])
+            .await;
+        cursor = next["next_cursor"].as_str().map(str::to_string);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

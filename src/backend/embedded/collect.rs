@@ -42,7 +42,7 @@ pub struct TopAfter {
 
 impl TopAfter {
     /// `id_hash_field` names the u64 fast field that breaks score ties.
-    pub fn new(size: usize, cursor: Option<Cursor>, id_hash_field: &str) -> Self {
+    pub fn new(size: usize, cursor: Option<&Cursor>, id_hash_field: &str) -> Self {
         TopAfter {
             size,
             after: cursor.map(|c| Key(c.score, c.id_hash)),

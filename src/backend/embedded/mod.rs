@@ -3,8 +3,10 @@
 mod collect;
 mod query;
 pub mod schema;
+#[cfg(test)]
+mod tests;
 
-use std::collections::VecDeque;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -16,9 +18,17 @@ use tantivy::{
 };
 
 use crate::record::Document;
-use crate::search::{Cursor, Hit, SearchQuery, SearchResult};
+use crate::search::cursor::{digest_all, Cursor, Snapshot};
+use crate::search::{Hit, SearchQuery, SearchResult};
 
 pub use schema::Fields;
+
+fn expired(cursor: &Cursor) -> EmbeddedError {
+    EmbeddedError::ExpiredCursor(format!(
+        "cursor expired: the index snapshot its pages were read from is no longer kept (search.cursor_keep_alive_seconds, search.max_cursor_snapshots), and the current one no longer orders the {} hits already served the same way; search again without a cursor",
+        cursor.served
+    ))
+}
 
 /// Failures of the embedded index; `InvalidQuery` is the caller's fault, the rest are ours.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +39,9 @@ pub enum EmbeddedError {
     Tantivy(#[from] tantivy::TantivyError),
     #[error("{0}")]
     InvalidQuery(String),
+    /// A cursor whose pages can no longer be served consistently (410: search again).
+    #[error("{0}")]
+    ExpiredCursor(String),
 }
 
 /// File in the data directory naming the live index directory (written by reindex swaps);
@@ -57,18 +70,93 @@ pub fn set_live_index_dir(data_dir: &Path, name: &str) -> std::io::Result<()> {
     std::fs::File::open(data_dir)?.sync_all()
 }
 
-/// How long a search snapshot stays available to cursors after it stopped being the newest.
-const SNAPSHOT_KEEP_ALIVE: Duration = Duration::from_secs(300);
-/// How many past snapshots cursors can still page through.
-const SNAPSHOTS_KEPT: usize = 16;
+/// How long and how many index snapshots cursors may keep; see [`Snapshots`].
+#[derive(Clone, Copy, Debug)]
+pub struct CursorLimits {
+    /// A snapshot no cursor has read for this long is dropped.
+    pub keep_alive: Duration,
+    /// Most snapshots kept at once; the least recently read one is dropped first.
+    pub max_snapshots: usize,
+}
 
-/// An open embedded index: schema, reader and recent snapshots for cursor pagination.
+impl Default for CursorLimits {
+    fn default() -> Self {
+        CursorLimits {
+            keep_alive: Duration::from_secs(300),
+            max_snapshots: 64,
+        }
+    }
+}
+
+/// Most hits a cursor may have served and still be re-checked on a newer snapshot when its own
+/// was dropped (the check re-runs the query down to that depth).
+const MAX_RECHECK_HITS: usize = 10_000;
+
+/// Index snapshots (searchers) that issued cursors, by generation, with when a cursor last read
+/// each. A kept searcher keeps its segment files on disk, so the count and age are bounded.
+struct Snapshots {
+    limits: CursorLimits,
+    kept: HashMap<u64, (Searcher, Instant)>,
+}
+
+impl Snapshots {
+    fn expire(&mut self, now: Instant) {
+        let keep_alive = self.limits.keep_alive;
+        self.kept
+            .retain(|_, (_, used)| now.duration_since(*used) <= keep_alive);
+    }
+
+    /// The snapshot of `generation`, if kept; reading it counts as a use.
+    fn get(&mut self, generation: u64) -> Option<Searcher> {
+        let now = Instant::now();
+        self.expire(now);
+        let (searcher, used) = self.kept.get_mut(&generation)?;
+        *used = now;
+        Some(searcher.clone())
+    }
+
+    /// Keeps `searcher` for the cursors issued on it, dropping the least recently read
+    /// snapshot when full (cursors on it are then re-checked, see [`crate::search::cursor`]).
+    fn keep(&mut self, searcher: &Searcher) {
+        let now = Instant::now();
+        self.expire(now);
+        let generation = searcher.generation().generation_id();
+        if let Some((_, used)) = self.kept.get_mut(&generation) {
+            *used = now;
+            return;
+        }
+        while self.kept.len() >= self.limits.max_snapshots.max(1) {
+            let Some(oldest) = self
+                .kept
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(generation, _)| *generation)
+            else {
+                break;
+            };
+            self.kept.remove(&oldest);
+        }
+        self.kept.insert(generation, (searcher.clone(), now));
+    }
+}
+
+/// An open embedded index: schema, reader and the snapshots cursors page through.
 pub struct EmbeddedIndex {
     index: Index,
     reader: IndexReader,
     fields: Fields,
     text_fields: Vec<String>,
-    snapshots: Mutex<VecDeque<(Instant, Searcher)>>,
+    snapshots: Mutex<Snapshots>,
+}
+
+/// Where a page starts.
+enum Start<'a> {
+    Top,
+    /// After the cursor's position, on the cursor's own snapshot.
+    After(&'a Cursor),
+    /// The cursor's snapshot is gone: re-run from the top on the newest one, check the hits
+    /// already served are the same, and continue after them.
+    Recheck(&'a Cursor),
 }
 
 impl EmbeddedIndex {
@@ -96,8 +184,19 @@ impl EmbeddedIndex {
             reader,
             fields,
             text_fields,
-            snapshots: Mutex::new(VecDeque::new()),
+            snapshots: Mutex::new(Snapshots {
+                limits: CursorLimits::default(),
+                kept: HashMap::new(),
+            }),
         })
+    }
+
+    /// Sets how long and how many snapshots cursors may keep (the defaults otherwise).
+    pub fn with_cursor_limits(self, limits: CursorLimits) -> Self {
+        if let Ok(mut snapshots) = self.snapshots.lock() {
+            snapshots.limits = limits;
+        }
+        self
     }
 
     /// A writer; only one may exist per index (Tantivy holds a lock file).
@@ -120,50 +219,65 @@ impl EmbeddedIndex {
         self.reader.searcher().num_docs()
     }
 
-    /// The newest snapshot, or the one a cursor was issued on if it is still kept.
-    fn searcher_for(&self, cursor: Option<&Cursor>) -> Searcher {
-        let current = self.reader.searcher();
-        let Ok(mut snapshots) = self.snapshots.lock() else {
-            return current;
-        };
-        let now = Instant::now();
-        let current_generation = current.generation().generation_id();
-        if snapshots
-            .back()
-            .is_none_or(|(_, s)| s.generation().generation_id() != current_generation)
-        {
-            snapshots.push_back((now, current.clone()));
-        } else if let Some(back) = snapshots.back_mut() {
-            back.0 = now;
-        }
-        while snapshots.len() > SNAPSHOTS_KEPT
-            || snapshots
-                .front()
-                .is_some_and(|(used, _)| now.duration_since(*used) > SNAPSHOT_KEEP_ALIVE)
-        {
-            snapshots.pop_front();
-        }
-        if let Some(cursor) = cursor {
-            if let Some((used, searcher)) = snapshots
-                .iter_mut()
-                .find(|(_, s)| s.generation().generation_id() == cursor.generation)
-            {
-                *used = now;
-                return searcher.clone();
-            }
-        }
-        current
+    fn snapshots(&self) -> std::sync::MutexGuard<'_, Snapshots> {
+        // The map stays consistent whatever a panicking holder did: every change is one call.
+        self.snapshots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Runs a search. CPU-bound: call from a blocking thread.
     pub fn search(&self, request: &SearchQuery) -> Result<SearchResult, EmbeddedError> {
-        let searcher = self.searcher_for(request.cursor.as_ref());
+        let (searcher, start) =
+            match &request.cursor {
+                None => (self.reader.searcher(), Start::Top),
+                Some(cursor) => match cursor.snapshot {
+                    Snapshot::Generation(generation) => match self.snapshots().get(generation) {
+                        Some(searcher) => (searcher, Start::After(cursor)),
+                        None => (self.reader.searcher(), Start::Recheck(cursor)),
+                    },
+                    _ => return Err(EmbeddedError::InvalidQuery(
+                        "invalid cursor: it was not issued by this index; search again without it"
+                            .into(),
+                    )),
+                },
+            };
         let built = query::build(&self.index, &self.fields, request)?;
-        let top =
-            collect::TopAfter::new(request.size, request.cursor.clone(), schema::ID_HASH_FIELD);
+        let (skip, top) = match start {
+            Start::Top => (
+                0,
+                collect::TopAfter::new(request.size, None, schema::ID_HASH_FIELD),
+            ),
+            Start::After(cursor) => (
+                0,
+                collect::TopAfter::new(request.size, Some(cursor), schema::ID_HASH_FIELD),
+            ),
+            Start::Recheck(cursor) => {
+                let served = cursor.served as usize;
+                if served + request.size > MAX_RECHECK_HITS {
+                    return Err(expired(cursor));
+                }
+                (
+                    served,
+                    collect::TopAfter::new(served + request.size, None, schema::ID_HASH_FIELD),
+                )
+            }
+        };
         let facets = collect::LanguageFacets::new(schema::LANG_FIELD);
-        let (total, (languages, page)) =
+        let (total, (languages, mut page)) =
             searcher.search(&built.query, &(tantivy::collector::Count, (facets, top)))?;
+        let (served, digest) = match start {
+            Start::Top => (0, 0),
+            Start::After(cursor) => (cursor.served, cursor.digest),
+            Start::Recheck(cursor) => {
+                let shown = page.get(..skip).ok_or_else(|| expired(cursor))?;
+                if digest_all(0, shown.iter().map(|e| e.id_hash)) != cursor.digest {
+                    return Err(expired(cursor));
+                }
+                page.drain(..skip);
+                (cursor.served, cursor.digest)
+            }
+        };
         let highlighter = if request.highlight {
             Some(query::Highlighter::new(&searcher, &built, &self.fields)?)
         } else {
@@ -175,15 +289,19 @@ impl EmbeddedIndex {
             hits.push(self.hit(&doc, entry.score, highlighter.as_ref()));
         }
         let next_cursor = match page.last() {
-            Some(last) if page.len() == request.size => Some(
-                Cursor {
-                    score: last.score,
-                    id_hash: last.id_hash,
-                    generation: searcher.generation().generation_id(),
-                    pit: None,
-                }
-                .encode(),
-            ),
+            Some(last) if page.len() == request.size => {
+                self.snapshots().keep(&searcher);
+                Some(
+                    Cursor {
+                        score: last.score,
+                        id_hash: last.id_hash,
+                        served: served.saturating_add(page.len() as u32),
+                        digest: digest_all(digest, page.iter().map(|e| e.id_hash)),
+                        snapshot: Snapshot::Generation(searcher.generation().generation_id()),
+                    }
+                    .encode(),
+                )
+            }
             _ => None,
         };
         Ok(SearchResult {

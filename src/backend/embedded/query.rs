@@ -1,18 +1,22 @@
-//! Turns a [`SearchQuery`] into a Tantivy query: the query text analyzed per language, boosted on
-//! the query language's field and matched on the generic field too, plus metadata filters.
+//! Turns a [`SearchQuery`] into a Tantivy query, built from each field's own analysis of the
+//! query text (never from a query parser): per searched field a disjunction of its terms (or a
+//! phrase), the query language's field boosted, scores summed across fields; plus metadata
+//! filters. See [`crate::search::text`] for what the text may contain.
 
 use serde_json::Value;
 use std::ops::Bound;
 use tantivy::json_utils::convert_to_fast_value_and_append_to_json_term;
 use tantivy::query::{
-    BooleanQuery, ConstScoreQuery, Occur, Query, QueryParser, RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery, Query,
+    RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, Searcher, Term};
 
 use super::{EmbeddedError, Fields};
-use crate::search::{Condition, Filter, RangeBounds, SearchQuery};
+use crate::search::text::{self, Part};
+use crate::search::{Condition, Filter, RangeBounds, SearchQuery, TextQuery};
 
 /// How much more a match in the query language's own field counts than a generic match.
 const LANGUAGE_FIELD_BOOST: f32 = 2.0;
@@ -22,6 +26,8 @@ const FRAGMENT_CHARS: usize = 200;
 /// The full query plus the parts highlighting needs.
 pub struct Built {
     pub query: Box<dyn Query>,
+    /// The text query without filters (and so without its excluded parts' effect on
+    /// highlighting: those never occur in a hit).
     text_query: Box<dyn Query>,
     language_fields: Vec<Field>,
 }
@@ -37,14 +43,12 @@ pub fn build(
         .iter()
         .filter_map(|code| fields.language(code))
         .collect();
-    let mut default_fields = vec![fields.generic];
-    default_fields.extend(&language_fields);
-    let mut parser = QueryParser::for_index(index, default_fields);
-    for field in &language_fields {
-        parser.set_field_boost(*field, LANGUAGE_FIELD_BOOST);
-    }
-    // Lenient: a stray quote or colon in user input must not turn into an error.
-    let (text_query, _ignored) = parser.parse_query_lenient(&split_unspaced_terms(&request.text));
+    let mut searched: Vec<(Field, f32)> = language_fields
+        .iter()
+        .map(|f| (*f, LANGUAGE_FIELD_BOOST))
+        .collect();
+    searched.push((fields.generic, 1.0));
+    let text_query = text_query(index, &searched, &request.query)?;
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.box_clone())];
     for filter in &request.filters {
         let query = filter_query(fields, filter)?;
@@ -57,33 +61,105 @@ pub fn build(
     })
 }
 
-/// Puts spaces between the words of query terms written without them (Thai, Lao, Khmer,
-/// Burmese, Chinese, Japanese, Amharic with its `፡`...).
-///
-/// Why: the query parser turns a whitespace-delimited term that analyzes to several tokens into
-/// a phrase query, so `อาหารไทย` would only match those two words adjacent and in that order,
-/// and a query starting mid-word would match nothing; OpenSearch's `simple_query_string` ORs
-/// them. A term containing ASCII (Latin words, `+must`, `field:value`, quotes) is left alone.
-fn split_unspaced_terms(text: &str) -> String {
-    let tokenizer = crate::analysis::WordTokenizer::new();
-    text.split_whitespace()
-        .map(|term| {
-            if term.is_ascii() || term.chars().any(|c| c.is_ascii()) {
-                return term.to_string();
+/// The query for the text alone: each part analyzed by every searched field's analyzer.
+fn text_query(
+    index: &Index,
+    searched: &[(Field, f32)],
+    query: &TextQuery,
+) -> Result<Box<dyn Query>, EmbeddedError> {
+    let parts = match query {
+        TextQuery::All => return Ok(Box::new(AllQuery)),
+        TextQuery::Parts(parts) => parts,
+    };
+    let mut analyzed = Vec::with_capacity(searched.len());
+    for (field, boost) in searched {
+        analyzed.push((*field, *boost, index.tokenizer_for_field(*field)?));
+    }
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for part in parts {
+        let mut per_field: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (field, boost, analyzer) in &mut analyzed {
+            if let Some(query) = field_query(*field, analyzer, part) {
+                let boosted: Box<dyn Query> = if *boost == 1.0 {
+                    query
+                } else {
+                    Box::new(BoostQuery::new(query, *boost))
+                };
+                per_field.push((Occur::Should, boosted));
             }
-            let words: Vec<&str> = tokenizer
-                .words(term)
-                .into_iter()
-                .filter_map(|(start, end)| term.get(start..end))
-                .collect();
-            if words.is_empty() {
-                term.to_string()
-            } else {
-                words.join(" ")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+        }
+        // A part no field can match: required, it matches nothing; otherwise it is moot.
+        let part_query: Box<dyn Query> = if per_field.is_empty() {
+            Box::new(EmptyQuery)
+        } else {
+            Box::new(BooleanQuery::new(per_field))
+        };
+        let occur = match part.occur {
+            text::Occur::Should => Occur::Should,
+            text::Occur::Must => Occur::Must,
+            text::Occur::MustNot => Occur::MustNot,
+        };
+        clauses.push((occur, part_query));
+    }
+    let required = clauses.iter().any(|(o, _)| *o == Occur::Must);
+    let optional = clauses.iter().any(|(o, _)| *o == Occur::Should);
+    if !required && !optional {
+        if clauses.is_empty() {
+            // Nothing but punctuation: a valid query that matches nothing.
+            return Ok(Box::new(EmptyQuery));
+        }
+        // Only exclusions: every document but those.
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    }
+    // Without a required part, a document must match at least one optional one (an excluded
+    // part does not count, unlike Tantivy's default for Should + MustNot).
+    let minimum = usize::from(!required && optional);
+    Ok(Box::new(BooleanQuery::with_minimum_required_clauses(
+        clauses, minimum,
+    )))
+}
+
+/// One part on one field: its analyzed terms OR-ed (AND-ed when required), or a phrase.
+/// `None` when the field's analyzer keeps nothing of the text (stop words, punctuation).
+fn field_query(
+    field: Field,
+    analyzer: &mut tantivy::tokenizer::TextAnalyzer,
+    part: &Part,
+) -> Option<Box<dyn Query>> {
+    let mut tokens: Vec<(usize, Term)> = Vec::new();
+    let mut stream = analyzer.token_stream(&part.text);
+    stream.process(&mut |token| {
+        tokens.push((token.position, Term::from_field_text(field, &token.text)));
+    });
+    let term_query = |term: Term| -> Box<dyn Query> {
+        Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
+    };
+    if part.phrase {
+        let first = tokens.first()?.0;
+        if tokens.len() == 1 {
+            return tokens.pop().map(|(_, term)| term_query(term));
+        }
+        let offsets = tokens
+            .into_iter()
+            .map(|(position, term)| (position.saturating_sub(first), term))
+            .collect();
+        return Some(Box::new(PhraseQuery::new_with_offset(offsets)));
+    }
+    let mut terms: Vec<Term> = tokens.into_iter().map(|(_, term)| term).collect();
+    terms.sort();
+    terms.dedup();
+    let occur = if part.occur == text::Occur::Must {
+        Occur::Must
+    } else {
+        Occur::Should
+    };
+    match terms.len() {
+        0 => None,
+        1 => terms.pop().map(term_query),
+        _ => Some(Box::new(BooleanQuery::new(
+            terms.into_iter().map(|t| (occur, term_query(t))).collect(),
+        ))),
+    }
 }
 
 fn invalid(message: String) -> EmbeddedError {
@@ -228,23 +304,5 @@ impl Highlighter {
             .map(|generator| generator.snippet(text))
             .find(|snippet| !snippet.highlighted().is_empty())
             .map(|snippet| snippet.to_html())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_unspaced_terms;
-
-    #[test]
-    fn unspaced_terms_become_words_and_everything_else_stays() {
-        assert_eq!(split_unspaced_terms("อาหารไทย"), "อาหาร ไทย");
-        assert_eq!(split_unspaced_terms("北京大学的学生"), "北京 大学 的 学生");
-        assert_eq!(split_unspaced_terms("ሰላም፡ለሁሉ"), "ሰላም ለሁሉ");
-        // Latin words, query syntax and single words are untouched.
-        assert_eq!(
-            split_unspaced_terms("+Haus -Garten \"alte Stadt\""),
-            "+Haus -Garten \"alte Stadt\""
-        );
-        assert_eq!(split_unspaced_terms("книга été"), "книга été");
     }
 }

@@ -1,16 +1,21 @@
-//! `/v1/search` over OpenSearch, with the embedded backend's behaviour: the query analyzed per
-//! language on that language's field (boosted) plus the generic field, metadata filters,
-//! language facets, highlights keyed by record field, and cursor pagination sorted by
-//! (score, id hash) descending.
+//! `/v1/search` over OpenSearch, with the embedded backend's behaviour: the query text's parts
+//! analyzed by each searched field's own analyzer (`multi_match`, `match_phrase`: plain text,
+//! never a query language), the query language's field boosted, metadata filters, language
+//! facets, highlights keyed by record field, and cursor pagination sorted by (score, id hash)
+//! descending.
 //!
-//! Cursors and points in time: a first page is searched on the read alias directly; only when
-//! it is full (a next page may exist) is a point in time opened, and every later page is served
-//! from it with `search_after`, so pages 2.. see one snapshot. A PIT per search would exhaust the
-//! cluster's open-PIT limit under load (300 by default). The cost: a document indexed between
-//! the first page and the PIT's opening can shift scores slightly across that one boundary.
+//! Cursors and points in time: a first page is searched on the read alias and pins nothing, so
+//! first pages cost no search context whatever the rate (a point in time per search would hit
+//! the node's `search.max_open_pit_context`, 300 by default, at one search a second). When a
+//! second page is first asked for, a point in time is opened, the query re-run on it from the
+//! top, and the first page's hits compared with what was served (see [`crate::search::cursor`]):
+//! the same, and every later page is read from that point in time; different, and the answer is
+//! 410. Each worker holds at most `search.max_open_cursors` points in time; beyond that a second
+//! page answers 503 with `Retry-After`. The last page closes its point in time.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{json, Map, Value};
@@ -18,7 +23,9 @@ use serde_json::{json, Map, Value};
 use super::client::{Client, OpenSearchError};
 use crate::backend::SearchError;
 use crate::route::{language_field, GENERIC_FIELD};
-use crate::search::{Condition, Cursor, Filter, Hit, SearchQuery, SearchResult};
+use crate::search::cursor::{digest_all, Cursor, Snapshot};
+use crate::search::text::{Occur, Part};
+use crate::search::{Condition, Filter, Hit, SearchQuery, SearchResult, TextQuery};
 
 /// How much more a match in the query language's own field counts than a generic match (the
 /// embedded backend uses the same).
@@ -27,6 +34,9 @@ const LANGUAGE_FIELD_BOOST: u32 = 2;
 const FRAGMENT_CHARS: u32 = 200;
 /// Highlighting analyzes at most this many characters of a field.
 const MAX_ANALYZER_OFFSET: u32 = 500_000;
+/// Deepest `from + size` a cursor re-check may ask for (the index's default
+/// `index.max_result_window`).
+const MAX_RECHECK_HITS: usize = 10_000;
 
 /// Searches the read alias of one Glossa index.
 pub struct OpenSearchSearch {
@@ -35,6 +45,67 @@ pub struct OpenSearchSearch {
     keep_alive: Duration,
     /// Declared metadata fields: only these are indexed, so only these can be filtered on.
     filterable: BTreeSet<String>,
+    pits: OpenPits,
+}
+
+/// The points in time this worker opened and has not closed, with when each expires unless a
+/// page reads it again: the bound on the search contexts one worker holds on the cluster.
+struct OpenPits {
+    max: usize,
+    open: Mutex<HashMap<String, Instant>>,
+    next_reservation: std::sync::atomic::AtomicU64,
+}
+
+impl OpenPits {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        // Every change is a single map operation, so a panicking holder leaves it consistent.
+        self.open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Takes a slot for a point in time about to be opened, or says when one frees up.
+    fn reserve(&self, keep_alive: Duration) -> Result<String, SearchError> {
+        let now = Instant::now();
+        let mut open = self.lock();
+        open.retain(|_, expires| *expires > now);
+        if open.len() >= self.max {
+            let soonest = open.values().min().copied().unwrap_or(now);
+            return Err(SearchError::Busy {
+                message: format!(
+                    "this worker holds search.max_open_cursors = {} open cursors; page 2 of a search can be asked for again shortly",
+                    self.max
+                ),
+                retry_after: soonest.saturating_duration_since(now).as_secs().max(1),
+            });
+        }
+        let n = self
+            .next_reservation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let key = format!("reserved-{n}");
+        open.insert(key.clone(), now + keep_alive);
+        Ok(key)
+    }
+
+    /// Replaces a reservation by the point in time it became (or frees it: `pit` is `None`).
+    fn settle(&self, reservation: &str, pit: Option<&str>, keep_alive: Duration) {
+        let mut open = self.lock();
+        open.remove(reservation);
+        if let Some(pit) = pit {
+            open.insert(pit.to_string(), Instant::now() + keep_alive);
+        }
+    }
+
+    /// A page read `pit`: it stays open `keep_alive` longer (if this worker opened it).
+    fn touch(&self, pit: &str, keep_alive: Duration) {
+        if let Some(expires) = self.lock().get_mut(pit) {
+            *expires = Instant::now() + keep_alive;
+        }
+    }
+
+    fn forget(&self, pit: &str) {
+        self.lock().remove(pit);
+    }
 }
 
 impl From<OpenSearchError> for SearchError {
@@ -45,8 +116,19 @@ impl From<OpenSearchError> for SearchError {
                     || reason.contains("No search context found") =>
             {
                 SearchError::ExpiredCursor(
-                    "the cursor's snapshot has expired; search again without a cursor".into(),
+                    "cursor expired: its point in time is closed (search.cursor_keep_alive_seconds passed since its last page); search again without a cursor".into(),
                 )
+            }
+            // Overload and context exhaustion are the cluster's state, not the caller's mistake.
+            OpenSearchError::Status { status, reason }
+                if status == 429
+                    || reason.contains("too many Point In Time")
+                    || reason.contains("rejected_execution") =>
+            {
+                SearchError::Busy {
+                    message: format!("the cluster is overloaded: {reason}"),
+                    retry_after: 1,
+                }
             }
             OpenSearchError::Status { status, reason } if (400..500).contains(&status) => {
                 SearchError::InvalidQuery(format!("the cluster refused the query: {reason}"))
@@ -56,13 +138,24 @@ impl From<OpenSearchError> for SearchError {
     }
 }
 
+/// Where a page starts, and on what.
+enum Start<'a> {
+    Top,
+    /// On the cursor's point in time, after its position.
+    After(&'a Cursor, &'a str),
+    /// First page 2: open a point in time and re-check the served hits on it.
+    Recheck(&'a Cursor),
+}
+
 impl OpenSearchSearch {
-    /// `keep_alive` is how long a cursor stays usable between two pages; `filterable` are the
-    /// metadata fields the mapping declares.
+    /// `keep_alive` is how long a cursor stays usable between two pages; `max_open_cursors`
+    /// bounds the points in time this worker holds; `filterable` are the metadata fields the
+    /// mapping declares.
     pub fn new(
         client: Client,
         read_alias: String,
         keep_alive: Duration,
+        max_open_cursors: usize,
         filterable: BTreeSet<String>,
     ) -> Self {
         OpenSearchSearch {
@@ -70,6 +163,11 @@ impl OpenSearchSearch {
             read_alias,
             keep_alive,
             filterable,
+            pits: OpenPits {
+                max: max_open_cursors.max(1),
+                open: Mutex::new(HashMap::new()),
+                next_reservation: Default::default(),
+            },
         }
     }
 
@@ -84,45 +182,106 @@ impl OpenSearchSearch {
 
     /// One page of results.
     pub async fn search(&self, query: &SearchQuery) -> Result<SearchResult, SearchError> {
-        let keep_alive = format!("{}s", self.keep_alive.as_secs().max(1));
-        let mut body = request_body(query, &self.filterable)?;
-        let path = match &query.cursor {
-            Some(cursor) => {
-                let pit = cursor.pit.clone().ok_or_else(|| {
-                    SearchError::InvalidQuery(
+        let start =
+            match &query.cursor {
+                None => Start::Top,
+                Some(cursor) => match &cursor.snapshot {
+                    Snapshot::Live => Start::Recheck(cursor),
+                    Snapshot::Pit(pit) => Start::After(cursor, pit),
+                    Snapshot::Generation(_) => return Err(SearchError::InvalidQuery(
                         "invalid cursor: it was not issued by this index; search again without it"
                             .into(),
-                    )
-                })?;
+                    )),
+                },
+            };
+        let keep_alive = format!("{}s", self.keep_alive.as_secs().max(1));
+        let mut body = request_body(query, &self.filterable)?;
+        let (path, pit, skip) = match start {
+            Start::Top => (format!("{}/_search", self.read_alias), None, 0),
+            Start::After(cursor, pit) => {
                 body["pit"] = json!({"id": pit, "keep_alive": keep_alive});
                 body["search_after"] = json!([cursor.score, cursor.id_hash as i64]);
-                "_search".to_string()
+                self.pits.touch(pit, self.keep_alive);
+                ("_search".to_string(), Some(pit.to_string()), 0)
             }
-            None => format!("{}/_search", self.read_alias),
+            Start::Recheck(cursor) => {
+                let served = cursor.served as usize;
+                if served + query.size > MAX_RECHECK_HITS {
+                    return Err(SearchError::ExpiredCursor(format!(
+                        "cursor expired: a cursor that pinned no snapshot can be continued only within the first {MAX_RECHECK_HITS} hits; search again without a cursor"
+                    )));
+                }
+                let pit = self.open_pit(&keep_alive).await?;
+                body["pit"] = json!({"id": pit, "keep_alive": keep_alive});
+                body["size"] = json!(served + query.size);
+                ("_search".to_string(), Some(pit), served)
+            }
         };
-        let answer = self.client.json(Method::POST, &path, Some(&body)).await?;
-        let hits = answer["hits"]["hits"]
+        let answer = match self.client.json(Method::POST, &path, Some(&body)).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                if let (Some(pit), 1..) = (&pit, skip) {
+                    self.close_pit(pit);
+                }
+                return Err(e.into());
+            }
+        };
+        let mut hits = answer["hits"]["hits"]
             .as_array()
             .cloned()
             .unwrap_or_default();
-        let next_cursor = match (query.size, hits.last()) {
-            (size, Some(last)) if size > 0 && hits.len() == size => {
-                let pit = match answer["pit_id"].as_str() {
-                    Some(pit) => pit.to_string(),
-                    None => self.open_pit(&keep_alive).await?,
+        // A cursor carries a point-in-time id the client could have forged: never answer with
+        // documents of an index that is not this one.
+        if let Some(foreign) = hits.iter().find(|h| !self.is_own_index(&h["_index"])) {
+            return Err(SearchError::InvalidQuery(format!(
+                "invalid cursor: it reads index {}, not {}; search again without it",
+                foreign["_index"], self.read_alias
+            )));
+        }
+        let (served, digest) = match (&query.cursor, skip) {
+            (None, _) => (0, 0),
+            (Some(cursor), 0) => (cursor.served, cursor.digest),
+            (Some(cursor), skip) => {
+                let shown = hits.get(..skip).map(|h| h.iter().map(sort_id_hash));
+                if shown.map(|ids| digest_all(0, ids)) != Some(cursor.digest) {
+                    if let Some(pit) = &pit {
+                        self.close_pit(pit);
+                    }
+                    return Err(SearchError::ExpiredCursor(format!(
+                        "the index changed since this search's first page: the {} hits already served are no longer ordered the same way; search again without a cursor",
+                        cursor.served
+                    )));
+                }
+                hits.drain(..skip);
+                (cursor.served, cursor.digest)
+            }
+        };
+        let full = query.size > 0 && hits.len() == query.size;
+        let next_cursor = match hits.last() {
+            Some(last) if full => {
+                let snapshot = match answer["pit_id"].as_str().or(pit.as_deref()) {
+                    Some(pit) => Snapshot::Pit(pit.to_string()),
+                    None => Snapshot::Live,
                 };
                 let sort = &last["sort"];
                 Some(
                     Cursor {
                         score: sort[0].as_f64().unwrap_or(0.0) as f32,
-                        id_hash: sort[1].as_i64().unwrap_or(0) as u64,
-                        generation: 0,
-                        pit: Some(pit),
+                        id_hash: sort_id_hash(last),
+                        served: served.saturating_add(hits.len() as u32),
+                        digest: digest_all(digest, hits.iter().map(sort_id_hash)),
+                        snapshot,
                     }
                     .encode(),
                 )
             }
-            _ => None,
+            _ => {
+                // The last page: nothing will read this point in time again.
+                if let Some(pit) = &pit {
+                    self.close_pit(pit);
+                }
+                None
+            }
         };
         let languages = answer["aggregations"]["languages"]["buckets"]
             .as_array()
@@ -143,8 +302,20 @@ impl OpenSearchSearch {
         })
     }
 
+    /// True for the read alias's own versions (`NAME` or `NAME-vN`).
+    fn is_own_index(&self, index: &Value) -> bool {
+        index.as_str().is_some_and(|name| {
+            name == self.read_alias
+                || name
+                    .strip_prefix(&self.read_alias)
+                    .and_then(|rest| rest.strip_prefix("-v"))
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+    }
+
     async fn open_pit(&self, keep_alive: &str) -> Result<String, SearchError> {
-        let answer = self
+        let reservation = self.pits.reserve(self.keep_alive)?;
+        let opened = self
             .client
             .json(
                 Method::POST,
@@ -154,12 +325,37 @@ impl OpenSearchSearch {
                 ),
                 None,
             )
-            .await?;
-        answer["pit_id"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| SearchError::Unavailable("the cluster returned no pit_id".into()))
+            .await;
+        let pit = opened.map_err(SearchError::from).and_then(|answer| {
+            answer["pit_id"]
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| SearchError::Unavailable("the cluster returned no pit_id".into()))
+        });
+        self.pits
+            .settle(&reservation, pit.as_deref().ok(), self.keep_alive);
+        pit
     }
+
+    /// Closes `pit` in the background (best effort: it expires on its own otherwise).
+    fn close_pit(&self, pit: &str) {
+        self.pits.forget(pit);
+        let client = self.client.clone();
+        let body = json!({"pit_id": [pit]});
+        tokio::spawn(async move {
+            if let Err(e) = client
+                .json(Method::DELETE, "_search/point_in_time", Some(&body))
+                .await
+            {
+                tracing::debug!(error = %e, "closing a point in time failed; it will expire");
+            }
+        });
+    }
+}
+
+/// The id hash a hit sorted by (its second sort value; a signed long on the cluster).
+fn sort_id_hash(hit: &Value) -> u64 {
+    hit["sort"][1].as_i64().unwrap_or(0) as u64
 }
 
 /// The search body of `query`, without PIT or `search_after`.
@@ -169,24 +365,12 @@ fn request_body(query: &SearchQuery, filterable: &BTreeSet<String>) -> Result<Va
         .iter()
         .filter_map(|code| language_field(code))
         .collect();
-    let text_query = if query.text.trim() == "*" {
-        json!({"match_all": {}})
-    } else {
-        let mut fields: Vec<String> = language_fields
-            .iter()
-            .map(|f| format!("{f}^{LANGUAGE_FIELD_BOOST}"))
-            .collect();
-        fields.push(GENERIC_FIELD.to_string());
-        // No NOT operator: with OR as the default, `-word` would match nearly every document
-        // (tantivy's parser, on the embedded side, has the same leniency without that trap).
-        json!({"simple_query_string": {
-            "query": query.text,
-            "fields": fields,
-            "default_operator": "or",
-            "lenient": true,
-            "flags": "AND|OR|PHRASE|PREFIX|PRECEDENCE|ESCAPE|WHITESPACE|FUZZY|NEAR|SLOP",
-        }})
-    };
+    let mut fields: Vec<(&str, u32)> = language_fields
+        .iter()
+        .map(|f| (f.as_str(), LANGUAGE_FIELD_BOOST))
+        .collect();
+    fields.push((GENERIC_FIELD, 1));
+    let text_query = text_query(&query.query, &fields);
     let filters = query
         .filters
         .iter()
@@ -222,6 +406,66 @@ fn request_body(query: &SearchQuery, filterable: &BTreeSet<String>) -> Result<Va
         });
     }
     Ok(body)
+}
+
+/// The query for the text alone, with the embedded backend's semantics: each part analyzed by
+/// every field's own search analyzer, scores summed across fields.
+fn text_query(query: &TextQuery, fields: &[(&str, u32)]) -> Value {
+    let parts = match query {
+        TextQuery::All => return json!({"match_all": {}}),
+        TextQuery::Parts(parts) => parts,
+    };
+    let (mut should, mut must, mut must_not) = (Vec::new(), Vec::new(), Vec::new());
+    for part in parts {
+        let clause = part_query(part, fields);
+        match part.occur {
+            Occur::Should => should.push(clause),
+            Occur::Must => must.push(clause),
+            Occur::MustNot => must_not.push(clause),
+        }
+    }
+    if should.is_empty() && must.is_empty() {
+        if must_not.is_empty() {
+            // Nothing but punctuation: a valid query that matches nothing.
+            return json!({"match_none": {}});
+        }
+        must.push(json!({"match_all": {}}));
+    }
+    let minimum = usize::from(must.is_empty() && !should.is_empty());
+    json!({"bool": {
+        "should": should,
+        "must": must,
+        "must_not": must_not,
+        "minimum_should_match": minimum,
+    }})
+}
+
+/// One part on every field: its terms OR-ed (AND-ed when required) per field, or a phrase.
+fn part_query(part: &Part, fields: &[(&str, u32)]) -> Value {
+    if part.phrase {
+        let per_field: Vec<Value> = fields
+            .iter()
+            .map(|(field, boost)| {
+                json!({"match_phrase": {*field: {"query": part.text, "boost": boost}}})
+            })
+            .collect();
+        return json!({"bool": {"should": per_field, "minimum_should_match": 1}});
+    }
+    let operator = if part.occur == Occur::Must {
+        "and"
+    } else {
+        "or"
+    };
+    let fields: Vec<String> = fields
+        .iter()
+        .map(|(field, boost)| format!("{field}^{boost}"))
+        .collect();
+    json!({"multi_match": {
+        "query": part.text,
+        "type": "most_fields",
+        "fields": fields,
+        "operator": operator,
+    }})
 }
 
 fn filter_clause(filter: &Filter, filterable: &BTreeSet<String>) -> Result<Value, SearchError> {
@@ -304,4 +548,78 @@ fn unescape_html(text: &str) -> String {
         .replace("&#x27;", "'")
         .replace("&#39;", "'")
         .replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(status: u16, reason: &str) -> SearchError {
+        OpenSearchError::Status {
+            status,
+            reason: reason.to_string(),
+        }
+        .into()
+    }
+
+    #[test]
+    fn cluster_errors_blame_the_right_side() {
+        // The cluster's state: 503 with Retry-After, never the caller's fault.
+        assert!(matches!(
+            status(
+                429,
+                "rejected_execution_exception: rejected execution of search"
+            ),
+            SearchError::Busy { .. }
+        ));
+        assert!(matches!(
+            status(400, "illegal_argument_exception: Trying to create too many Point In Time contexts. Must be less than or equal to: [300]"),
+            SearchError::Busy { .. }
+        ));
+        assert!(matches!(
+            status(503, "search_phase_execution_exception: all shards failed"),
+            SearchError::Unavailable(_)
+        ));
+        // A point in time that expired: 410, search again.
+        assert!(matches!(
+            status(
+                404,
+                "search_context_missing_exception: No search context found for id [1]"
+            ),
+            SearchError::ExpiredCursor(_)
+        ));
+        // The caller's own mistakes stay 4xx.
+        assert!(matches!(
+            status(
+                400,
+                "parse_exception: failed to parse date field [yesterday]"
+            ),
+            SearchError::InvalidQuery(_)
+        ));
+    }
+
+    #[test]
+    fn only_own_index_versions_are_accepted_from_a_cursor() {
+        let client =
+            super::super::connect(&Default::default()).expect("a client for the default URL");
+        let search = OpenSearchSearch::new(
+            client,
+            "glossa".into(),
+            Duration::from_secs(1),
+            1,
+            BTreeSet::new(),
+        );
+        for own in ["glossa", "glossa-v1", "glossa-v12"] {
+            assert!(search.is_own_index(&json!(own)), "{own}");
+        }
+        for other in [
+            "glossa-write",
+            "glossa-v",
+            "glossa-v1x",
+            "other-v1",
+            "glossa2-v1",
+        ] {
+            assert!(!search.is_own_index(&json!(other)), "{other}");
+        }
+    }
 }

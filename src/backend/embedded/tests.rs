@@ -1,0 +1,240 @@
+//! The embedded index against hostile query text and under commits while cursors page.
+
+use proptest::prelude::*;
+use tantivy::DateTime;
+
+use super::*;
+use crate::decode::Decoder;
+use crate::record::LangMethod;
+use crate::search::text::{Syntax, TextQuery};
+
+const DOCS: &[(&str, &str, &str)] = &[
+    (
+        "de-1",
+        "de",
+        "Die Kinder spielen in den Gärten der alten Häuser",
+    ),
+    (
+        "de-2",
+        "de",
+        "Das neue Messgerät XJ-900 wurde in Berlin vorgestellt",
+    ),
+    ("fr-2", "fr", "Nous avons visité Berlin au printemps"),
+    (
+        "en-1",
+        "en",
+        "We were walking along the river when the storm started",
+    ),
+    ("zh-1", "zh", "北京是中国的首都"),
+];
+
+fn document(id: &str, lang: &'static str, body: &str) -> Document {
+    let decoder = Decoder::new(vec!["body".into()], 1 << 20);
+    let line = serde_json::json!({"id": id, "body": body}).to_string();
+    Document {
+        record: decoder
+            .decode(line.as_bytes())
+            .expect("test record decodes"),
+        lang,
+        confidence: 1.0,
+        method: LangMethod::Given,
+    }
+}
+
+fn index_with(dir: &Path, docs: &[(&str, &'static str, &str)]) -> (EmbeddedIndex, EmbeddedWriter) {
+    let index = EmbeddedIndex::open(dir, vec!["body".into()]).expect("index opens");
+    let mut writer = index.writer(16 << 20).expect("writer");
+    add(&index, &mut writer, docs);
+    (index, writer)
+}
+
+fn add(index: &EmbeddedIndex, writer: &mut EmbeddedWriter, docs: &[(&str, &'static str, &str)]) {
+    for (id, lang, body) in docs {
+        writer
+            .upsert(&document(id, lang, body), DateTime::from_timestamp_secs(0))
+            .expect("upsert");
+    }
+    writer.commit().expect("commit");
+    index.refresh().expect("refresh");
+}
+
+fn request(text: &str, syntax: Syntax, langs: Vec<&'static str>) -> Option<SearchQuery> {
+    Some(SearchQuery {
+        text: text.to_string(),
+        query: TextQuery::parse(text, syntax).ok()?,
+        langs,
+        filters: Vec::new(),
+        size: 10,
+        cursor: None,
+        highlight: true,
+    })
+}
+
+fn ids(index: &EmbeddedIndex, text: &str, syntax: Syntax, langs: Vec<&'static str>) -> Vec<String> {
+    let request = request(text, syntax, langs).expect("valid query");
+    let mut ids: Vec<String> = index
+        .search(&request)
+        .expect("search")
+        .hits
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn user_text_is_text_and_syntax_only_when_asked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (index, _writer) = index_with(dir.path(), DOCS);
+    let natural = Syntax::Natural;
+    // ` - ` and `-word` do not exclude; field names and wildcards reach nothing internal.
+    assert_eq!(
+        ids(&index, "Berlin -Messgerät", natural, vec!["de"]),
+        ["de-2", "fr-2"]
+    );
+    assert_eq!(ids(&index, "Kinder - Berlin", natural, vec!["de"]).len(), 3);
+    assert_eq!(
+        ids(&index, "lang:de", natural, vec![]),
+        Vec::<String>::new()
+    );
+    assert_eq!(ids(&index, "id:*", natural, vec![]), Vec::<String>::new());
+    assert_eq!(ids(&index, "XJ-900", natural, vec!["de"]), ["de-2"]);
+    // Phrases are required and ordered.
+    assert_eq!(
+        ids(&index, "Berlin \"alten Häuser\"", natural, vec!["de"]),
+        ["de-1"]
+    );
+    assert!(ids(&index, "\"Häuser alten\"", natural, vec!["de"]).is_empty());
+    // Advanced syntax: + requires, - excludes.
+    let advanced = Syntax::Advanced;
+    assert_eq!(
+        ids(&index, "Berlin -Messgerät", advanced, vec!["de"]),
+        ["fr-2"]
+    );
+    assert_eq!(
+        ids(&index, "+Berlin +visité", advanced, vec!["fr"]),
+        ["fr-2"]
+    );
+    assert_eq!(
+        ids(&index, "-Berlin", advanced, vec![]).len(),
+        DOCS.len() - 2
+    );
+    // Unspaced scripts: any of the words finds the document.
+    assert_eq!(ids(&index, "首都北京", natural, vec!["zh"]), ["zh-1"]);
+}
+
+fn hostile_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        // Heavy on what query languages treat as syntax.
+        "[-+\"():*~^\\[\\]{}!?\\\\/ a-zA-Z0-9äß北京]{0,300}",
+        any::<String>(),
+        (1usize..3000).prop_map(|n| "(".repeat(n)),
+        (1usize..500).prop_map(|n| "\"a b\" ".repeat(n)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// No query text, however hostile, makes a search fail other than by a refusal of the text
+    /// itself (which the API answers with 400) or panic or overflow the stack.
+    #[test]
+    fn any_query_text_is_answered(text in hostile_text(), advanced in any::<bool>()) {
+        static INDEX: std::sync::OnceLock<(tempfile::TempDir, EmbeddedIndex)> =
+            std::sync::OnceLock::new();
+        let (_, index) = INDEX.get_or_init(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let (index, writer) = index_with(dir.path(), DOCS);
+            drop(writer);
+            (dir, index)
+        });
+        let syntax = if advanced { Syntax::Advanced } else { Syntax::Natural };
+        if let Some(request) = request(&text, syntax, vec!["de", "zh"]) {
+            let answer = index.search(&request);
+            prop_assert!(answer.is_ok(), "{text:?}: {answer:?}", answer = answer.err());
+        }
+    }
+}
+
+fn page(
+    index: &EmbeddedIndex,
+    size: usize,
+    cursor: Option<&str>,
+) -> Result<SearchResult, EmbeddedError> {
+    let mut request = request("*", Syntax::Natural, vec![]).expect("valid query");
+    request.size = size;
+    request.highlight = false;
+    request.cursor = cursor.map(|c| Cursor::decode(c).expect("own cursor"));
+    index.search(&request)
+}
+
+#[test]
+fn cursors_keep_their_snapshot_across_many_commits() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (index, mut writer) = index_with(dir.path(), DOCS);
+    let first = page(&index, 2, None).expect("page 1");
+    // More commits than the old fixed number of kept snapshots (16).
+    for n in 0..20 {
+        let id = format!("new-{n}");
+        add(&index, &mut writer, &[(id.as_str(), "en", "fresh words")]);
+    }
+    let mut seen: Vec<String> = first.hits.iter().map(|h| h.id.clone()).collect();
+    let mut cursor = first.next_cursor.clone();
+    while let Some(c) = cursor {
+        let next = page(&index, 2, Some(&c)).expect("later page");
+        assert_eq!(
+            next.total,
+            DOCS.len() as u64,
+            "a later page read a newer snapshot"
+        );
+        seen.extend(next.hits.iter().map(|h| h.id.clone()));
+        cursor = next.next_cursor;
+    }
+    seen.sort();
+    let mut expected: Vec<String> = DOCS.iter().map(|d| d.0.to_string()).collect();
+    expected.sort();
+    assert_eq!(seen, expected);
+}
+
+#[test]
+fn a_dropped_snapshot_is_rechecked_and_expires_only_when_served_hits_changed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (index, mut writer) = index_with(dir.path(), DOCS);
+    let index = index.with_cursor_limits(CursorLimits {
+        keep_alive: Duration::from_secs(300),
+        max_snapshots: 1,
+    });
+    // Match-all hits tie on score, so they sort by id hash, descending.
+    let first = page(&index, 2, None).expect("page 1");
+    let top = schema::id_hash(&first.hits[0].id);
+    let last = schema::id_hash(&first.hits[1].id);
+    let id_where = |wanted: &dyn Fn(u64) -> bool| {
+        (0..10_000)
+            .map(|n| format!("probe-{n}"))
+            .find(|id| wanted(schema::id_hash(id)))
+            .expect("some id hashes that way")
+    };
+    // A document that sorts below page 1: the served hits are unchanged.
+    let below = id_where(&|h| h < last);
+    add(&index, &mut writer, &[(below.as_str(), "en", "below")]);
+    // A search on the new snapshot takes the only slot, dropping page 1's snapshot.
+    let other = page(&index, 1, None).expect("other search");
+    assert!(other.next_cursor.is_some());
+    let second = page(&index, 2, first.next_cursor.as_deref()).expect("rechecked page 2");
+    assert_eq!(second.total, DOCS.len() as u64 + 1);
+    let served: Vec<&str> = first.hits.iter().map(|h| h.id.as_str()).collect();
+    assert!(second.hits.iter().all(|h| !served.contains(&h.id.as_str())));
+
+    // A document that sorts above page 1's first hit: page 1 would not be what was served.
+    let first = page(&index, 2, None).expect("page 1 again");
+    let above = id_where(&|h| h > top.max(schema::id_hash(&first.hits[0].id)));
+    add(&index, &mut writer, &[(above.as_str(), "en", "above")]);
+    page(&index, 1, None).expect("other search");
+    match page(&index, 2, first.next_cursor.as_deref()) {
+        Err(EmbeddedError::ExpiredCursor(message)) => {
+            assert!(message.contains("search again"), "{message}")
+        }
+        other => panic!("expected an expired cursor, got {other:?}"),
+    }
+}

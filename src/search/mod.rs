@@ -1,0 +1,82 @@
+//! Backend-neutral search request and response types, shared by the HTTP API and every backend:
+//! the query text as read ([`text`]) and the cursors that page through results ([`cursor`]).
+
+pub mod cursor;
+pub mod text;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use cursor::{BadCursor, Cursor, Snapshot};
+pub use text::{Syntax, TextQuery};
+
+/// A metadata filter; `field` is a metadata key (dots reach into nested objects) or `lang`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Filter {
+    pub field: String,
+    pub condition: Condition,
+}
+
+/// What a filter requires of its field.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Condition {
+    /// Exact value: keyword, number, boolean or RFC 3339 date.
+    Equals(Value),
+    /// Numeric or date range; at least one bound is set.
+    Range(RangeBounds),
+}
+
+/// Bounds of a range filter, as JSON numbers or RFC 3339 date strings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeBounds {
+    pub gte: Option<Value>,
+    pub gt: Option<Value>,
+    pub lte: Option<Value>,
+    pub lt: Option<Value>,
+}
+
+/// A resolved search: the API has already validated it and chosen the query language.
+#[derive(Clone, Debug)]
+pub struct SearchQuery {
+    /// The query text as the user typed it (after NFC), for detection and logs.
+    pub text: String,
+    /// The same text, read: what the backends build their queries from.
+    pub query: TextQuery,
+    /// Languages (ISO 639-1) whose fields the query is analyzed for, best first; empty when the
+    /// language is undetermined, then only the generic field is searched. More than one when a
+    /// short query is ambiguous between close languages (e.g. ru/uk/bg).
+    pub langs: Vec<&'static str>,
+    pub filters: Vec<Filter>,
+    pub size: usize,
+    pub cursor: Option<Cursor>,
+    pub highlight: bool,
+}
+
+/// One page of results.
+#[derive(Clone, Debug, Serialize)]
+pub struct SearchResult {
+    /// Number of documents matching the query and filters.
+    pub total: u64,
+    pub hits: Vec<Hit>,
+    /// Matching documents per language.
+    pub languages: BTreeMap<String, u64>,
+    /// Pass back as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One matching document.
+#[derive(Clone, Debug, Serialize)]
+pub struct Hit {
+    pub id: String,
+    pub lang: String,
+    pub lang_confidence: f64,
+    pub score: f32,
+    /// Text field -> fragment with matches wrapped in `<b>` (HTML-escaped).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub highlights: BTreeMap<String, String>,
+    /// The record as it was ingested.
+    pub source: Value,
+}
