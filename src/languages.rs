@@ -30,6 +30,9 @@ pub enum Analyzer {
     /// Word boundaries, lowercase and accent folding for every language without a stemmer: the
     /// portable choice that still makes "cafe" find "café".
     Folded,
+    /// Folded, then each word cut to its first N characters ([`crate::analysis::Truncate`]):
+    /// a stemmer's effect for inflecting languages Snowball does not cover.
+    Truncated(u8),
 }
 
 /// One supported language and how each backend analyzes it.
@@ -68,7 +71,7 @@ impl LanguageSpec {
     }
 }
 
-use Analyzer::{Folded, Segmented, Stemmed};
+use Analyzer::{Folded, Segmented, Stemmed, Truncated};
 
 const fn row(
     code: &'static str,
@@ -98,7 +101,7 @@ static LANGUAGES: &[LanguageSpec] = &[
     row("bo", "Tibetan", Folded, ICU),
     row("bs", "Bosnian", Folded, ICU),
     row("ca", "Catalan", Folded, "catalan"),
-    row("cs", "Czech", Folded, "czech"),
+    row("cs", "Czech", Truncated(5), "czech"),
     row("cy", "Welsh", Folded, ICU),
     row("da", "Danish", Stemmed(Stem::Danish), "danish"),
     row("de", "German", Stemmed(Stem::German), "german"),
@@ -127,7 +130,7 @@ static LANGUAGES: &[LanguageSpec] = &[
     row("kk", "Kazakh", Folded, ICU),
     row("km", "Khmer", Segmented, ICU),
     row("kn", "Kannada", Folded, ICU),
-    row("ko", "Korean", Folded, "nori"),
+    row("ko", "Korean", Truncated(2), "nori"),
     row("la", "Latin", Folded, ICU),
     row("lg", "Ganda", Folded, ICU),
     row("lo", "Lao", Segmented, ICU),
@@ -155,12 +158,12 @@ static LANGUAGES: &[LanguageSpec] = &[
     ),
     row("or", "Odia", Folded, ICU),
     row("pa", "Punjabi", Folded, ICU),
-    row("pl", "Polish", Folded, "polish"),
+    row("pl", "Polish", Truncated(5), "polish"),
     row("pt", "Portuguese", Stemmed(Stem::Portuguese), "portuguese"),
     row("ro", "Romanian", Stemmed(Stem::Romanian), "romanian"),
     row("ru", "Russian", Stemmed(Stem::Russian), "russian"),
     row("si", "Sinhala", Folded, ICU),
-    row("sk", "Slovak", Folded, ICU),
+    row("sk", "Slovak", Truncated(5), ICU),
     row("sl", "Slovene", Folded, ICU),
     row("sn", "Shona", Folded, ICU),
     row("so", "Somali", Folded, ICU),
@@ -176,7 +179,7 @@ static LANGUAGES: &[LanguageSpec] = &[
     row("tn", "Tswana", Folded, ICU),
     row("tr", "Turkish", Stemmed(Stem::Turkish), "turkish"),
     row("ts", "Tsonga", Folded, ICU),
-    row("uk", "Ukrainian", Folded, "ukrainian"),
+    row("uk", "Ukrainian", Truncated(5), "ukrainian"),
     row("ur", "Urdu", Folded, ICU),
     row("vi", "Vietnamese", Folded, ICU),
     row("xh", "Xhosa", Folded, ICU),

@@ -25,6 +25,7 @@ mod cached_stemmer;
 mod diacritics;
 mod elision;
 mod simple_words;
+mod truncate;
 mod word_tokenizer;
 
 use tantivy::tokenizer::{
@@ -38,6 +39,7 @@ pub use cached_stemmer::{
 };
 pub use diacritics::{StripDiacritics, StripDiacriticsStream, StripDiacriticsWrapper};
 pub use elision::{elided_articles, Elision, ElisionStream, ElisionWrapper};
+pub use truncate::{Truncate, TruncateStream, TruncateWrapper};
 pub use word_tokenizer::{WordTokenStream, WordTokenizer};
 
 /// Tokenizer name of the generic multilingual analyzer: used for the catch-all field that every
@@ -82,6 +84,13 @@ pub fn analyzer_for(spec: &LanguageSpec) -> TextAnalyzer {
         Analyzer::Segmented | Analyzer::Folded => base
             .filter(StripDiacritics)
             .filter(AsciiFoldingFilter)
+            .build(),
+        Analyzer::Truncated(chars) => base
+            .filter(StripDiacritics)
+            .filter(AsciiFoldingFilter)
+            .filter(Truncate {
+                chars: chars.into(),
+            })
             .build(),
     }
 }

@@ -295,6 +295,7 @@ async fn run(
         text,
         query: parsed,
         langs,
+        lang_confidence: query_language.confidence,
         filters,
         size,
         cursor,

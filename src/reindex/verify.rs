@@ -259,6 +259,7 @@ pub fn saved_query(text: &str, lang: &'static str) -> Result<SearchQuery, Reinde
     Ok(SearchQuery {
         text: text.to_string(),
         query,
+        lang_confidence: 1.0,
         langs: if lang == "und" {
             Vec::new()
         } else {

@@ -49,6 +49,10 @@ pub struct SearchQuery {
     /// language is undetermined, then only the generic field is searched. More than one when a
     /// short query is ambiguous between close languages (e.g. ru/uk/bg).
     pub langs: Vec<&'static str>,
+    /// How sure the choice of `langs` is: 1 when the caller gave the language, the detector's
+    /// confidence otherwise. The language fields' boost over the generic field is scaled by it,
+    /// so a short query detected as the wrong language does not bury the right documents.
+    pub lang_confidence: f64,
     pub filters: Vec<Filter>,
     pub size: usize,
     pub cursor: Option<Cursor>,

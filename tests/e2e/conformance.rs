@@ -368,3 +368,49 @@ async fn filters_facets_and_cursor_pagination(server: &TestServer) {
     assert_ne!(hit_ids(&first), hit_ids(&second));
     assert!(first["hits"][0]["score"].as_f64() >= second["hits"][0]["score"].as_f64());
 }
+
+/// MRR@10 floors per language on the committed relevance fixture (25 known-item queries per
+/// language, `tests/fixtures/relevance`), about 0.1 under what both backends scored when they
+/// were set (`docs/benchmarks/relevance.md`): a broken analyzer or query builder falls far below.
+const RELEVANCE_FLOORS: &[(&str, f64)] = &[
+    ("cs", 0.83),
+    ("da", 0.79),
+    ("de", 0.82),
+    ("en", 0.83),
+    ("es", 0.80),
+    ("fi", 0.64),
+    ("fr", 0.81),
+    ("it", 0.84),
+    ("ja", 0.78),
+    ("ko", 0.75),
+    ("pl", 0.82),
+    ("pt", 0.81),
+    ("ru", 0.90),
+    ("sk", 0.75),
+    ("uk", 0.81),
+    ("zh", 0.85),
+    ("all", 0.88),
+];
+
+/// Ingests the relevance fixture into `server` (an empty index) and checks every language's
+/// MRR@10 against its floor.
+pub async fn relevance_stays_above_its_floors(server: &TestServer) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/relevance");
+    let suite = crate::relevance::load(&dir);
+    crate::relevance::ingest(&server.client, &server.base, &suite.corpus).await;
+    server.refresh().await;
+    let ranks = crate::relevance::ranks(&server.client, &server.base, &suite.queries).await;
+    let scores = crate::relevance::mrr_by_language(&suite.queries, &ranks);
+    let mut below = Vec::new();
+    for (lang, floor) in RELEVANCE_FLOORS {
+        let (_, mrr) = scores.get(*lang).copied().unwrap_or((0, 0.0));
+        if mrr < *floor {
+            below.push(format!("{lang}: MRR@10 {mrr:.3} < floor {floor:.2}"));
+        }
+    }
+    assert!(
+        below.is_empty(),
+        "relevance regressed:\n{}",
+        below.join("\n")
+    );
+}

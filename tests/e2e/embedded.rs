@@ -22,6 +22,14 @@ async fn embedded_search_conformance() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_relevance_stays_above_its_floors() {
+    let dir = tempdir();
+    let server = TestServer::start(test_config(dir.path())).await;
+    conformance::relevance_stays_above_its_floors(&server).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_records_are_reported_by_line_and_dead_lettered_without_losing_neighbours() {
     let dir = tempdir();
     let mut config = test_config(dir.path());

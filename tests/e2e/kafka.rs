@@ -212,6 +212,7 @@ fn find_record(data_dir: &Path, prefix: &str, n: usize) -> u64 {
             .expect("a valid query"),
         text,
         langs: Vec::new(),
+        lang_confidence: 0.0,
         filters: Vec::new(),
         size: 10,
         cursor: None,

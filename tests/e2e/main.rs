@@ -8,4 +8,5 @@ mod embedded;
 mod kafka;
 mod opensearch;
 mod reindex;
+mod relevance;
 mod s3;

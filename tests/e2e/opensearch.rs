@@ -103,6 +103,15 @@ async fn opensearch_search_conformance() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the OpenSearch cluster of scripts/test.sh"]
+async fn opensearch_relevance_stays_above_its_floors() {
+    let dir = tempdir();
+    let server = start(opensearch_config(dir.path(), "relevance")).await;
+    conformance::relevance_stays_above_its_floors(&server).await;
+    server.stop().await;
+}
+
 /// Open points in time on `index`'s shards.
 async fn open_pits(index: &str) -> u64 {
     let stats = cluster_get(&format!("{index}/_stats/search")).await;

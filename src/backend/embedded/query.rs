@@ -15,11 +15,23 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, Searcher, Term};
 
 use super::{EmbeddedError, Fields};
+use crate::languages::Analyzer;
 use crate::search::text::{self, Part};
 use crate::search::{Condition, Filter, RangeBounds, SearchQuery, TextQuery};
 
-/// How much more a match in the query language's own field counts than a generic match.
-const LANGUAGE_FIELD_BOOST: f32 = 2.0;
+/// How much more a match in the query language's own field counts than a generic match, when
+/// the language is certain (the API scales it down with the detector's confidence), by how much
+/// that field's analysis adds to the generic field's: stemmed (or truncated) words find
+/// inflections the generic field misses, so they weigh most; a segmented or folded field
+/// analyzes almost like the generic one, and a boost would only count the same match twice.
+/// Tuned on the relevance suite (`docs/benchmarks/relevance.md`).
+fn language_field_boost(code: &str) -> f32 {
+    match crate::languages::get(code).map(|spec| spec.analyzer) {
+        Some(Analyzer::Stemmed(_) | Analyzer::Truncated(_)) => 4.0,
+        _ => 1.0,
+    }
+}
+
 /// Longest highlighted fragment, in characters.
 const FRAGMENT_CHARS: usize = 200;
 
@@ -38,15 +50,22 @@ pub fn build(
     fields: &Fields,
     request: &SearchQuery,
 ) -> Result<Built, EmbeddedError> {
-    let language_fields: Vec<Field> = request
+    // A close candidate searched besides the detected language never outweighs it.
+    let primary = request
+        .langs
+        .first()
+        .map_or(1.0, |code| language_field_boost(code));
+    let confidence = request.lang_confidence.clamp(0.0, 1.0) as f32;
+    let language_fields: Vec<(Field, f32)> = request
         .langs
         .iter()
-        .filter_map(|code| fields.language(code))
+        .filter_map(|code| {
+            let boost = language_field_boost(code).min(primary);
+            Some((fields.language(code)?, 1.0 + (boost - 1.0) * confidence))
+        })
         .collect();
-    let mut searched: Vec<(Field, f32)> = language_fields
-        .iter()
-        .map(|f| (*f, LANGUAGE_FIELD_BOOST))
-        .collect();
+    let mut searched = language_fields.clone();
+    let language_fields: Vec<Field> = language_fields.into_iter().map(|(f, _)| f).collect();
     searched.push((fields.generic, 1.0));
     let text_query = text_query(index, &searched, &request.query)?;
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.box_clone())];

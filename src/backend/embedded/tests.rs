@@ -63,6 +63,7 @@ fn request(text: &str, syntax: Syntax, langs: Vec<&'static str>) -> Option<Searc
         text: text.to_string(),
         query: TextQuery::parse(text, syntax).ok()?,
         langs,
+        lang_confidence: 1.0,
         filters: Vec::new(),
         size: 10,
         cursor: None,

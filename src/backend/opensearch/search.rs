@@ -27,9 +27,10 @@ use crate::search::cursor::{digest_all, Cursor, Snapshot};
 use crate::search::text::{Occur, Part};
 use crate::search::{Condition, Filter, Hit, SearchQuery, SearchResult, TextQuery};
 
-/// How much more a match in the query language's own field counts than a generic match (the
-/// embedded backend uses the same).
-const LANGUAGE_FIELD_BOOST: u32 = 2;
+/// How much more a match in the query language's own field counts than a generic match, when
+/// the language is certain; scaled down with the detector's confidence like the embedded
+/// backend's (whose boosts differ by analyzer, see `backend/embedded/query.rs`).
+const LANGUAGE_FIELD_BOOST: f64 = 2.0;
 /// Longest highlighted fragment, in characters.
 const FRAGMENT_CHARS: u32 = 200;
 /// Highlighting analyzes at most this many characters of a field.
@@ -365,11 +366,12 @@ fn request_body(query: &SearchQuery, filterable: &BTreeSet<String>) -> Result<Va
         .iter()
         .filter_map(|code| language_field(code))
         .collect();
-    let mut fields: Vec<(&str, u32)> = language_fields
+    let boost = 1.0 + (LANGUAGE_FIELD_BOOST - 1.0) * query.lang_confidence.clamp(0.0, 1.0);
+    let mut fields: Vec<(&str, f64)> = language_fields
         .iter()
-        .map(|f| (f.as_str(), LANGUAGE_FIELD_BOOST))
+        .map(|f| (f.as_str(), boost))
         .collect();
-    fields.push((GENERIC_FIELD, 1));
+    fields.push((GENERIC_FIELD, 1.0));
     let text_query = text_query(&query.query, &fields);
     let filters = query
         .filters
@@ -410,7 +412,7 @@ fn request_body(query: &SearchQuery, filterable: &BTreeSet<String>) -> Result<Va
 
 /// The query for the text alone, with the embedded backend's semantics: each part analyzed by
 /// every field's own search analyzer, scores summed across fields.
-fn text_query(query: &TextQuery, fields: &[(&str, u32)]) -> Value {
+fn text_query(query: &TextQuery, fields: &[(&str, f64)]) -> Value {
     let parts = match query {
         TextQuery::All => return json!({"match_all": {}}),
         TextQuery::Parts(parts) => parts,
@@ -441,7 +443,7 @@ fn text_query(query: &TextQuery, fields: &[(&str, u32)]) -> Value {
 }
 
 /// One part on every field: its terms OR-ed (AND-ed when required) per field, or a phrase.
-fn part_query(part: &Part, fields: &[(&str, u32)]) -> Value {
+fn part_query(part: &Part, fields: &[(&str, f64)]) -> Value {
     if part.phrase {
         let per_field: Vec<Value> = fields
             .iter()
@@ -458,7 +460,7 @@ fn part_query(part: &Part, fields: &[(&str, u32)]) -> Value {
     };
     let fields: Vec<String> = fields
         .iter()
-        .map(|(field, boost)| format!("{field}^{boost}"))
+        .map(|(field, boost)| format!("{field}^{boost:.3}"))
         .collect();
     json!({"multi_match": {
         "query": part.text,
