@@ -67,6 +67,9 @@ pub struct SearchSettings {
     /// points in time this worker opened (keep it well under the cluster's
     /// `search.max_open_pit_context` divided by the number of workers).
     pub max_open_cursors: usize,
+    /// Log a warning line for every search that takes at least this long, in milliseconds
+    /// (with the query's first 200 characters); 0 turns the slow-search log off.
+    pub slow_query_ms: u64,
 }
 
 impl Default for SearchSettings {
@@ -74,6 +77,7 @@ impl Default for SearchSettings {
         SearchSettings {
             cursor_keep_alive_seconds: 300,
             max_open_cursors: 64,
+            slow_query_ms: 1000,
         }
     }
 }

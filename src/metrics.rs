@@ -24,6 +24,9 @@ pub const IN_FLIGHT_RECORDS: &str = "glossa_in_flight_records";
 pub const INGEST_THROTTLED: &str = "glossa_ingest_throttled_total";
 /// Search latency, in seconds.
 pub const SEARCH_SECONDS: &str = "glossa_search_seconds";
+/// Time of one phase of a search, in seconds: `phase` = `detect` (the query's language) or
+/// `backend` (the index's own search, labelled by `backend`: `embedded` or `opensearch`).
+pub const SEARCH_PHASE_SECONDS: &str = "glossa_search_phase_seconds";
 /// Searches answered, labelled by `status`.
 pub const SEARCHES: &str = "glossa_searches_total";
 

@@ -18,6 +18,8 @@ use crate::search::{
     Condition, Cursor, Filter, RangeBounds, SearchQuery, SearchResult, Syntax, TextQuery,
 };
 
+/// A slow-search log line shows at most this much of the query text.
+const SLOW_LOG_QUERY_CHARS: usize = 200;
 /// Page size when the caller gives none.
 const DEFAULT_SIZE: usize = 10;
 /// Largest `POST /v1/search` body; a search never needs more, and memory stays bounded.
@@ -263,10 +265,13 @@ async fn run(
         }
         _ => {
             let query_text = text.clone();
+            let detect_started = Instant::now();
             let detection =
                 tokio::task::spawn_blocking(move || router.detector().detect_accurate(&query_text))
                     .await
                     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            metrics::histogram!(m::SEARCH_PHASE_SECONDS, "phase" => "detect")
+                .record(detect_started.elapsed().as_secs_f64());
             let undetermined = detection.method == Method::Undetermined || detection.lang == "und";
             let searched = if undetermined {
                 Vec::new()
@@ -301,7 +306,29 @@ async fn run(
         cursor,
         highlight: body.highlight.unwrap_or(true),
     };
-    let result = state.index.search(query).await.map_err(|e| match e {
+    let backend_started = Instant::now();
+    let slow_query_ms = state.config.search.slow_query_ms;
+    let slow_log_text = (slow_query_ms > 0).then(|| query.text.clone());
+    let result = state.index.search(query).await;
+    let backend_seconds = backend_started.elapsed().as_secs_f64();
+    metrics::histogram!(m::SEARCH_PHASE_SECONDS, "phase" => "backend", "backend" => state.index.kind())
+        .record(backend_seconds);
+    let took_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Some(text) = slow_log_text {
+        if took_ms >= slow_query_ms as f64 {
+            let shown: String = text.chars().take(SLOW_LOG_QUERY_CHARS).collect();
+            tracing::warn!(
+                took_ms,
+                backend_ms = backend_seconds * 1000.0,
+                backend = state.index.kind(),
+                query_language = query_language.lang,
+                ok = result.is_ok(),
+                q = %shown,
+                "slow search (over search.slow_query_ms = {slow_query_ms})"
+            );
+        }
+    }
+    let result = result.map_err(|e| match e {
         SearchError::InvalidQuery(message) => ApiError::bad_request(message),
         SearchError::ExpiredCursor(message) => ApiError::new(StatusCode::GONE, message),
         SearchError::Busy {
@@ -317,7 +344,7 @@ async fn run(
         },
     })?;
     Ok(Json(SearchAnswer {
-        took_ms: started.elapsed().as_secs_f64() * 1000.0,
+        took_ms,
         query_language,
         result,
     }))

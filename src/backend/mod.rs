@@ -53,6 +53,14 @@ impl SearchBackend {
         }
     }
 
+    /// The backend's name, for metrics and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SearchBackend::Embedded(_) => "embedded",
+            SearchBackend::OpenSearch(_) => "opensearch",
+        }
+    }
+
     /// Documents in the index (searchable ones), for health checks and logs.
     pub async fn num_docs(&self) -> Result<u64, SearchError> {
         match self {

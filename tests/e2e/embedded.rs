@@ -281,6 +281,25 @@ async fn search_mistakes_get_json_4xx_never_500() {
     let (status, health) = server.get("/healthz").await;
     assert_eq!(status, 200);
     assert_eq!(health["documents"], fixture_ids().len());
+    // Where a search's time goes: the query detector and the backend, per backend.
+    let metrics_text = server
+        .client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    for series in [
+        "glossa_search_phase_seconds_count{phase=\"detect\"}",
+        "glossa_search_phase_seconds_count{phase=\"backend\",backend=\"embedded\"}",
+    ] {
+        assert!(
+            metrics_text.contains(series),
+            "no {series} in:\n{metrics_text}"
+        );
+    }
     server.stop().await;
 }
 
@@ -496,6 +515,11 @@ fn ingest_command_reads_plain_gzip_and_stdin_without_duplicates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_loads_the_bundled_sample_and_serves_it() {
     let dir = tempdir();
+    // Every search of at least 1 ms is logged as slow: the first, which loads the query
+    // detector's models, always is.
+    let config = dir.path().join("slow.toml");
+    std::fs::write(&config, "[search]\nslow_query_ms = 1\n").expect("write config");
+    let log = dir.path().join("stderr.log");
     let mut child = Running(
         glossa()
             .args([
@@ -503,9 +527,12 @@ async fn demo_loads_the_bundled_sample_and_serves_it() {
                 "--listen",
                 "127.0.0.1:0",
                 "--data-dir",
-                &dir.path().display().to_string(),
+                &dir.path().join("data").display().to_string(),
+                "--config",
+                &config.display().to_string(),
             ])
             .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
             .expect("spawn demo"),
     );
@@ -533,6 +560,15 @@ async fn demo_loads_the_bundled_sample_and_serves_it() {
     assert!(
         languages.len() >= 15,
         "sample has fewer than 15 languages: {languages:?}"
+    );
+    let logged = std::fs::read_to_string(&log).expect("read the log");
+    let slow = logged
+        .lines()
+        .find(|line| line.contains("slow search"))
+        .unwrap_or_else(|| panic!("no slow-search line in:\n{logged}"));
+    assert!(
+        slow.contains("Menschenrechte") && slow.contains("embedded"),
+        "{slow}"
     );
     for lang in ["zh", "ja", "ko", "ar", "ru", "hi"] {
         assert!(
