@@ -20,7 +20,7 @@ use crate::search::text::{self, Part};
 use crate::search::{Condition, Filter, RangeBounds, SearchQuery, TextQuery};
 
 /// How much more a match in the query language's own field counts than a generic match, when
-/// the language is certain (the API scales it down with the detector's confidence), by how much
+/// the language is certain ([`build`] scales it down with the detector's confidence), by how much
 /// that field's analysis adds to the generic field's: stemmed (or truncated) words find
 /// inflections the generic field misses, so they weigh most; a segmented or folded field
 /// analyzes almost like the generic one, and a boost would only count the same match twice.
@@ -38,8 +38,8 @@ const FRAGMENT_CHARS: usize = 200;
 /// The full query plus the parts highlighting needs.
 pub struct Built {
     pub query: Box<dyn Query>,
-    /// The text query without filters (and so without its excluded parts' effect on
-    /// highlighting: those never occur in a hit).
+    /// The text query without filters, for highlighting (its excluded parts never occur in a
+    /// hit, so their terms highlight nothing).
     text_query: Box<dyn Query>,
     language_fields: Vec<Field>,
 }
