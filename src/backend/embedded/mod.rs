@@ -70,7 +70,7 @@ pub fn set_live_index_dir(data_dir: &Path, name: &str) -> std::io::Result<()> {
     std::fs::File::open(data_dir)?.sync_all()
 }
 
-/// How long and how many index snapshots cursors may keep; see [`Snapshots`].
+/// How long and how many index snapshots cursors may keep.
 #[derive(Clone, Copy, Debug)]
 pub struct CursorLimits {
     /// A snapshot no cursor has read for this long is dropped.
