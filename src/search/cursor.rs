@@ -47,6 +47,14 @@ const TAG_PIT: u8 = 2;
 /// Longest point-in-time id accepted back from a client.
 const MAX_PIT_BYTES: usize = 4096;
 
+/// Deepest `served + size` a re-check may re-run a query to (also OpenSearch's default
+/// `index.max_result_window`); a deeper cursor whose snapshot is gone has expired.
+pub const MAX_RECHECK_HITS: usize = 10_000;
+
+/// The answer to a cursor issued by the other backend (or forged).
+pub const FOREIGN_CURSOR: &str =
+    "invalid cursor: it was not issued by this index; search again without it";
+
 /// Folds one more hit into a running digest (order-sensitive; not cryptographic: it only tells
 /// two orderings apart).
 pub fn digest(previous: u64, id_hash: u64) -> u64 {
@@ -59,6 +67,25 @@ pub fn digest_all(start: u64, id_hashes: impl IntoIterator<Item = u64>) -> u64 {
 }
 
 impl Cursor {
+    /// True when `first`, the id hashes a newer snapshot ranks first (at least `served` of
+    /// them), are exactly the hits this cursor has served, in the same order: paging on from
+    /// that snapshot is then consistent with what the client saw.
+    pub fn served_the_same(&self, first: impl IntoIterator<Item = u64>) -> bool {
+        let served = self.served as usize;
+        let (count, digest) = first
+            .into_iter()
+            .take(served)
+            .fold((0, 0), |(count, d), id_hash| {
+                (count + 1, digest(d, id_hash))
+            });
+        count == served && digest == self.digest
+    }
+
+    /// Whether the next `size` hits after this cursor are within reach of a re-check.
+    pub fn recheckable(&self, size: usize) -> bool {
+        (self.served as usize).saturating_add(size) <= MAX_RECHECK_HITS
+    }
+
     /// Opaque, URL-safe form handed to clients.
     pub fn encode(&self) -> String {
         let mut bytes = Vec::with_capacity(32);
@@ -167,6 +194,24 @@ mod tests {
         let longer = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
         assert!(Cursor::decode(&longer).is_err());
         assert!(Cursor::decode(&"A".repeat(100_000)).is_err());
+    }
+
+    #[test]
+    fn a_recheck_accepts_only_the_served_hits_in_their_order() {
+        let cursor = Cursor {
+            score: 1.0,
+            id_hash: 2,
+            served: 2,
+            digest: digest_all(0, [1, 2]),
+            snapshot: Snapshot::Live,
+        };
+        assert!(cursor.served_the_same([1, 2]));
+        assert!(cursor.served_the_same([1, 2, 7]));
+        assert!(!cursor.served_the_same([2, 1]));
+        assert!(!cursor.served_the_same([1]));
+        assert!(!cursor.served_the_same([7, 1, 2]));
+        assert!(cursor.recheckable(MAX_RECHECK_HITS - 2));
+        assert!(!cursor.recheckable(MAX_RECHECK_HITS - 1));
     }
 
     #[test]

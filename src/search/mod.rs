@@ -59,6 +59,14 @@ pub struct SearchQuery {
     pub highlight: bool,
 }
 
+impl SearchQuery {
+    /// A language field's boost over the generic field: `full` when the language is certain,
+    /// scaled down toward 1 (no boost) with `lang_confidence`. Both backends use it.
+    pub fn language_boost(&self, full: f64) -> f64 {
+        1.0 + (full - 1.0) * self.lang_confidence.clamp(0.0, 1.0)
+    }
+}
+
 /// One page of results.
 #[derive(Clone, Debug, Serialize)]
 pub struct SearchResult {

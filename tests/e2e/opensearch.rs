@@ -190,14 +190,7 @@ async fn opensearch_cursors_pin_nothing_until_page_2_and_bound_open_contexts() {
     // Walking A to its end closes its point in time; then B can go on.
     let mut seen: Vec<String> = hit_ids(&a1);
     seen.extend(hit_ids(&a2));
-    let mut cursor = a2["next_cursor"].as_str().map(str::to_string);
-    while let Some(c) = cursor {
-        let page = server
-            .search(&[("q", "*"), ("size", "5"), ("cursor", &c)])
-            .await;
-        seen.extend(hit_ids(&page));
-        cursor = page["next_cursor"].as_str().map(str::to_string);
-    }
+    seen.extend(walk_to_end(&server, &a2, "5").await);
     let unique: BTreeSet<String> = seen.iter().cloned().collect();
     assert_eq!(unique.len(), seen.len(), "a page repeated a hit");
     assert_eq!(unique, fixture_ids());
@@ -265,15 +258,19 @@ async fn opensearch_cursors_pin_nothing_until_page_2_and_bound_open_contexts() {
     server.stop().await;
 }
 
-/// Pages on from `page` until the last one (which closes its point in time).
-async fn walk_to_end(server: &TestServer, page: &Value, size: &str) {
+/// Pages on from `page` until the last one (which closes its point in time), answering the
+/// ids of the pages after `page`.
+async fn walk_to_end(server: &TestServer, page: &Value, size: &str) -> Vec<String> {
+    let mut seen = Vec::new();
     let mut cursor = page["next_cursor"].as_str().map(str::to_string);
     while let Some(c) = cursor {
         let next = server
             .search(&[("q", "*"), ("size", size), ("cursor", &c)])
             .await;
+        seen.extend(hit_ids(&next));
         cursor = next["next_cursor"].as_str().map(str::to_string);
     }
+    seen
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

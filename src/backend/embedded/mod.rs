@@ -18,17 +18,10 @@ use tantivy::{
 };
 
 use crate::record::Document;
-use crate::search::cursor::{digest_all, Cursor, Snapshot};
+use crate::search::cursor::{digest_all, Cursor, Snapshot, FOREIGN_CURSOR};
 use crate::search::{Hit, SearchQuery, SearchResult};
 
 pub use schema::Fields;
-
-fn expired(cursor: &Cursor) -> EmbeddedError {
-    EmbeddedError::ExpiredCursor(format!(
-        "cursor expired: the index snapshot its pages were read from is no longer kept (search.cursor_keep_alive_seconds, search.max_cursor_snapshots), and the current one no longer orders the {} hits already served the same way; search again without a cursor",
-        cursor.served
-    ))
-}
 
 /// Failures of the embedded index; `InvalidQuery` is the caller's fault, the rest are ours.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +35,13 @@ pub enum EmbeddedError {
     /// A cursor whose pages can no longer be served consistently (410: search again).
     #[error("{0}")]
     ExpiredCursor(String),
+}
+
+fn expired(cursor: &Cursor) -> EmbeddedError {
+    EmbeddedError::ExpiredCursor(format!(
+        "cursor expired: the index snapshot its pages were read from is no longer kept (search.cursor_keep_alive_seconds, search.max_open_cursors), and the current one no longer orders the {} hits already served the same way (or they are deeper than it re-checks); search again without a cursor",
+        cursor.served
+    ))
 }
 
 /// File in the data directory naming the live index directory (written by reindex swaps);
@@ -87,10 +87,6 @@ impl Default for CursorLimits {
         }
     }
 }
-
-/// Most hits a cursor may have served and still be re-checked on a newer snapshot when its own
-/// was dropped (the check re-runs the query down to that depth).
-const MAX_RECHECK_HITS: usize = 10_000;
 
 /// Index snapshots (searchers) that issued cursors, by generation, with when a cursor last read
 /// each. A kept searcher keeps its segment files on disk, so the count and age are bounded.
@@ -193,9 +189,7 @@ impl EmbeddedIndex {
 
     /// Sets how long and how many snapshots cursors may keep (the defaults otherwise).
     pub fn with_cursor_limits(self, limits: CursorLimits) -> Self {
-        if let Ok(mut snapshots) = self.snapshots.lock() {
-            snapshots.limits = limits;
-        }
+        self.snapshots().limits = limits;
         self
     }
 
@@ -228,20 +222,16 @@ impl EmbeddedIndex {
 
     /// Runs a search. CPU-bound: call from a blocking thread.
     pub fn search(&self, request: &SearchQuery) -> Result<SearchResult, EmbeddedError> {
-        let (searcher, start) =
-            match &request.cursor {
-                None => (self.reader.searcher(), Start::Top),
-                Some(cursor) => match cursor.snapshot {
-                    Snapshot::Generation(generation) => match self.snapshots().get(generation) {
-                        Some(searcher) => (searcher, Start::After(cursor)),
-                        None => (self.reader.searcher(), Start::Recheck(cursor)),
-                    },
-                    _ => return Err(EmbeddedError::InvalidQuery(
-                        "invalid cursor: it was not issued by this index; search again without it"
-                            .into(),
-                    )),
+        let (searcher, start) = match &request.cursor {
+            None => (self.reader.searcher(), Start::Top),
+            Some(cursor) => match cursor.snapshot {
+                Snapshot::Generation(generation) => match self.snapshots().get(generation) {
+                    Some(searcher) => (searcher, Start::After(cursor)),
+                    None => (self.reader.searcher(), Start::Recheck(cursor)),
                 },
-            };
+                _ => return Err(EmbeddedError::InvalidQuery(FOREIGN_CURSOR.into())),
+            },
+        };
         let built = query::build(&self.index, &self.fields, request)?;
         let (skip, top) = match start {
             Start::Top => (
@@ -253,10 +243,10 @@ impl EmbeddedIndex {
                 collect::TopAfter::new(request.size, Some(cursor), schema::ID_HASH_FIELD),
             ),
             Start::Recheck(cursor) => {
-                let served = cursor.served as usize;
-                if served + request.size > MAX_RECHECK_HITS {
+                if !cursor.recheckable(request.size) {
                     return Err(expired(cursor));
                 }
+                let served = cursor.served as usize;
                 (
                     served,
                     collect::TopAfter::new(served + request.size, None, schema::ID_HASH_FIELD),
@@ -270,8 +260,7 @@ impl EmbeddedIndex {
             Start::Top => (0, 0),
             Start::After(cursor) => (cursor.served, cursor.digest),
             Start::Recheck(cursor) => {
-                let shown = page.get(..skip).ok_or_else(|| expired(cursor))?;
-                if digest_all(0, shown.iter().map(|e| e.id_hash)) != cursor.digest {
+                if !cursor.served_the_same(page.iter().map(|e| e.id_hash)) {
                     return Err(expired(cursor));
                 }
                 page.drain(..skip);

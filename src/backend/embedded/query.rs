@@ -20,12 +20,13 @@ use crate::search::text::{self, Part};
 use crate::search::{Condition, Filter, RangeBounds, SearchQuery, TextQuery};
 
 /// How much more a match in the query language's own field counts than a generic match, when
-/// the language is certain ([`build`] scales it down with the detector's confidence), by how much
-/// that field's analysis adds to the generic field's: stemmed (or truncated) words find
-/// inflections the generic field misses, so they weigh most; a segmented or folded field
-/// analyzes almost like the generic one, and a boost would only count the same match twice.
+/// the language is certain ([`SearchQuery::language_boost`] scales it down with the detector's
+/// confidence), by how much that field's analysis adds to the generic field's: stemmed (or
+/// truncated) words find inflections the generic field misses, so they weigh most; a segmented
+/// or folded field analyzes almost like the generic one, and a boost would only count the same
+/// match twice.
 /// Tuned on the relevance suite (`docs/benchmarks/relevance.md`).
-fn language_field_boost(code: &str) -> f32 {
+fn language_field_boost(code: &str) -> f64 {
     match crate::languages::get(code).map(|spec| spec.analyzer) {
         Some(Analyzer::Stemmed(_) | Analyzer::Truncated(_)) => 4.0,
         _ => 1.0,
@@ -55,17 +56,15 @@ pub fn build(
         .langs
         .first()
         .map_or(1.0, |code| language_field_boost(code));
-    let confidence = request.lang_confidence.clamp(0.0, 1.0) as f32;
-    let language_fields: Vec<(Field, f32)> = request
+    let mut searched: Vec<(Field, f64)> = request
         .langs
         .iter()
         .filter_map(|code| {
             let boost = language_field_boost(code).min(primary);
-            Some((fields.language(code)?, 1.0 + (boost - 1.0) * confidence))
+            Some((fields.language(code)?, request.language_boost(boost)))
         })
         .collect();
-    let mut searched = language_fields.clone();
-    let language_fields: Vec<Field> = language_fields.into_iter().map(|(f, _)| f).collect();
+    let language_fields: Vec<Field> = searched.iter().map(|(field, _)| *field).collect();
     searched.push((fields.generic, 1.0));
     let text_query = text_query(index, &searched, &request.query)?;
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.box_clone())];
@@ -83,7 +82,7 @@ pub fn build(
 /// The query for the text alone: each part analyzed by every searched field's analyzer.
 fn text_query(
     index: &Index,
-    searched: &[(Field, f32)],
+    searched: &[(Field, f64)],
     query: &TextQuery,
 ) -> Result<Box<dyn Query>, EmbeddedError> {
     let parts = match query {
@@ -102,7 +101,7 @@ fn text_query(
                 let boosted: Box<dyn Query> = if *boost == 1.0 {
                     query
                 } else {
-                    Box::new(BoostQuery::new(query, *boost))
+                    Box::new(BoostQuery::new(query, *boost as f32))
                 };
                 per_field.push((Occur::Should, boosted));
             }

@@ -23,7 +23,7 @@ use serde_json::{json, Map, Value};
 use super::client::{Client, OpenSearchError};
 use crate::backend::SearchError;
 use crate::route::{language_field, GENERIC_FIELD};
-use crate::search::cursor::{digest_all, Cursor, Snapshot};
+use crate::search::cursor::{digest_all, Cursor, Snapshot, FOREIGN_CURSOR, MAX_RECHECK_HITS};
 use crate::search::text::{Occur, Part};
 use crate::search::{Condition, Filter, Hit, SearchQuery, SearchResult, TextQuery};
 
@@ -35,9 +35,6 @@ const LANGUAGE_FIELD_BOOST: f64 = 2.0;
 const FRAGMENT_CHARS: u32 = 200;
 /// Highlighting analyzes at most this many characters of a field.
 const MAX_ANALYZER_OFFSET: u32 = 500_000;
-/// Deepest `from + size` a cursor re-check may ask for (the index's default
-/// `index.max_result_window`).
-const MAX_RECHECK_HITS: usize = 10_000;
 
 /// Searches the read alias of one Glossa index.
 pub struct OpenSearchSearch {
@@ -183,18 +180,16 @@ impl OpenSearchSearch {
 
     /// One page of results.
     pub async fn search(&self, query: &SearchQuery) -> Result<SearchResult, SearchError> {
-        let start =
-            match &query.cursor {
-                None => Start::Top,
-                Some(cursor) => match &cursor.snapshot {
-                    Snapshot::Live => Start::Recheck(cursor),
-                    Snapshot::Pit(pit) => Start::After(cursor, pit),
-                    Snapshot::Generation(_) => return Err(SearchError::InvalidQuery(
-                        "invalid cursor: it was not issued by this index; search again without it"
-                            .into(),
-                    )),
-                },
-            };
+        let start = match &query.cursor {
+            None => Start::Top,
+            Some(cursor) => match &cursor.snapshot {
+                Snapshot::Live => Start::Recheck(cursor),
+                Snapshot::Pit(pit) => Start::After(cursor, pit),
+                Snapshot::Generation(_) => {
+                    return Err(SearchError::InvalidQuery(FOREIGN_CURSOR.into()))
+                }
+            },
+        };
         let keep_alive = format!("{}s", self.keep_alive.as_secs().max(1));
         let mut body = request_body(query, &self.filterable)?;
         let (path, pit, skip) = match start {
@@ -206,12 +201,12 @@ impl OpenSearchSearch {
                 ("_search".to_string(), Some(pit.to_string()), 0)
             }
             Start::Recheck(cursor) => {
-                let served = cursor.served as usize;
-                if served + query.size > MAX_RECHECK_HITS {
+                if !cursor.recheckable(query.size) {
                     return Err(SearchError::ExpiredCursor(format!(
                         "cursor expired: a cursor that pinned no snapshot can be continued only within the first {MAX_RECHECK_HITS} hits; search again without a cursor"
                     )));
                 }
+                let served = cursor.served as usize;
                 let pit = self.open_pit(&keep_alive).await?;
                 body["pit"] = json!({"id": pit, "keep_alive": keep_alive});
                 body["size"] = json!(served + query.size);
@@ -243,8 +238,7 @@ impl OpenSearchSearch {
             (None, _) => (0, 0),
             (Some(cursor), 0) => (cursor.served, cursor.digest),
             (Some(cursor), skip) => {
-                let shown = hits.get(..skip).map(|h| h.iter().map(sort_id_hash));
-                if shown.map(|ids| digest_all(0, ids)) != Some(cursor.digest) {
+                if !cursor.served_the_same(hits.iter().map(sort_id_hash)) {
                     if let Some(pit) = &pit {
                         self.close_pit(pit);
                     }
@@ -366,7 +360,7 @@ fn request_body(query: &SearchQuery, filterable: &BTreeSet<String>) -> Result<Va
         .iter()
         .filter_map(|code| language_field(code))
         .collect();
-    let boost = 1.0 + (LANGUAGE_FIELD_BOOST - 1.0) * query.lang_confidence.clamp(0.0, 1.0);
+    let boost = query.language_boost(LANGUAGE_FIELD_BOOST);
     let mut fields: Vec<(&str, f64)> = language_fields
         .iter()
         .map(|f| (f.as_str(), boost))
