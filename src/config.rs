@@ -55,6 +55,78 @@ pub struct Config {
     pub reindex: ReindexSettings,
     /// Search cursors, on both backends.
     pub search: SearchSettings,
+    /// The HTTP front door: TLS, timeouts, connection and rate limits, CORS.
+    pub server: ServerSettings,
+    /// Who may call the API: API keys and their scopes.
+    pub auth: AuthSettings,
+}
+
+/// The HTTP server's own limits: every one bounds what a slow or hostile client can hold.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// PEM certificate chain; with `tls_key`, the API is served over HTTPS only.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// A client must send a request's whole head (and finish the TLS handshake) within this
+    /// time, in seconds. It is also how long an idle keep-alive connection stays open: the
+    /// server waits for the next request's head under the same clock.
+    pub header_read_timeout_seconds: u64,
+    /// A request body must arrive completely within this time, in seconds (408 otherwise).
+    pub body_read_timeout_seconds: u64,
+    /// Open connections at most; the next one is answered 503 and closed.
+    pub max_connections: usize,
+    /// Longest request target (path and query) accepted, in bytes (414 otherwise).
+    pub max_uri_bytes: usize,
+    /// Browser origins (`https://app.example.com`) allowed to call the API cross-origin. Empty:
+    /// no CORS headers, and any request carrying another `Origin` is refused with 403.
+    pub cors_allowed_origins: Vec<String>,
+    /// Requests per second one client address may make without a valid API key (health checks,
+    /// and every route when auth is off); 0 = unlimited.
+    pub per_address_rate_per_second: u32,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            tls_cert: None,
+            tls_key: None,
+            header_read_timeout_seconds: 10,
+            body_read_timeout_seconds: 60,
+            max_connections: 1024,
+            max_uri_bytes: 16 * 1024,
+            cors_allowed_origins: Vec::new(),
+            per_address_rate_per_second: 1000,
+        }
+    }
+}
+
+/// API keys: see `glossa keys --help`. With no key created, only loopback clients are served.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Serve without any authentication on every address. Anyone who can reach the port can
+    /// read and overwrite every document: only for a trusted network.
+    pub insecure_no_auth: bool,
+    /// How often a server reloads the key store (new and revoked keys), in seconds.
+    pub refresh_seconds: u64,
+    /// Requests per second a key may make when it was created without `--rate`; 0 = unlimited.
+    pub default_rate_per_second: u32,
+    /// Records per second a key may ingest when it was created without `--records-rate`;
+    /// 0 = unlimited.
+    pub default_records_per_second: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            insecure_no_auth: false,
+            refresh_seconds: 5,
+            default_rate_per_second: 0,
+            default_records_per_second: 0,
+        }
+    }
 }
 
 /// How search cursors hold their snapshots.
@@ -125,12 +197,20 @@ pub struct DlqSettings {
     /// `file` (`dead-letters.ndjson` in the data directory), or a Kafka topic that every worker
     /// shares: `kafka://HOST:PORT/TOPIC[?group=REPLAY_GROUP]` (security from `[kafka.properties]`).
     pub target: String,
+    /// The file queue is written in segments of at most this many bytes.
+    pub max_file_bytes: u64,
+    /// Most segments the file queue keeps. When every one is full, records that would be
+    /// dead-lettered are refused (503, nothing acknowledged) until `glossa dlq replay` or an
+    /// operator empties the queue: dead letters are never dropped to make room.
+    pub max_files: u32,
 }
 
 impl Default for DlqSettings {
     fn default() -> Self {
         DlqSettings {
             target: "file".to_string(),
+            max_file_bytes: 64 * 1024 * 1024,
+            max_files: 16,
         }
     }
 }
@@ -330,6 +410,9 @@ pub struct Limits {
     pub max_record_bytes: usize,
     /// Largest page size a search may ask for.
     pub max_search_size: usize,
+    /// New work is refused (503) while the data directory's disk has less free space than
+    /// this, in MiB, so the index and the dead-letter queue never fill it.
+    pub min_free_disk_mb: u64,
 }
 
 /// Pipeline sizing.
@@ -367,6 +450,8 @@ impl Default for Config {
             dlq: DlqSettings::default(),
             reindex: ReindexSettings::default(),
             search: SearchSettings::default(),
+            server: ServerSettings::default(),
+            auth: AuthSettings::default(),
         }
     }
 }
@@ -386,6 +471,7 @@ impl Default for Limits {
             max_body_bytes: 32 * 1024 * 1024,
             max_record_bytes: 1024 * 1024,
             max_search_size: 1000,
+            min_free_disk_mb: 512,
         }
     }
 }
@@ -495,6 +581,32 @@ impl Config {
         }
         if !matches!(self.kafka.start_from.as_str(), "earliest" | "latest") {
             return invalid("kafka.start_from", "must be `earliest` or `latest`");
+        }
+        if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
+            return invalid(
+                "server.tls_cert",
+                "give both server.tls_cert and server.tls_key, or neither",
+            );
+        }
+        if self.server.header_read_timeout_seconds == 0
+            || self.server.body_read_timeout_seconds == 0
+            || self.server.max_connections == 0
+            || self.server.max_uri_bytes < 256
+        {
+            return invalid(
+                "server",
+                "timeouts and max_connections must be positive, max_uri_bytes at least 256",
+            );
+        }
+        if self.auth.refresh_seconds == 0 {
+            return invalid("auth.refresh_seconds", "must be positive");
+        }
+        if self.dlq.max_files == 0 || self.dlq.max_file_bytes < 2 * crate::dlq::MAX_RAW_BYTES as u64
+        {
+            return invalid(
+                "dlq",
+                "max_files must be positive and max_file_bytes at least 2 MiB (a dead letter keeps up to 1 MiB of its record)",
+            );
         }
         if self.limits.max_record_bytes > self.limits.max_body_bytes {
             return invalid(

@@ -5,10 +5,12 @@
 
 pub mod analysis;
 pub mod api;
+pub mod auth;
 pub mod backend;
 pub mod config;
 pub mod decode;
 pub mod detect;
+pub mod disk;
 pub mod dlq;
 pub mod languages;
 pub mod letters;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use glossa::config::{BackendKind, Config};
 use glossa::detect::{Detector, DetectorConfig};
 use glossa::pipeline::{Admission, Outcome};
@@ -106,6 +106,21 @@ enum Command {
         /// variable takes space-separated URLs; added to `sources` in the config file).
         #[arg(long = "source", env = "GLOSSA_SOURCES", value_delimiter = ' ')]
         sources: Vec<String>,
+        #[command(flatten)]
+        front_door: FrontDoorArgs,
+    },
+    /// Create, list and revoke the API keys that callers of `serve` need
+    /// (`Authorization: Bearer KEY`).
+    #[command(
+        after_help = "Without any key, `serve` answers loopback clients only, and refuses \
+        to listen on another address unless given --insecure-no-auth. Once a key exists, every \
+        route but /healthz needs one. Keys live in DATA_DIR/api-keys.json (embedded) or the \
+        NAME-keys index of the cluster, which every worker reads; running servers pick up new \
+        and revoked keys within auth.refresh_seconds (5 s). Only a hash of each key is stored."
+    )]
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Load NDJSON files (plain or .gz; `-` reads stdin), a Kafka topic or an S3 prefix.
     #[command(after_help = "Streams:\n  \
@@ -148,6 +163,8 @@ enum Command {
         /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free one).
         #[arg(long, env = "GLOSSA_LISTEN")]
         listen: Option<SocketAddr>,
+        #[command(flatten)]
+        front_door: FrontDoorArgs,
     },
     /// Inspect or replay the dead-letter queue: records that could not be indexed, with reasons.
     Dlq {
@@ -225,6 +242,56 @@ enum ReindexCommand {
     },
 }
 
+/// How `serve` and `demo` face the network (also `[server]` and `[auth]` in the config file).
+#[derive(Args)]
+struct FrontDoorArgs {
+    /// Serve without API keys on any address. Anyone who can reach the port can read and
+    /// overwrite every document: only for a trusted network.
+    #[arg(long, env = "GLOSSA_INSECURE_NO_AUTH")]
+    insecure_no_auth: bool,
+    /// PEM certificate chain: serve HTTPS only (with --tls-key).
+    #[arg(long, env = "GLOSSA_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "GLOSSA_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+impl FrontDoorArgs {
+    fn apply(self, config: &mut Config) {
+        if self.insecure_no_auth {
+            config.auth.insecure_no_auth = true;
+        }
+        if let (Some(cert), Some(key)) = (self.tls_cert, self.tls_key) {
+            config.server.tls_cert = Some(cert);
+            config.server.tls_key = Some(key);
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a key and print it once on stdout (only its hash is stored).
+    Create {
+        /// What the key may do, comma-separated: ingest, search, metrics, admin (all).
+        #[arg(long, value_delimiter = ',', required = true)]
+        scope: Vec<String>,
+        /// Who or what holds the key; shown in `keys list`, logs and metrics.
+        #[arg(long)]
+        name: Option<String>,
+        /// Requests per second at most (default: auth.default_rate_per_second, 0 = unlimited).
+        #[arg(long)]
+        rate: Option<u32>,
+        /// Records per second at most through ingest (default: auth.default_records_per_second).
+        #[arg(long)]
+        records_rate: Option<u32>,
+    },
+    /// Print every key (id, name, scopes, limits, created, revoked); never the secret.
+    List,
+    /// Revoke a key by id (or by name, when only one key has it).
+    Revoke { id_or_name: String },
+}
+
 #[derive(Subcommand)]
 enum DlqCommand {
     /// Print every dead letter as NDJSON (time, source, line, reason, message, raw record).
@@ -284,10 +351,15 @@ fn run(cli: Cli) -> Result<()> {
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     match cli.command {
-        Command::Serve { listen, sources } => {
+        Command::Serve {
+            listen,
+            sources,
+            front_door,
+        } => {
             if let Some(listen) = listen {
                 config.listen = listen;
             }
+            front_door.apply(&mut config);
             config.sources.extend(sources);
             runtime.block_on(serve(config, None))
         }
@@ -307,7 +379,9 @@ fn run(cli: Cli) -> Result<()> {
             paths, bulk_load, ..
         } => runtime.block_on(ingest(config, paths, bulk_load)),
         Command::Detect { text, fast } => detect(&config, &text, fast),
-        Command::Demo { listen } => {
+        Command::Keys { command } => runtime.block_on(keys(&config, command)),
+        Command::Demo { listen, front_door } => {
+            front_door.apply(&mut config);
             if cli.data_dir.is_none() && cli.config.is_none() {
                 config.data_dir = PathBuf::from("glossa-demo-data");
             }
@@ -385,6 +459,11 @@ async fn serve(
 ) -> Result<()> {
     let listen = config.listen;
     let data_dir = config.data_dir.clone();
+    let scheme = if config.server.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let service = tokio::task::spawn_blocking(move || Service::start(config)).await??;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -393,7 +472,7 @@ async fn serve(
     let documents = service.state.index.num_docs().await.unwrap_or(0);
     tracing::info!(%addr, data_dir = %data_dir.display(), documents, "serving");
     println!(
-        "Glossa is serving http://{addr} (data in {})",
+        "Glossa is serving {scheme}://{addr} (data in {})",
         data_dir.display()
     );
     if let Some(hook) = before_serving {
@@ -401,6 +480,74 @@ async fn serve(
     }
     service.serve(listener, shutdown_signal()).await?;
     tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn keys(config: &Config, command: KeysCommand) -> Result<()> {
+    use glossa::auth::{issue, KeyStore, NewKey, Scope};
+    let store = KeyStore::for_config(config)?;
+    match command {
+        KeysCommand::Create {
+            scope,
+            name,
+            rate,
+            records_rate,
+        } => {
+            let scopes = scope
+                .iter()
+                .map(|s| {
+                    Scope::parse(s).with_context(|| {
+                        format!("unknown scope `{s}`; use ingest, search, metrics or admin")
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let issued = issue(NewKey {
+                name: name.unwrap_or_default(),
+                scopes,
+                rate_per_second: rate,
+                records_per_second: records_rate,
+            });
+            let mut record = issued.record;
+            if record.name.is_empty() {
+                record.name = format!("key-{}", record.id);
+            }
+            store.add(&record).await?;
+            let scopes: Vec<&str> = record.scopes.iter().map(|s| s.as_str()).collect();
+            eprintln!(
+                "Created key `{}` (id {}) with scopes {}. It is shown once, below; store it now.",
+                record.name,
+                record.id,
+                scopes.join(",")
+            );
+            println!("{}", issued.secret);
+        }
+        KeysCommand::List => {
+            for record in store.load().await? {
+                let scopes: Vec<&str> = record.scopes.iter().map(|s| s.as_str()).collect();
+                let limit = |v: Option<u32>| v.map_or("default".to_string(), |n| n.to_string());
+                println!(
+                    "{}  {:<20} scopes={:<24} rate={:<8} records_rate={:<8} created={} {}",
+                    record.id,
+                    record.name,
+                    scopes.join(","),
+                    limit(record.rate_per_second),
+                    limit(record.records_per_second),
+                    record.created_at,
+                    record
+                        .revoked_at
+                        .map(|at| format!("REVOKED {at}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        KeysCommand::Revoke { id_or_name } => {
+            let record = store.revoke(&id_or_name).await?;
+            println!(
+                "Revoked key `{}` (id {}); running servers refuse it within auth.refresh_seconds = {} s.",
+                record.name, record.id, config.auth.refresh_seconds
+            );
+        }
+    }
     Ok(())
 }
 

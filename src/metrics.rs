@@ -29,6 +29,18 @@ pub const SEARCH_SECONDS: &str = "glossa_search_seconds";
 pub const SEARCH_PHASE_SECONDS: &str = "glossa_search_phase_seconds";
 /// Searches answered, labelled by `status`.
 pub const SEARCHES: &str = "glossa_searches_total";
+/// Requests at the front door, by `key` (its name; `-` without one) and `outcome`: `allowed`,
+/// `unauthenticated`, `revoked`, `forbidden`, `rate_limited`, `records_rate_limited`,
+/// `address_rate_limited`, `origin_refused`.
+pub const API_REQUESTS: &str = "glossa_api_requests_total";
+/// Connections refused because `server.max_connections` were open.
+pub const CONNECTIONS_REFUSED: &str = "glossa_connections_refused_total";
+/// Open HTTP connections.
+pub const CONNECTIONS_OPEN: &str = "glossa_connections_open";
+/// Bytes held by the file dead-letter queue (every segment).
+pub const DLQ_BYTES: &str = "glossa_dlq_bytes";
+/// Work refused because the data directory's disk is under `limits.min_free_disk_mb`.
+pub const DISK_REFUSALS: &str = "glossa_disk_full_refusals_total";
 
 /// OpenSearch: the bulk indexer's adaptive concurrency limit (requests in flight allowed).
 pub const BULK_CONCURRENCY: &str = "glossa_opensearch_bulk_concurrency";

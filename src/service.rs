@@ -81,11 +81,16 @@ impl Service {
         let decoder = Decoder::new(config.text_fields.clone(), config.limits.max_record_bytes);
         let pipeline = Pipeline::start(options, decoder, router.clone(), sink, dlq)?;
         crate::metrics::install();
+        let disk = Arc::new(crate::disk::DiskGuard::new(
+            config.data_dir.clone(),
+            config.limits.min_free_disk_mb,
+        ));
         let state = AppState {
             pipeline: pipeline.handle(),
             index,
             languages: router,
             config: Arc::new(config),
+            disk,
         };
         Ok(Service { pipeline, state })
     }
@@ -99,25 +104,33 @@ impl Service {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let Service { pipeline, state } = self;
+        let config = state.config.clone();
+        let (gate, tls) = match front_door(&config, &listener).await {
+            Ok(door) => door,
+            Err(error) => {
+                drop(state);
+                stop_pipeline(pipeline).await?;
+                return Err(error);
+            }
+        };
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut sources = Vec::new();
-        for text in &state.config.sources {
+        for text in &config.sources {
             let url = StreamUrl::parse(text).map_err(std::io::Error::other)?;
             sources.push(tokio::spawn(keep_consuming(
                 url,
-                state.config.clone(),
+                config.clone(),
                 state.pipeline.clone(),
                 stop_rx.clone(),
             )));
         }
-        let app = api::router(state);
+        let app = api::router(state, gate);
         let stop_sources = stop_tx.clone();
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                let _ = stop_sources.send(true);
-            })
-            .await;
+        let served = api::server::serve(listener, app, &config.server, tls, async move {
+            shutdown.await;
+            let _ = stop_sources.send(true);
+        })
+        .await;
         let _ = stop_tx.send(true);
         for source in sources {
             let _ = source.await;
@@ -250,6 +263,25 @@ async fn keep_consuming(
         }
         backoff = (backoff * 2).min(Duration::from_secs(60));
     }
+}
+
+/// The gate (keys loaded, kept fresh) and the TLS acceptor for a server on `listener`.
+async fn front_door(
+    config: &Config,
+    listener: &tokio::net::TcpListener,
+) -> std::io::Result<(Arc<api::gate::Gate>, Option<tokio_rustls::TlsAcceptor>)> {
+    let addr = listener.local_addr()?;
+    let gate = api::gate::Gate::open(config, addr)
+        .await
+        .map_err(std::io::Error::other)?;
+    gate.keep_fresh(Duration::from_secs(config.auth.refresh_seconds));
+    let tls = match (&config.server.tls_cert, &config.server.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(api::server::tls_acceptor(cert, key).map_err(std::io::Error::other)?)
+        }
+        _ => None,
+    };
+    Ok((gate, tls))
 }
 
 async fn stop_pipeline(pipeline: Pipeline) -> std::io::Result<()> {

@@ -3,13 +3,15 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::Extension;
 use axum::Json;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::gate::Caller;
 use super::{ApiError, AppState};
 use crate::metrics as m;
 use crate::pipeline::{Admission, PipelineError};
@@ -39,6 +41,7 @@ struct RejectedLine {
 
 pub async fn post_documents(
     State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<IngestAnswer>, ApiError> {
@@ -56,7 +59,7 @@ pub async fn post_documents(
     if declared.is_some_and(|len| len > limit) {
         return Err(too_large());
     }
-    let bytes = to_bytes(body, limit).await.map_err(|_| too_large())?;
+    let bytes = super::read_body(body, limit, &state.config, too_large).await?;
     let source = format!("http:{}", REQUEST_SEQ.fetch_add(1, Ordering::Relaxed));
     let records = split_body(&bytes, &source)?;
     if records.is_empty() {
@@ -64,6 +67,16 @@ pub async fn post_documents(
             "the body holds no records: send NDJSON (one JSON object per line) or a JSON array of objects",
         ));
     }
+    if let Some(caller) = &caller {
+        caller.admit_records(records.len())?;
+    }
+    state.disk.admit().map_err(|message| {
+        metrics::counter!(m::DISK_REFUSALS).increment(1);
+        ApiError {
+            retry_after: Some(30),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
+        }
+    })?;
     let pending = state
         .pipeline
         .submit(records, Admission::FailFast)
@@ -92,18 +105,16 @@ fn pipeline_error(error: PipelineError) -> ApiError {
         PipelineError::Busy { .. } => {
             metrics::counter!(m::INGEST_THROTTLED).increment(1);
             ApiError {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                message: error.to_string(),
                 retry_after: Some(1),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, error.to_string())
             }
         }
         PipelineError::TooMany { .. } => {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, error.to_string())
         }
         PipelineError::Closed | PipelineError::Commit(_) | PipelineError::Backend(_) => ApiError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            message: error.to_string(),
             retry_after: Some(5),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
         },
     }
 }

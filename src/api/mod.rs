@@ -1,9 +1,11 @@
 //! The HTTP API: ingest (`/v1/documents`), search (`/v1/search`) and operations (`/healthz`,
 //! `/metrics`). Every error is JSON with a message the caller can act on.
 
+pub mod gate;
 mod ingest;
 mod ops;
 mod search;
+pub mod server;
 
 pub use ops::metrics;
 
@@ -28,11 +30,20 @@ pub struct AppState {
     pub index: SearchBackend,
     pub languages: LanguageRouter,
     pub config: Arc<Config>,
+    /// Refuses ingest while the data directory's disk is nearly full.
+    pub disk: Arc<crate::disk::DiskGuard>,
 }
 
-/// Builds the router with all routes.
-pub fn router(state: AppState) -> Router {
-    Router::new()
+/// Builds the router with all routes behind the front door (`gate`).
+pub fn router(state: AppState, gate: Arc<gate::Gate>) -> Router {
+    let allowed_origins: Vec<HeaderValue> = state
+        .config
+        .server
+        .cors_allowed_origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin.trim_end_matches('/')).ok())
+        .collect();
+    let router = Router::new()
         .route("/v1/documents", post(ingest::post_documents))
         .route(
             "/v1/search",
@@ -41,10 +52,60 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .fallback(ops::not_found)
-        // Body limits are enforced by the handlers, which name the limit in their 413.
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        // Body limits are enforced by the handlers, which name the limit in their 413; a gzip
+        // body counts by its decompressed size.
         .layer(DefaultBodyLimit::disable())
+        .layer(tower_http::decompression::RequestDecompressionLayer::new())
+        .layer(axum::middleware::from_fn_with_state(gate, gate::guard))
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    if allowed_origins.is_empty() {
+        return router;
+    }
+    router.layer(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(tower_http::cors::AllowOrigin::list(allowed_origins))
+            .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+            .allow_headers([
+                axum::http::header::AUTHORIZATION,
+                axum::http::header::CONTENT_TYPE,
+                axum::http::header::CONTENT_ENCODING,
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
+/// Reads a request body of at most `limit` bytes (after decompression) within
+/// `server.body_read_timeout_seconds`: over the limit is `too_large`, too slow is 408, a body
+/// that cannot be read (a broken gzip stream) is 400.
+pub async fn read_body(
+    body: axum::body::Body,
+    limit: usize,
+    config: &Config,
+    too_large: impl FnOnce() -> ApiError,
+) -> Result<bytes::Bytes, ApiError> {
+    let seconds = config.server.body_read_timeout_seconds;
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(seconds),
+        axum::body::to_bytes(body, limit),
+    )
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the request body did not arrive within server.body_read_timeout_seconds = {seconds}"),
+        )
+    })?;
+    read.map_err(|error| {
+        let too_big = std::error::Error::source(&error)
+            .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
+        if too_big {
+            too_large()
+        } else {
+            ApiError::bad_request(format!("cannot read the request body: {error}"))
+        }
+    })
 }
 
 /// An error answer: status plus a message; optional `Retry-After` seconds for 429/503.
@@ -53,6 +114,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
     pub retry_after: Option<u32>,
+    /// Adds `WWW-Authenticate: Bearer` (401 answers).
+    pub www_authenticate: bool,
 }
 
 impl ApiError {
@@ -61,6 +124,7 @@ impl ApiError {
             status,
             message: message.into(),
             retry_after: None,
+            www_authenticate: false,
         }
     }
 
@@ -79,6 +143,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert("retry-after", HeaderValue::from(seconds));
+        }
+        if self.www_authenticate {
+            response
+                .headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, gate::WWW_AUTHENTICATE);
         }
         response
     }

@@ -31,6 +31,19 @@ pub async fn metrics() -> impl IntoResponse {
     )
 }
 
+/// JSON 405 naming the methods the route takes.
+pub async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> ApiError {
+    let allowed = match uri.path().trim_end_matches('/') {
+        "/v1/documents" => "POST",
+        "/v1/search" => "GET, POST",
+        _ => "GET",
+    };
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}; use {allowed}", uri.path()),
+    )
+}
+
 /// JSON 404 naming the routes that exist.
 pub async fn not_found(uri: Uri) -> ApiError {
     ApiError::new(

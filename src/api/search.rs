@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -14,9 +14,7 @@ use super::{ApiError, AppState};
 use crate::backend::SearchError;
 use crate::detect::Method;
 use crate::metrics as m;
-use crate::search::{
-    Condition, Cursor, Filter, RangeBounds, SearchQuery, SearchResult, Syntax, TextQuery,
-};
+use crate::search::{Cursor, SearchQuery, SearchResult, Syntax, TextQuery};
 
 /// A slow-search log line shows at most this much of the query text.
 const SLOW_LOG_QUERY_CHARS: usize = 200;
@@ -103,12 +101,13 @@ pub async fn post_search(
     State(state): State<AppState>,
     body: Body,
 ) -> Result<Json<SearchAnswer>, ApiError> {
-    let bytes = to_bytes(body, MAX_SEARCH_BODY_BYTES).await.map_err(|_| {
+    let bytes = super::read_body(body, MAX_SEARCH_BODY_BYTES, &state.config, || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("search body is over the limit of {MAX_SEARCH_BODY_BYTES} bytes"),
         )
-    })?;
+    })
+    .await?;
     let body: SearchBody = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request(format!("invalid search body: {e}")))?;
     search(state, body).await
@@ -169,32 +168,6 @@ fn languages_to_search(
     langs
 }
 
-fn parse_filters(filters: serde_json::Map<String, Value>) -> Result<Vec<Filter>, ApiError> {
-    filters
-        .into_iter()
-        .map(|(field, value)| {
-            let condition = match value {
-                Value::Object(bounds) => {
-                    let bounds: RangeBounds = serde_json::from_value(Value::Object(bounds))
-                        .map_err(|e| {
-                            ApiError::bad_request(format!(
-                                "filter `{field}`: a range takes gte, gt, lte, lt ({e})"
-                            ))
-                        })?;
-                    Condition::Range(bounds)
-                }
-                Value::Null | Value::Array(_) => {
-                    return Err(ApiError::bad_request(format!(
-                        "filter `{field}`: give one value or a range object"
-                    )))
-                }
-                other => Condition::Equals(other),
-            };
-            Ok(Filter { field, condition })
-        })
-        .collect()
-}
-
 async fn search(state: AppState, body: SearchBody) -> Result<Json<SearchAnswer>, ApiError> {
     let started = Instant::now();
     let result = run(state, body, started).await;
@@ -244,7 +217,8 @@ async fn run(
         .map(Cursor::decode)
         .transpose()
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let filters = parse_filters(body.filters)?;
+    let filters = crate::search::parse_filters(body.filters)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let router = state.languages.clone();
     let (query_language, langs) = match body.lang.as_deref().map(str::trim) {
         Some(code) if !code.is_empty() => {

@@ -33,6 +33,12 @@ pub struct DeadLetter {
 /// Failures of the dead-letter store itself.
 #[derive(Debug, thiserror::Error)]
 pub enum DlqError {
+    #[error("the dead-letter queue in {dir} is full ({files} files of dlq.max_file_bytes = {file_bytes}): records that would be dead-lettered are refused and nothing of their request is acknowledged; inspect with `glossa dlq list`, empty it with `glossa dlq replay`, or raise dlq.max_files")]
+    Full {
+        dir: PathBuf,
+        files: u32,
+        file_bytes: u64,
+    },
     #[error("dead-letter queue {path}: {cause}")]
     File {
         path: PathBuf,
@@ -47,32 +53,51 @@ pub enum DlqError {
 }
 
 /// Appends dead letters to a file; [`FileQueue::sync`] makes them durable before records are
-/// acknowledged.
+/// acknowledged. The file is written in segments: a full `dead-letters.ndjson` is renamed
+/// `dead-letters.<time>.ndjson` and a new one started, up to `dlq.max_files` segments in all;
+/// then pushes fail with [`DlqError::Full`] (nothing is dropped to make room).
 pub struct FileQueue {
+    dir: PathBuf,
     path: PathBuf,
     out: BufWriter<File>,
     unsynced: bool,
+    /// Bytes in the current segment.
+    current_bytes: u64,
+    /// Bytes and count of the full segments beside it.
+    sealed_bytes: u64,
+    sealed: u32,
+    max_file_bytes: u64,
+    max_files: u32,
 }
 
 impl FileQueue {
-    /// Opens (creating) the queue file in `data_dir`.
-    pub fn open(data_dir: &Path) -> Result<Self, DlqError> {
+    /// Opens (creating) the queue in `data_dir`.
+    pub fn open(data_dir: &Path, settings: &crate::config::DlqSettings) -> Result<Self, DlqError> {
         let path = data_dir.join(FILE_NAME);
         let err = |cause| DlqError::File {
             path: path.clone(),
             cause,
         };
         std::fs::create_dir_all(data_dir).map_err(err)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(err)?;
-        Ok(FileQueue {
+        let (out, current_bytes) = open_segment(&path)?;
+        let sealed = sealed_segments(data_dir)?;
+        let mut sealed_bytes = 0;
+        for segment in &sealed {
+            sealed_bytes += std::fs::metadata(segment).map_err(err)?.len();
+        }
+        let queue = FileQueue {
+            dir: data_dir.to_path_buf(),
             path,
-            out: BufWriter::new(file),
+            out,
             unsynced: false,
-        })
+            current_bytes,
+            sealed_bytes,
+            sealed: u32::try_from(sealed.len()).unwrap_or(u32::MAX),
+            max_file_bytes: settings.max_file_bytes,
+            max_files: settings.max_files,
+        };
+        queue.report();
+        Ok(queue)
     }
 
     /// Queues one dead letter (buffered until [`FileQueue::sync`]).
@@ -81,15 +106,48 @@ impl FileQueue {
             time: now_rfc3339(),
             rejection: rejection.clone(),
         };
-        let line = serde_json::to_string(&letter).unwrap_or_default();
+        let mut line = serde_json::to_string(&letter).unwrap_or_default();
+        line.push('\n');
+        let len = line.len() as u64;
+        if self.current_bytes > 0 && self.current_bytes + len > self.max_file_bytes {
+            self.seal()?;
+        }
         self.out
             .write_all(line.as_bytes())
-            .and_then(|_| self.out.write_all(b"\n"))
             .map_err(|cause| DlqError::File {
                 path: self.path.clone(),
                 cause,
             })?;
+        self.current_bytes += len;
         self.unsynced = true;
+        self.report();
+        Ok(())
+    }
+
+    /// Closes the current segment under a name of its own and starts a new one, or refuses when
+    /// the queue already holds `max_files` segments.
+    fn seal(&mut self) -> Result<(), DlqError> {
+        if self.sealed + 1 >= self.max_files {
+            return Err(DlqError::Full {
+                dir: self.dir.clone(),
+                files: self.max_files,
+                file_bytes: self.max_file_bytes,
+            });
+        }
+        self.sync_now()?;
+        let sealed = self.dir.join(format!(
+            "{SEGMENT_PREFIX}{}.ndjson",
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+        ));
+        std::fs::rename(&self.path, &sealed).map_err(|cause| DlqError::File {
+            path: self.path.clone(),
+            cause,
+        })?;
+        let (out, bytes) = open_segment(&self.path)?;
+        self.out = out;
+        self.sealed += 1;
+        self.sealed_bytes += self.current_bytes;
+        self.current_bytes = bytes;
         Ok(())
     }
 
@@ -98,6 +156,10 @@ impl FileQueue {
         if !self.unsynced {
             return Ok(());
         }
+        self.sync_now()
+    }
+
+    fn sync_now(&mut self) -> Result<(), DlqError> {
         self.out
             .flush()
             .and_then(|_| self.out.get_ref().sync_data())
@@ -108,27 +170,86 @@ impl FileQueue {
         self.unsynced = false;
         Ok(())
     }
+
+    fn report(&self) {
+        metrics::gauge!(crate::metrics::DLQ_BYTES)
+            .set((self.sealed_bytes + self.current_bytes) as f64);
+    }
 }
 
-/// Reads every dead letter of the file queue in `data_dir` (for `glossa dlq list` and tests).
-pub fn read_all(data_dir: &Path) -> Result<Vec<DeadLetter>, DlqError> {
-    let path = data_dir.join(FILE_NAME);
+/// Name prefix of a full segment: `dead-letters.<unix nanos>.ndjson`.
+const SEGMENT_PREFIX: &str = "dead-letters.";
+
+fn open_segment(path: &Path) -> Result<(BufWriter<File>, u64), DlqError> {
     let err = |cause| DlqError::File {
-        path: path.clone(),
+        path: path.to_path_buf(),
         cause,
     };
-    let file = match File::open(&path) {
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(err)?;
+    let len = file.metadata().map_err(err)?.len();
+    Ok((BufWriter::new(file), len))
+}
+
+/// The full segments in `data_dir`, oldest first.
+fn sealed_segments(data_dir: &Path) -> Result<Vec<PathBuf>, DlqError> {
+    files_named(data_dir, |name| {
+        name.strip_prefix(SEGMENT_PREFIX)
+            .and_then(|rest| rest.strip_suffix(".ndjson"))
+            .is_some_and(|stamp| !stamp.is_empty() && stamp.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// Files of `dir` whose names pass `wanted`, sorted by name; none when `dir` does not exist.
+fn files_named(dir: &Path, wanted: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>, DlqError> {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(&wanted))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(cause) => {
+            return Err(DlqError::File {
+                path: dir.to_path_buf(),
+                cause,
+            })
+        }
+    };
+    files.sort();
+    Ok(files)
+}
+
+fn read_letters(path: &Path, letters: &mut Vec<DeadLetter>) -> Result<(), DlqError> {
+    let err = |cause| DlqError::File {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let file = match File::open(path) {
         Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(err(e)),
     };
-    let mut letters = Vec::new();
     for line in BufReader::new(file).lines() {
         let line = line.map_err(err)?;
         if let Ok(letter) = serde_json::from_str(&line) {
             letters.push(letter);
         }
     }
+    Ok(())
+}
+
+/// Reads every dead letter of the file queue in `data_dir`, oldest first (for `glossa dlq list`
+/// and tests).
+pub fn read_all(data_dir: &Path) -> Result<Vec<DeadLetter>, DlqError> {
+    let mut letters = Vec::new();
+    for segment in sealed_segments(data_dir)? {
+        read_letters(&segment, &mut letters)?;
+    }
+    read_letters(&data_dir.join(FILE_NAME), &mut letters)?;
     Ok(letters)
 }
 
@@ -183,7 +304,10 @@ impl DeadLetterQueue {
     /// Opens the configured store.
     pub fn open(config: &crate::config::Config) -> Result<DeadLetterQueue, DlqError> {
         match Target::parse(&config.dlq.target)? {
-            Target::File => Ok(DeadLetterQueue::File(FileQueue::open(&config.data_dir)?)),
+            Target::File => Ok(DeadLetterQueue::File(FileQueue::open(
+                &config.data_dir,
+                &config.dlq,
+            )?)),
             Target::Kafka(url) => Ok(DeadLetterQueue::Kafka(kafka::KafkaQueue::open(
                 &url,
                 &config.kafka,
@@ -301,37 +425,22 @@ impl FileReplay {
             let path = path.to_path_buf();
             move |cause| DlqError::File { path, cause }
         };
+        let mut taken = sealed_segments(data_dir)?;
         let current = data_dir.join(FILE_NAME);
         if current.exists() {
+            taken.push(current);
+        }
+        for (n, path) in taken.iter().enumerate() {
             let aside = data_dir.join(format!(
-                "{REPLAY_PREFIX}{}.ndjson",
+                "{REPLAY_PREFIX}{}-{n:06}.ndjson",
                 time::OffsetDateTime::now_utc().unix_timestamp_nanos()
             ));
-            std::fs::rename(&current, &aside).map_err(err(&current))?;
+            std::fs::rename(path, &aside).map_err(err(path))?;
         }
-        let mut files: Vec<PathBuf> = match std::fs::read_dir(data_dir) {
-            Ok(entries) => entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with(REPLAY_PREFIX))
-                })
-                .collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(err(data_dir)(e)),
-        };
-        files.sort();
+        let files = files_named(data_dir, |name| name.starts_with(REPLAY_PREFIX))?;
         let mut letters = Vec::new();
         for file in &files {
-            let reader = BufReader::new(File::open(file).map_err(err(file))?);
-            for line in reader.lines() {
-                let line = line.map_err(err(file))?;
-                if let Ok(letter) = serde_json::from_str(&line) {
-                    letters.push(letter);
-                }
-            }
+            read_letters(file, &mut letters)?;
         }
         Ok(FileReplay { letters, files })
     }
@@ -348,7 +457,68 @@ impl FileReplay {
 
 #[cfg(test)]
 mod tests {
-    use super::Target;
+    use super::*;
+    use crate::record::SourcePosition;
+
+    fn rejection(line: u64, raw_bytes: usize) -> Rejection {
+        Rejection {
+            position: SourcePosition {
+                source: "t".into(),
+                line,
+            },
+            reason: "not_json".into(),
+            message: "m".into(),
+            raw: "x".repeat(raw_bytes),
+            truncated: false,
+        }
+    }
+
+    #[test]
+    fn file_queue_rotates_segments_then_refuses_and_replay_takes_them_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = crate::config::DlqSettings {
+            max_file_bytes: 10_000,
+            max_files: 3,
+            ..Default::default()
+        };
+        let mut queue = FileQueue::open(dir.path(), &settings).unwrap();
+        let mut stored = 0;
+        let full = loop {
+            match queue.push(&rejection(stored + 1, 4_000)) {
+                Ok(()) => stored += 1,
+                Err(error) => break error,
+            }
+            assert!(stored < 100, "the queue never filled");
+        };
+        queue.sync().unwrap();
+        assert!(matches!(full, DlqError::Full { .. }), "{full}");
+        assert!(full.to_string().contains("dlq.max_files"), "{full}");
+        // Two letters per 10 kB segment, three segments: six letters, none dropped.
+        assert_eq!(stored, 6);
+        let letters = read_all(dir.path()).unwrap();
+        let lines: Vec<u64> = letters.iter().map(|l| l.rejection.position.line).collect();
+        assert_eq!(lines, (1..=6).collect::<Vec<_>>(), "oldest first, all kept");
+        drop(queue);
+        // A reopened queue counts the segments it finds.
+        let mut reopened = FileQueue::open(dir.path(), &settings).unwrap();
+        assert!(matches!(
+            reopened.push(&rejection(7, 4_000)),
+            Err(DlqError::Full { .. })
+        ));
+        drop(reopened);
+        let replay = FileReplay::take(dir.path()).unwrap();
+        assert_eq!(replay.letters.len(), 6);
+        let mut fresh = FileQueue::open(dir.path(), &settings).unwrap();
+        fresh.push(&rejection(8, 10)).unwrap();
+        fresh.sync().unwrap();
+        replay.finish().unwrap();
+        let left = read_all(dir.path()).unwrap();
+        assert_eq!(
+            left.len(),
+            1,
+            "only the letter pushed after the replay began"
+        );
+    }
 
     #[test]
     fn targets_name_a_file_an_index_or_a_topic() {

@@ -2,6 +2,7 @@
 //! the query text as read ([`text`]) and the cursors that page through results ([`cursor`]).
 
 pub mod cursor;
+pub mod filter;
 pub mod text;
 
 use std::collections::BTreeMap;
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use cursor::{BadCursor, Cursor, Snapshot};
+pub use filter::{parse_filters, FilterError};
 pub use text::{Syntax, TextQuery};
 
 /// A metadata filter; `field` is a metadata key (dots reach into nested objects) or `lang`.
