@@ -23,7 +23,7 @@ pub enum DecodeError {
     NoText(Vec<String>),
     #[error("text field `{0}` must be a string or an array of strings")]
     BadTextField(String),
-    #[error("`id` must be a non-empty string or an integer of at most {MAX_ID_BYTES} bytes")]
+    #[error("`id` must be a non-empty string of at most {MAX_ID_BYTES} bytes, or a whole number that fits in 64 bits (send longer numbers as strings)")]
     BadId,
     #[error("`lang` must be a string")]
     BadLang,
@@ -312,6 +312,17 @@ mod tests {
         assert_eq!(reason(br#"{"title":5}"#), Err("bad_text_field"));
         assert_eq!(reason(br#"{"title":"x","id":""}"#), Err("bad_id"));
         assert_eq!(reason(br#"{"title":"x","id":1.5}"#), Err("bad_id"));
+        let long_number = br#"{"title":"x","id":123456789012345678901234567890}"#;
+        assert_eq!(reason(long_number), Err("bad_id"));
+        let message = DecodeError::BadId.to_string();
+        assert!(
+            message.contains("64 bits") && message.contains("as strings"),
+            "{message}"
+        );
+        assert_eq!(
+            reason(br#"{"title":"x","id":"123456789012345678901234567890"}"#),
+            Ok(())
+        );
         assert_eq!(reason(br#"{"title":"x","lang":7}"#), Err("bad_lang"));
         let big = format!(r#"{{"title":"{}"}}"#, "a".repeat(2000));
         assert_eq!(reason(big.as_bytes()), Err("too_large"));

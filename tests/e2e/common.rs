@@ -2,8 +2,11 @@
 //! small helpers over JSON answers.
 
 use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use glossa::config::Config;
 use glossa::service::Service;
@@ -228,4 +231,25 @@ pub fn dead_letter_reasons(stdout: &str) -> Vec<String> {
         .collect();
     reasons.sort();
     reasons
+}
+
+/// Waits for the "serving http(s)://ADDR" line and returns the base URL.
+pub fn wait_for_serving(child: &mut Child, timeout: Duration) -> String {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("serving ").nth(1) {
+                let url = rest.split_whitespace().next().unwrap_or("").to_string();
+                let _ = tx.send(url);
+            }
+        }
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(url) => url,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("glossa did not report serving within {timeout:?}");
+        }
+    }
 }

@@ -2,10 +2,9 @@
 //! and the real `glossa` binary.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -336,27 +335,6 @@ async fn restart_keeps_data_and_reingesting_does_not_duplicate() {
 }
 
 // ---- the real binary ----
-
-/// Waits for the "serving http://ADDR" line and returns the base URL.
-fn wait_for_serving(child: &mut Child, timeout: Duration) -> String {
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("serving ").nth(1) {
-                let url = rest.split_whitespace().next().unwrap_or("").to_string();
-                let _ = tx.send(url);
-            }
-        }
-    });
-    match rx.recv_timeout(timeout) {
-        Ok(url) => url,
-        Err(_) => {
-            let _ = child.kill();
-            panic!("glossa did not report serving within {timeout:?}");
-        }
-    }
-}
 
 fn serve_binary(dir: &Path) -> (Running, String) {
     let child = glossa()

@@ -5,6 +5,7 @@
 mod common;
 mod conformance;
 mod embedded;
+mod front_door;
 mod kafka;
 mod opensearch;
 mod reindex;

@@ -196,7 +196,29 @@ fn filter_query(fields: &Fields, filter: &Filter) -> Result<Box<dyn Query>, Embe
             )),
         };
     }
-    let path = Term::from_field_json_path(fields.meta, &filter.field, false);
+    // `a.b` names a nested field ({"a": {"b": ..}}) or a key with a dot in it ({"a.b": ..});
+    // records come both ways, so both are searched.
+    let mut paths = vec![Term::from_field_json_path(
+        fields.meta,
+        &filter.field,
+        false,
+    )];
+    if filter.field.contains('.') {
+        let literal = filter.field.replace('.', "\\.");
+        paths.push(Term::from_field_json_path(fields.meta, &literal, false));
+    }
+    let mut either = Vec::new();
+    for path in &paths {
+        either.push((Occur::Should, condition_query(path, filter)?));
+    }
+    Ok(match either.len() {
+        1 => either.remove(0).1,
+        _ => Box::new(BooleanQuery::new(either)),
+    })
+}
+
+fn condition_query(path: &Term, filter: &Filter) -> Result<Box<dyn Query>, EmbeddedError> {
+    let path = path.clone();
     match &filter.condition {
         Condition::Equals(value) => {
             let terms = equality_terms(&path, value).ok_or_else(|| {

@@ -1,0 +1,590 @@
+//! The front door, as a hostile or careless client meets it: API keys and scopes, revocation,
+//! rate limits, TLS, browser origins, slow and idle connections, connection floods, bounded
+//! disk, and malformed requests that must get a JSON error without hurting anything else.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::*;
+
+/// `glossa keys create` through the real binary: the key on stdout.
+fn create_key(args: &[&str], scopes: &str, name: &str, extra: &[&str]) -> String {
+    let output = glossa()
+        .args(args)
+        .args(["keys", "create", "--scope", scopes, "--name", name])
+        .args(extra)
+        .output()
+        .expect("run glossa keys create");
+    assert!(
+        output.status.success(),
+        "keys create: {}",
+        text(&output.stderr)
+    );
+    let key = text(&output.stdout).trim().to_string();
+    assert!(key.starts_with("glossa_"), "unexpected key output {key:?}");
+    key
+}
+
+fn keys(args: &[&str], command: &[&str]) -> Output {
+    glossa()
+        .args(args)
+        .arg("keys")
+        .args(command)
+        .output()
+        .expect("run glossa keys")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+async fn send(request: reqwest::RequestBuilder) -> (u16, reqwest::header::HeaderMap, Value) {
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, headers, body)
+}
+
+fn write_config(dir: &Path, toml: &str) -> String {
+    let path = dir.join("glossa.toml");
+    std::fs::write(&path, toml).expect("write config");
+    path.display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_scopes_revocation_and_rates_through_the_real_binary() {
+    let dir = tempdir();
+    let data = dir.path().join("data");
+    let config = write_config(
+        dir.path(),
+        "[auth]\nrefresh_seconds = 1\n[pipeline]\ncommit_interval_ms = 100\nwriter_memory_mb = 32\n",
+    );
+    let base_args = ["--data-dir", data.to_str().unwrap(), "--config", &config];
+    let reader = create_key(&base_args, "search", "reader", &["--rate", "3"]);
+    let writer = create_key(&base_args, "ingest", "writer", &[]);
+    let operator = create_key(&base_args, "admin", "ops", &[]);
+    let stored = std::fs::read_to_string(data.join("api-keys.json")).expect("key store");
+    for key in [&reader, &writer, &operator] {
+        let secret = key.rsplit('_').next().unwrap();
+        assert!(!stored.contains(secret), "a key's secret is in the store");
+    }
+
+    let mut child = Running(
+        glossa()
+            .args(base_args)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn serve"),
+    );
+    let base = wait_for_serving(&mut child.0, Duration::from_secs(120));
+    let client = reqwest::Client::new();
+    let documents = format!("{base}/v1/documents");
+    let search = format!("{base}/v1/search?q=Altstadt");
+
+    // No key: 401 with the JSON error shape and a Bearer challenge; nothing is indexed.
+    let (status, headers, body) = send(client.post(&documents).body(FIXTURE)).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(headers
+        .get("www-authenticate")
+        .is_some_and(|v| v.to_str().unwrap().starts_with("Bearer")));
+    assert!(error_message(&body).contains("`ingest` scope"), "{body}");
+    // A key of the wrong scope: 403 naming the scope needed.
+    let (status, _, body) = send(client.post(&documents).bearer_auth(&reader).body(FIXTURE)).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(error_message(&body).contains("needs `ingest`"), "{body}");
+    // A made-up key: 401.
+    let forged = format!("glossa_{}_AAAA", &reader[7..19]);
+    let (status, _, body) = send(client.get(&search).bearer_auth(&forged)).await;
+    assert_eq!(status, 401, "{body}");
+    // The right keys work.
+    let (status, _, body) = send(client.post(&documents).bearer_auth(&writer).body(FIXTURE)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["accepted"], fixture_ids().len(), "{body}");
+    let (status, _, body) = send(client.get(&search).bearer_auth(&reader)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!hit_ids(&body).is_empty(), "{body}");
+    // Health is open; metrics need the metrics (or admin) scope.
+    let (status, _, _) = send(client.get(format!("{base}/healthz"))).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = send(client.get(format!("{base}/metrics")).bearer_auth(&writer)).await;
+    assert_eq!(status, 403);
+
+    // Over the reader's 3 requests per second: 429 with Retry-After.
+    let mut limited = None;
+    for _ in 0..10 {
+        let (status, headers, body) = send(client.get(&search).bearer_auth(&reader)).await;
+        if status == 429 {
+            limited = Some((headers, body));
+            break;
+        }
+        assert_eq!(status, 200, "{body}");
+    }
+    let (headers, body) = limited.expect("10 requests at once stayed under a rate of 3/s");
+    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    assert!(
+        error_message(&body).contains("3 requests per second"),
+        "{body}"
+    );
+
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status().as_u16(), 200);
+    let metrics = metrics.text().await.unwrap();
+    let counted = |key: &str, outcome: &str| {
+        metrics.lines().any(|l| {
+            l.starts_with("glossa_api_requests_total")
+                && l.contains(&format!("key=\"{key}\""))
+                && l.contains(&format!("outcome=\"{outcome}\""))
+        })
+    };
+    assert!(
+        counted("reader", "rate_limited")
+            && counted("reader", "forbidden")
+            && counted("writer", "allowed"),
+        "{metrics}"
+    );
+
+    // Revoked: refused within the refresh interval, without restarting the server.
+    let output = keys(&base_args, &["revoke", "reader"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (status, _, body) = send(client.get(&search).bearer_auth(&reader)).await;
+        if status == 401 {
+            assert!(error_message(&body).contains("revoked"), "{body}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a revoked key still works after 15 s: {status} {body}"
+        );
+    }
+    let listed = text(&keys(&base_args, &["list"]).stdout);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.contains("reader") && l.contains("REVOKED")),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains(reader.rsplit('_').next().unwrap()),
+        "list shows a secret"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn network_addresses_need_keys_and_tls_round_trips() {
+    let dir = tempdir();
+    let data = dir.path().join("data");
+    let data_arg = data.display().to_string();
+    // No key, a network address, no --insecure-no-auth: refused, saying what to do.
+    let output = glossa()
+        .args(["--data-dir", &data_arg, "serve", "--listen", "0.0.0.0:0"])
+        .output()
+        .expect("run serve");
+    assert!(
+        !output.status.success(),
+        "serve on 0.0.0.0 without keys started"
+    );
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("without authentication") && stderr.contains("--insecure-no-auth"),
+        "{stderr}"
+    );
+
+    let cert = dir.path().join("cert.pem");
+    let key_file = dir.path().join("key.pem");
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-addext", "extendedKeyUsage=serverAuth"])
+        .arg("-keyout")
+        .arg(&key_file)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("run openssl");
+    assert!(made.status.success(), "openssl: {}", text(&made.stderr));
+    let key = create_key(
+        &["--data-dir", &data_arg],
+        "ingest,search",
+        "tls-client",
+        &[],
+    );
+    let mut child = Running(
+        glossa()
+            .args(["--data-dir", &data_arg, "serve", "--listen", "127.0.0.1:0"])
+            .arg("--tls-cert")
+            .arg(&cert)
+            .arg("--tls-key")
+            .arg(&key_file)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn serve"),
+    );
+    let base = wait_for_serving(&mut child.0, Duration::from_secs(120));
+    assert!(base.starts_with("https://"), "{base}");
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(ca)
+        .build()
+        .unwrap();
+    let (status, _, body) = send(
+        client
+            .post(format!("{base}/v1/documents"))
+            .bearer_auth(&key)
+            .body(r#"{"id":"tls-1","title":"Über TLS geschützte Dokumente werden indexiert"}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = send(
+        client
+            .get(format!("{base}/v1/search?q=geschützte"))
+            .bearer_auth(&key),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(hit_ids(&body), vec!["tls-1"], "{body}");
+    // Plain HTTP on the TLS port gets no answer.
+    let plain = base.replace("https://", "http://");
+    let answer = reqwest::Client::new()
+        .get(format!("{plain}/healthz"))
+        .send()
+        .await;
+    assert!(answer.is_err() || !answer.unwrap().status().is_success());
+}
+
+/// A server with the given front-door settings and no keys, on loopback.
+async fn local_server(dir: &Path, edit: impl FnOnce(&mut glossa::config::Config)) -> TestServer {
+    let mut config = test_config(dir);
+    edit(&mut config);
+    TestServer::start(config).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn browsers_on_other_origins_and_rebinding_hosts_cannot_write() {
+    let dir = tempdir();
+    let server = local_server(dir.path(), |c| {
+        c.server.cors_allowed_origins = vec!["https://search.example.com".into()];
+    })
+    .await;
+    let documents = format!("{}/v1/documents", server.base);
+    let record = r#"{"id":"cross-1","title":"Ein Dokument, das niemand schreiben durfte"}"#;
+    // A simple cross-origin POST (text/plain needs no preflight): refused, nothing written.
+    let (status, _, body) = send(
+        server
+            .client
+            .post(&documents)
+            .header("origin", "http://evil.example")
+            .header("content-type", "text/plain")
+            .body(record),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        error_message(&body).contains("cors_allowed_origins"),
+        "{body}"
+    );
+    // A DNS-rebinding page reaches the loopback server under its own host name.
+    let (status, _, body) = send(
+        server
+            .client
+            .post(&documents)
+            .header("host", "evil.example:8080")
+            .body(record),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    let (_, health) = server.get("/healthz").await;
+    assert_eq!(
+        health["documents"], 0,
+        "a refused write was indexed: {health}"
+    );
+    // An allowed origin gets its preflight answered and may write.
+    let preflight = server
+        .client
+        .request(reqwest::Method::OPTIONS, &documents)
+        .header("origin", "https://search.example.com")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap()),
+        Some("https://search.example.com")
+    );
+    let (status, _, body) = send(
+        server
+            .client
+            .post(&documents)
+            .header("origin", "https://search.example.com")
+            .header("content-type", "application/x-ndjson")
+            .body(record),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    server.stop().await;
+}
+
+/// Reads what the server sends until it closes the connection or `limit` passes.
+fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (String, bool) {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return (text(&received), true),
+            Ok(n) => received.extend_from_slice(&buffer[..n]),
+            Err(_) => return (text(&received), false),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_bodies_idle_sockets_and_connection_floods_are_cut_off() {
+    let dir = tempdir();
+    let server = local_server(dir.path(), |c| {
+        c.server.header_read_timeout_seconds = 1;
+        c.server.body_read_timeout_seconds = 2;
+        c.server.max_connections = 3;
+    })
+    .await;
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let base = server.base.clone();
+    tokio::task::spawn_blocking(move || {
+        // A body that never finishes: 408 with the JSON error, then the connection closes.
+        let mut slow = TcpStream::connect(&addr).unwrap();
+        write!(slow, "POST /v1/documents HTTP/1.1\r\nhost: localhost\r\ncontent-length: 1000\r\n\r\n{{\"title\":").unwrap();
+        let started = Instant::now();
+        let (answer, _) = read_until_closed(&mut slow, Duration::from_secs(10));
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("body_read_timeout_seconds"), "{answer}");
+        assert!(started.elapsed() < Duration::from_secs(8));
+        // A socket that sends nothing is closed after the header timeout.
+        let mut idle = TcpStream::connect(&addr).unwrap();
+        let started = Instant::now();
+        let (_, closed) = read_until_closed(&mut idle, Duration::from_secs(10));
+        assert!(closed && started.elapsed() < Duration::from_secs(5), "idle socket open after {:?}", started.elapsed());
+        // Three connections held open: the fourth gets a JSON 503 at once.
+        let held: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(&addr).unwrap()).collect();
+        std::thread::sleep(Duration::from_millis(200));
+        let mut extra = TcpStream::connect(&addr).unwrap();
+        let _ = write!(extra, "GET /healthz HTTP/1.1\r\nhost: localhost\r\n\r\n");
+        let (answer, _) = read_until_closed(&mut extra, Duration::from_secs(5));
+        assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+        assert!(answer.contains("server.max_connections"), "{answer}");
+        drop(held);
+    })
+    .await
+    .unwrap();
+    // Once those are gone (closed by the header timeout), the server answers again.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_requests_get_json_errors_and_gzip_bodies_are_read() {
+    let dir = tempdir();
+    let server = local_server(dir.path(), |_| {}).await;
+    let client = &server.client;
+    let base = &server.base;
+    // 405 and 414 in the JSON error shape.
+    let (status, _, body) = send(client.delete(format!("{base}/v1/documents"))).await;
+    assert_eq!(status, 405, "{body}");
+    assert!(error_message(&body).contains("use POST"), "{body}");
+    let long = "a".repeat(20_000);
+    let (status, _, body) = send(client.get(format!("{base}/v1/search?q={long}"))).await;
+    assert_eq!(status, 414, "{body}");
+    assert!(
+        error_message(&body).contains("server.max_uri_bytes"),
+        "{body}"
+    );
+    // A gzip body is read; an encoding the server does not know is a 415.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(
+        r#"{"id":"gz-1","title":"Komprimierte Datensätze kommen unversehrt an","a.b":"dotted","nested":{"n":7}}"#
+            .as_bytes(),
+    )
+    .unwrap();
+    let (status, _, body) = send(
+        client
+            .post(format!("{base}/v1/documents"))
+            .header("content-encoding", "gzip")
+            .body(gz.finish().unwrap()),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["accepted"], 1, "{body}");
+    let (status, _, body) = send(
+        client
+            .post(format!("{base}/v1/documents"))
+            .header("content-encoding", "br")
+            .body("x"),
+    )
+    .await;
+    assert_eq!(status, 415, "{body}");
+    // A field name with a dot filters by that name; nested fields by their path.
+    for (filter, value) in [("filter.a.b", "dotted"), ("filter.nested.n", "7")] {
+        let answer = server.search(&[("q", "Datensätze"), (filter, value)]).await;
+        assert_eq!(hit_ids(&answer), vec!["gz-1"], "{filter}: {answer}");
+    }
+    // NaN is not a bound that matches everything.
+    let (status, body) = server
+        .get("/v1/search?q=Datens%C3%A4tze&filter.nested.n.gte=NaN")
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(error_message(&body).contains("finite numbers"), "{body}");
+    // A 30-digit id is refused with a message that says how to send it.
+    let (status, body) = server
+        .post(r#"{"id":123456789012345678901234567890,"title":"Zu lange Nummer"}"#)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let message = body["rejected"][0]["message"].as_str().unwrap_or("");
+    assert!(message.contains("as strings"), "{body}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_dead_letter_queue_or_disk_refuses_and_loses_nothing() {
+    let dir = tempdir();
+    let server = local_server(dir.path(), |c| {
+        c.dlq.max_file_bytes = 2 * 1024 * 1024;
+        c.dlq.max_files = 2;
+    })
+    .await;
+    // Bad records of 700 kB each: a 2 MiB segment holds two, two segments hold four.
+    let bad = format!("{{\"title\": \"{}\"", "x".repeat(700 * 1024));
+    let mut letters = 0;
+    let refusal = loop {
+        let body = format!("{{\"id\":\"ok-{letters}\",\"title\":\"Gültiger Datensatz neben einem kaputten\"}}\n{bad}\n");
+        let (status, answer) = server.post(body).await;
+        if status != 200 {
+            break (status, answer);
+        }
+        assert_eq!(
+            answer["rejected"].as_array().map(Vec::len),
+            Some(1),
+            "{answer}"
+        );
+        letters += 1;
+        assert!(letters < 20, "the dead-letter queue never filled");
+    };
+    assert_eq!(letters, 4, "two segments of two letters each");
+    assert_eq!(refusal.0, 503, "{}", refusal.1);
+    assert!(
+        error_message(&refusal.1).contains("dead-letter queue"),
+        "{}",
+        refusal.1
+    );
+    assert!(
+        error_message(&refusal.1).contains("dlq.max_files"),
+        "{}",
+        refusal.1
+    );
+    // Every letter acknowledged before is still there; good records still go in.
+    let stored = glossa::dlq::read_all(dir.path()).unwrap();
+    assert_eq!(
+        stored.len(),
+        letters,
+        "a dead letter was dropped to make room"
+    );
+    let (status, answer) = server
+        .post(r#"{"id":"clean","title":"Sauberer Datensatz ohne Fehler"}"#)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    server.stop().await;
+
+    // A disk under limits.min_free_disk_mb: ingest refused with 503 naming it; search goes on.
+    let dir = tempdir();
+    let server = local_server(dir.path(), |c| {
+        c.limits.min_free_disk_mb = u64::MAX / (4 << 20)
+    })
+    .await;
+    let (status, answer) = server
+        .post(r#"{"id":"d","title":"Kein Platz mehr auf der Platte"}"#)
+        .await;
+    assert_eq!(status, 503, "{answer}");
+    assert!(
+        error_message(&answer).contains("limits.min_free_disk_mb"),
+        "{answer}"
+    );
+    let (status, _) = server.get("/v1/search?q=Platte").await;
+    assert_eq!(status, 200);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the OpenSearch cluster of scripts/test.sh"]
+async fn opensearch_keys_are_shared_by_every_worker() {
+    let dir = tempdir();
+    let mut config = crate::opensearch::opensearch_config(dir.path(), "keys");
+    config.auth.refresh_seconds = 1;
+    let urls = config.opensearch.urls.join(",");
+    let args = [
+        "--backend",
+        "opensearch",
+        "--opensearch-urls",
+        &urls,
+        "--opensearch-index",
+        &config.opensearch.index,
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ];
+    let key = create_key(&args, "search", "shared", &[]);
+    assert!(
+        !dir.path().join("api-keys.json").exists(),
+        "an OpenSearch deployment's keys went to a file"
+    );
+    let workers = [
+        crate::opensearch::start(config.clone()).await,
+        crate::opensearch::start(config.clone()).await,
+    ];
+    for worker in &workers {
+        let url = format!("{}/v1/search?q=Menschenrechte", worker.base);
+        let (status, _, body) = send(worker.client.get(&url).bearer_auth(&key)).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, _, body) = send(worker.client.get(&url)).await;
+        assert_eq!(status, 401, "{body}");
+    }
+    let output = keys(&args, &["revoke", "shared"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for worker in &workers {
+        let url = format!("{}/v1/search?q=Menschenrechte", worker.base);
+        let (status, _, body) = send(worker.client.get(&url).bearer_auth(&key)).await;
+        assert_eq!(status, 401, "worker still takes a revoked key: {body}");
+    }
+    for worker in workers {
+        worker.stop().await;
+    }
+}
