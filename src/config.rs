@@ -116,6 +116,11 @@ pub struct AuthSettings {
     /// Records per second a key may ingest when it was created without `--records-rate`;
     /// 0 = unlimited.
     pub default_records_per_second: u32,
+    /// A key chosen by the operator (`glossa_<12 hex digits>_<secret of 32+ characters>`,
+    /// usually from `GLOSSA_BOOTSTRAP_KEY`), stored at start with the ingest, search and
+    /// metrics scopes: a container can start closed with a key its clients already know.
+    #[serde(skip_serializing)]
+    pub bootstrap_key: Option<String>,
 }
 
 impl Default for AuthSettings {
@@ -125,6 +130,7 @@ impl Default for AuthSettings {
             refresh_seconds: 5,
             default_rate_per_second: 0,
             default_records_per_second: 0,
+            bootstrap_key: None,
         }
     }
 }

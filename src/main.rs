@@ -255,12 +255,19 @@ struct FrontDoorArgs {
     /// PEM private key of --tls-cert.
     #[arg(long, env = "GLOSSA_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// An API key you chose (glossa_<12 hex>_<32+ character secret>), stored at start with the
+    /// ingest, search and metrics scopes; for containers. Prefer the environment variable.
+    #[arg(long, env = "GLOSSA_BOOTSTRAP_KEY", hide_env_values = true)]
+    bootstrap_key: Option<String>,
 }
 
 impl FrontDoorArgs {
     fn apply(self, config: &mut Config) {
         if self.insecure_no_auth {
             config.auth.insecure_no_auth = true;
+        }
+        if self.bootstrap_key.is_some() {
+            config.auth.bootstrap_key = self.bootstrap_key;
         }
         if let (Some(cert), Some(key)) = (self.tls_cert, self.tls_key) {
             config.server.tls_cert = Some(cert);

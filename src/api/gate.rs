@@ -98,6 +98,8 @@ pub enum GateError {
     NoKeys(SocketAddr),
     #[error(transparent)]
     Store(#[from] crate::auth::StoreError),
+    #[error("{0}")]
+    Bootstrap(String),
 }
 
 impl Gate {
@@ -113,10 +115,19 @@ impl Gate {
         let store = (exposure != Exposure::Open)
             .then(|| KeyStore::for_config(config))
             .transpose()?;
-        let keys = match &store {
+        let mut keys = match &store {
             Some(store) => store.load().await?,
             None => Vec::new(),
         };
+        if let (Some(store), Some(chosen)) = (&store, &config.auth.bootstrap_key) {
+            let scopes = vec![Scope::Ingest, Scope::Search, Scope::Metrics];
+            let record = crate::auth::chosen_key(chosen, "bootstrap", scopes)
+                .map_err(GateError::Bootstrap)?;
+            if !keys.iter().any(|k| k.id == record.id) {
+                store.add(&record).await?;
+                keys.push(record);
+            }
+        }
         if exposure == Exposure::Network && keys.is_empty() {
             return Err(GateError::NoKeys(addr));
         }

@@ -147,6 +147,30 @@ pub fn issue(new: NewKey) -> Issued {
     }
 }
 
+/// Shortest secret part accepted in an operator-chosen key (192 bits of base64 or hex).
+const MIN_CHOSEN_SECRET_CHARS: usize = 32;
+
+/// The record of an operator-chosen key (`auth.bootstrap_key`), or why it is not a key.
+pub fn chosen_key(key: &str, name: &str, scopes: Vec<Scope>) -> Result<KeyRecord, String> {
+    let id = key_id(key).filter(|id| id.bytes().all(|b| b.is_ascii_hexdigit()));
+    let secret = key.rsplit('_').next().unwrap_or("");
+    match id {
+        Some(id) if secret.len() >= MIN_CHOSEN_SECRET_CHARS => Ok(KeyRecord {
+            id: id.to_string(),
+            name: name.to_string(),
+            scopes,
+            rate_per_second: None,
+            records_per_second: None,
+            hash: blake3::hash(key.as_bytes()).to_hex().to_string(),
+            created_at: crate::dlq::now_rfc3339(),
+            revoked_at: None,
+        }),
+        _ => Err(format!(
+            "auth.bootstrap_key must look like glossa_<{ID_HEX_CHARS} hex digits>_<secret of at least {MIN_CHOSEN_SECRET_CHARS} characters>, e.g. glossa_$(openssl rand -hex 6)_$(openssl rand -hex 32)"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +208,20 @@ mod tests {
         assert!(Scope::ALL.iter().all(|s| admin.allows(*s)));
         assert_eq!(Scope::parse(" ingest"), Some(Scope::Ingest));
         assert_eq!(Scope::parse("write"), None);
+    }
+
+    #[test]
+    fn chosen_keys_need_a_hex_id_and_a_long_secret() {
+        let key = format!("glossa_0123456789ab_{}", "s".repeat(32));
+        let record = chosen_key(&key, "boot", vec![Scope::Search]).unwrap();
+        assert!(record.matches(&key) && record.id == "0123456789ab");
+        assert!(chosen_key("glossa_0123456789ab_short", "b", vec![]).is_err());
+        assert!(chosen_key(
+            &format!("glossa_0123456789zz_{}", "s".repeat(32)),
+            "b",
+            vec![]
+        )
+        .is_err());
     }
 
     #[test]

@@ -269,6 +269,11 @@ async fn network_addresses_need_keys_and_tls_round_trips() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(hit_ids(&body), vec!["tls-1"], "{body}");
+    let (status, _, body) = send(client.get(format!("{base}/v1/search?q=geschützte"))).await;
+    assert_eq!(
+        status, 401,
+        "the bootstrap key did not close the server: {body}"
+    );
     // Plain HTTP on the TLS port gets no answer.
     let plain = base.replace("https://", "http://");
     let answer = reqwest::Client::new()
