@@ -12,7 +12,6 @@ pub use store::{KeyStore, StoreError};
 
 use std::fmt;
 
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 /// What a key may do; checked per route.
@@ -116,7 +115,7 @@ pub struct Issued {
     pub record: KeyRecord,
 }
 
-/// Makes a key with 48 random bits of id and 256 random bits of secret.
+/// Makes a key with 48 random bits of id and 256 random bits of secret, both in hex.
 pub fn issue(new: NewKey) -> Issued {
     use rand::RngCore;
     let mut rng = rand::rng();
@@ -125,10 +124,8 @@ pub fn issue(new: NewKey) -> Issued {
     let mut secret = [0u8; 32];
     rng.fill_bytes(&mut secret);
     let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
-    let key = format!(
-        "{KEY_PREFIX}{id}_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
-    );
+    let secret: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    let key = format!("{KEY_PREFIX}{id}_{secret}");
     let mut scopes = new.scopes;
     scopes.sort();
     scopes.dedup();
@@ -153,7 +150,7 @@ const MIN_CHOSEN_SECRET_CHARS: usize = 32;
 /// The record of an operator-chosen key (`auth.bootstrap_key`), or why it is not a key.
 pub fn chosen_key(key: &str, name: &str, scopes: Vec<Scope>) -> Result<KeyRecord, String> {
     let id = key_id(key).filter(|id| id.bytes().all(|b| b.is_ascii_hexdigit()));
-    let secret = key.rsplit('_').next().unwrap_or("");
+    let secret = key.get(KEY_PREFIX.len() + ID_HEX_CHARS + 1..).unwrap_or("");
     match id {
         Some(id) if secret.len() >= MIN_CHOSEN_SECRET_CHARS => Ok(KeyRecord {
             id: id.to_string(),
@@ -192,7 +189,7 @@ mod tests {
         let other = new_key(vec![Scope::Search]);
         assert!(!issued.record.matches(&other.secret));
         let stored = serde_json::to_string(&issued.record).unwrap();
-        let secret_part = issued.secret.rsplit('_').next().unwrap();
+        let secret_part = &issued.secret[20..];
         assert!(
             !stored.contains(secret_part),
             "the secret must not be stored"

@@ -230,7 +230,7 @@ async fn search_mistakes_get_json_4xx_never_500() {
         ("/v1/search?q=a&colour=red", "unknown parameter `colour`"),
         (
             "/v1/search?q=a&filter.year.gte=yesterday",
-            "range bounds must be numbers or RFC 3339 dates",
+            "range bounds must be finite numbers or RFC 3339 dates",
         ),
         ("/v1/search?q=a&filter.lang.gte=2", "filter `lang`"),
     ];
