@@ -121,6 +121,38 @@ pub struct AuthSettings {
     /// metrics scopes: a container can start closed with a key its clients already know.
     #[serde(skip_serializing)]
     pub bootstrap_key: Option<String>,
+    /// Accept tokens of an identity provider besides API keys.
+    pub jwt: Option<JwtSettings>,
+}
+
+/// Identity-provider tokens (`[auth.jwt]`): who issues them, for whom, and where the scopes are.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtSettings {
+    /// The `iss` a token must carry, e.g. `https://cognito-idp.eu-west-1.amazonaws.com/POOL`.
+    pub issuer: String,
+    /// Accepted `aud` values; a token must name one.
+    pub audience: Vec<String>,
+    /// The issuer's public keys (JWKS JSON), kept current by the operator; re-read every
+    /// `auth.refresh_seconds`, so a key rotation needs no restart.
+    pub jwks_file: PathBuf,
+    /// The claim that holds the scopes: a space-separated string or a list.
+    #[serde(default = "default_scopes_claim")]
+    pub scopes_claim: String,
+    /// Removed from each scope value first (`glossa/` for Cognito resource-server scopes).
+    #[serde(default)]
+    pub scope_prefix: String,
+    /// The claim that names the caller in logs.
+    #[serde(default = "default_name_claim")]
+    pub name_claim: String,
+}
+
+fn default_scopes_claim() -> String {
+    "scope".to_string()
+}
+
+fn default_name_claim() -> String {
+    "sub".to_string()
 }
 
 impl Default for AuthSettings {
@@ -131,6 +163,7 @@ impl Default for AuthSettings {
             default_rate_per_second: 0,
             default_records_per_second: 0,
             bootstrap_key: None,
+            jwt: None,
         }
     }
 }
@@ -603,6 +636,14 @@ impl Config {
                 "server",
                 "timeouts and max_connections must be positive, max_uri_bytes at least 256",
             );
+        }
+        if self
+            .auth
+            .jwt
+            .as_ref()
+            .is_some_and(|jwt| jwt.issuer.is_empty() || jwt.audience.is_empty())
+        {
+            return invalid("auth.jwt", "issuer and audience must be set");
         }
         if self.auth.refresh_seconds == 0 {
             return invalid("auth.refresh_seconds", "must be positive");

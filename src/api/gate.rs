@@ -19,7 +19,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::ApiError;
-use crate::auth::{key_id, KeyRecord, KeyStore, Scope};
+use crate::auth::{key_id, JwtVerifier, KeyRecord, KeyStore, Scope};
 use crate::config::Config;
 use crate::metrics as m;
 
@@ -81,6 +81,9 @@ pub enum Exposure {
 pub struct Gate {
     exposure: Exposure,
     store: Option<KeyStore>,
+    /// `[auth.jwt]`: identity-provider tokens, with the JWKS re-read on every refresh.
+    jwt: RwLock<Option<Arc<JwtVerifier>>>,
+    jwt_settings: Option<crate::config::JwtSettings>,
     keys: RwLock<Arc<HashMap<String, KeyRecord>>>,
     limiters: Mutex<HashMap<String, (u32, Arc<DefaultDirectRateLimiter>)>>,
     record_limiters: Mutex<HashMap<String, (u32, Arc<DefaultDirectRateLimiter>)>>,
@@ -100,6 +103,8 @@ pub enum GateError {
     Store(#[from] crate::auth::StoreError),
     #[error("{0}")]
     Bootstrap(String),
+    #[error(transparent)]
+    Jwks(#[from] crate::auth::JwksError),
 }
 
 impl Gate {
@@ -128,7 +133,13 @@ impl Gate {
                 keys.push(record);
             }
         }
-        if exposure == Exposure::Network && keys.is_empty() {
+        let jwt = match (&config.auth.jwt, exposure) {
+            (Some(settings), Exposure::Loopback | Exposure::Network) => {
+                Some(Arc::new(JwtVerifier::load(settings)?))
+            }
+            _ => None,
+        };
+        if exposure == Exposure::Network && keys.is_empty() && jwt.is_none() {
             return Err(GateError::NoKeys(addr));
         }
         match exposure {
@@ -145,6 +156,8 @@ impl Gate {
         Ok(Arc::new(Gate {
             exposure,
             store,
+            jwt: RwLock::new(jwt),
+            jwt_settings: config.auth.jwt.clone(),
             keys: RwLock::new(Arc::new(by_id(keys))),
             limiters: Mutex::default(),
             record_limiters: Mutex::default(),
@@ -183,6 +196,17 @@ impl Gate {
                         tracing::warn!(%error, "cannot reload API keys; keeping the ones loaded before")
                     }
                 }
+                if let Some(settings) = &gate.jwt_settings {
+                    match JwtVerifier::load(settings) {
+                        Ok(verifier) => {
+                            *gate.jwt.write().unwrap_or_else(|e| e.into_inner()) =
+                                Some(Arc::new(verifier))
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "cannot reload the JWKS file; keeping the keys loaded before")
+                        }
+                    }
+                }
                 if let Some(limiter) = &gate.per_address {
                     limiter.retain_recent();
                 }
@@ -198,7 +222,7 @@ impl Gate {
     fn open_without_key(&self) -> bool {
         match self.exposure {
             Exposure::Open => true,
-            Exposure::Loopback => self.current_keys().is_empty(),
+            Exposure::Loopback => self.current_keys().is_empty() && self.jwt_settings.is_none(),
             Exposure::Network => false,
         }
     }
@@ -361,6 +385,12 @@ fn admit(gate: &Gate, request: &mut Request) -> Result<(), ApiError> {
             "this route needs an API key with the `{scope}` scope: send `Authorization: Bearer KEY`"
         )));
     };
+    if key_id(&presented).is_none() {
+        let verifier = gate.jwt.read().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(verifier) = verifier {
+            return admit_token(gate, request, &verifier, &presented, scope, remote);
+        }
+    }
     let keys = gate.current_keys();
     let record = key_id(&presented)
         .and_then(|id| keys.get(id))
@@ -415,6 +445,67 @@ fn admit(gate: &Gate, request: &mut Request) -> Result<(), ApiError> {
             .then(|| Gate::key_limiter(&gate.record_limiters, &record.id, records_rate))
             .flatten(),
         records_rate,
+    };
+    request.extensions_mut().insert(caller);
+    Ok(())
+}
+
+/// A request with an identity-provider token: valid, holding the scope, under the default rate
+/// (per subject). Metrics label such callers `jwt`, so subjects cannot grow the label set.
+fn admit_token(
+    gate: &Gate,
+    request: &mut Request,
+    verifier: &JwtVerifier,
+    token: &str,
+    scope: Scope,
+    remote: Option<IpAddr>,
+) -> Result<(), ApiError> {
+    let caller = match verifier.verify(token) {
+        Ok(caller) => caller,
+        Err(message) => {
+            gate.check_address(remote)?;
+            count("jwt", "unauthenticated");
+            return Err(unauthorized(message));
+        }
+    };
+    if !caller
+        .scopes
+        .iter()
+        .any(|s| *s == scope || *s == Scope::Admin)
+    {
+        count("jwt", "forbidden");
+        let held: Vec<&str> = caller.scopes.iter().map(|s| s.as_str()).collect();
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "the token of `{}` has the scopes [{}]; {} {} needs `{scope}`",
+                caller.subject,
+                held.join(", "),
+                request.method(),
+                request.uri().path()
+            ),
+        ));
+    }
+    let id = format!("jwt:{}", caller.subject);
+    if let Some(limiter) = Gate::key_limiter(&gate.limiters, &id, gate.default_rate) {
+        if let Err(not_until) = limiter.check() {
+            count("jwt", "rate_limited");
+            return Err(too_many(
+                format!(
+                    "`{}` is over the rate of {} requests per second; retry later",
+                    caller.subject, gate.default_rate
+                ),
+                not_until.wait_time_from(DefaultClock::default().now()),
+            ));
+        }
+    }
+    count("jwt", "allowed");
+    let caller = Caller {
+        records: (scope == Scope::Ingest)
+            .then(|| Gate::key_limiter(&gate.record_limiters, &id, gate.default_records_rate))
+            .flatten(),
+        records_rate: gate.default_records_rate,
+        name: id,
     };
     request.extensions_mut().insert(caller);
     Ok(())

@@ -6,8 +6,10 @@
 //! a fast hash keeps every request's check cheap. The store is a file in the data directory
 //! (embedded backend) or an index on the cluster that every worker shares (OpenSearch).
 
+mod jwt;
 mod store;
 
+pub use jwt::{JwksError, JwtVerifier, TokenCaller};
 pub use store::{KeyStore, StoreError};
 
 use std::fmt;

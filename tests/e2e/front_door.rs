@@ -590,3 +590,114 @@ async fn opensearch_keys_are_shared_by_every_worker() {
         worker.stop().await;
     }
 }
+
+/// An RSA key made by openssl for this test, as a signing key and a one-key JWKS document.
+fn rsa_signing_key(dir: &Path, kid: &str) -> (jsonwebtoken::EncodingKey, Value) {
+    let pem = dir.join(format!("{kid}.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
+        .arg(&pem)
+        .output()
+        .expect("run openssl");
+    assert!(made.status.success(), "openssl: {}", text(&made.stderr));
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(&std::fs::read(&pem).unwrap()).unwrap();
+    let mut jwk =
+        jsonwebtoken::jwk::Jwk::from_encoding_key(&key, jsonwebtoken::Algorithm::RS256).unwrap();
+    jwk.common.key_id = Some(kid.to_string());
+    (key, serde_json::to_value(jwk).unwrap())
+}
+
+fn token(key: &jsonwebtoken::EncodingKey, kid: &str, claims: Value) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some(kid.to_string());
+    jsonwebtoken::encode(&header, &claims, key).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn identity_provider_tokens_are_checked_like_keys() {
+    let dir = tempdir();
+    let (key, jwk) = rsa_signing_key(dir.path(), "k1");
+    let (stranger, _) = rsa_signing_key(dir.path(), "k2");
+    let jwks = dir.path().join("jwks.json");
+    std::fs::write(&jwks, serde_json::json!({"keys": [jwk]}).to_string()).unwrap();
+    let server = local_server(dir.path(), |c| {
+        c.auth.jwt = Some(glossa::config::JwtSettings {
+            issuer: "https://idp.example".into(),
+            audience: vec!["glossa".into()],
+            jwks_file: jwks.clone(),
+            scopes_claim: "scope".into(),
+            scope_prefix: "glossa/".into(),
+            name_claim: "sub".into(),
+        });
+    })
+    .await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = |aud: &str, exp: u64| {
+        serde_json::json!({"iss": "https://idp.example", "aud": aud, "exp": exp, "sub": "alice",
+            "scope": "openid glossa/search"})
+    };
+    let search = format!("{}/v1/search?q=Altstadt", server.base);
+    let documents = format!("{}/v1/documents", server.base);
+    let client = &server.client;
+    // A token configured: even a loopback server needs credentials.
+    let (status, _, body) = send(client.get(&search)).await;
+    assert_eq!(status, 401, "{body}");
+    let good = token(&key, "k1", claims("glossa", now + 300));
+    let (status, _, body) = send(client.get(&search).bearer_auth(&good)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = send(client.post(&documents).bearer_auth(&good).body("{}")).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        error_message(&body).contains("`alice`") && error_message(&body).contains("needs `ingest`"),
+        "{body}"
+    );
+    let hmac = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims("glossa", now + 300),
+        &jsonwebtoken::EncodingKey::from_secret(b"anything"),
+    )
+    .unwrap();
+    for (what, bad, says) in [
+        (
+            "another audience",
+            token(&key, "k1", claims("someone-else", now + 300)),
+            "InvalidAudience",
+        ),
+        (
+            "expired",
+            token(&key, "k1", claims("glossa", now - 3600)),
+            "ExpiredSignature",
+        ),
+        (
+            "signed by a stranger",
+            token(&stranger, "k1", claims("glossa", now + 300)),
+            "InvalidSignature",
+        ),
+        (
+            "an unknown key id",
+            token(&stranger, "k2", claims("glossa", now + 300)),
+            "\"k2\" is not in auth.jwt.jwks_file",
+        ),
+        ("HMAC", hmac, "not accepted"),
+        (
+            "not a token",
+            "abc.def.ghi".to_string(),
+            "neither an API key nor a JWT",
+        ),
+    ] {
+        let (status, _, body) = send(client.get(&search).bearer_auth(&bad)).await;
+        assert_eq!(status, 401, "{what}: {body}");
+        assert!(error_message(&body).contains(says), "{what}: {body}");
+    }
+    server.stop().await;
+}
