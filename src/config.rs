@@ -672,3 +672,35 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// A config file is operator input: any text parses (and validates) or gets an error.
+        #[test]
+        fn any_toml_loads_or_gets_an_error(text in "\\PC{0,300}") {
+            if let Ok(config) = toml::from_str::<Config>(&text) {
+                let _ = config.validate();
+            }
+        }
+
+        #[test]
+        fn toml_shaped_settings_never_panic(
+            section in "(limits|server|auth|dlq|search|pipeline)",
+            key in "[a-z_]{1,30}",
+            value in "(-?[0-9]{1,25}|\"[a-z0-9:/._-]{0,20}\"|true|false|\\[\\])",
+        ) {
+            let text = format!("[{section}]\n{key} = {value}\n");
+            if let Ok(config) = toml::from_str::<Config>(&text) {
+                let _ = config.validate();
+            }
+        }
+    }
+
+    #[test]
+    fn the_defaults_are_valid() {
+        Config::default().validate().unwrap();
+    }
+}

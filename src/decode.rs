@@ -220,6 +220,29 @@ mod tests {
         Decoder::new(vec!["title".into(), "body".into()], 1000)
     }
 
+    proptest::proptest! {
+        /// Any bytes decode to a record or a rejection with a reason; nothing panics, and an
+        /// accepted record always has an id and some text.
+        #[test]
+        fn any_bytes_decode_or_get_a_reason(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000)) {
+            match decoder().decode(&bytes) {
+                Ok(record) => proptest::prop_assert!(!record.id.is_empty() && !record.texts.is_empty()),
+                Err(error) => proptest::prop_assert!(!error.reason().is_empty()),
+            }
+        }
+
+        /// JSON-shaped input with hostile values in the reserved fields.
+        #[test]
+        fn hostile_json_records_never_panic(
+            id in "[0-9a-z\"\\{}\\[\\]:,.eE+-]{0,40}",
+            lang in "[a-zA-Z\"\\{}0-9]{0,8}",
+            title in "\\PC{0,200}",
+        ) {
+            let text = format!("{{\"id\":{id},\"lang\":{lang},\"title\":{}}}", serde_json::Value::String(title));
+            let _ = decoder().decode(text.as_bytes());
+        }
+    }
+
     #[test]
     fn splits_text_metadata_id_and_hint() {
         let r = decoder()

@@ -555,6 +555,20 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Header values are attacker-chosen: reading them never panics.
+        #[test]
+        fn any_host_or_authorization_is_read_safely(value in "\\PC{0,100}") {
+            let _ = is_loopback_host(&value);
+            let _ = crate::auth::key_id(&value);
+            if let Ok(header) = HeaderValue::from_str(&value) {
+                let mut headers = HeaderMap::new();
+                headers.insert(header::AUTHORIZATION, header);
+                let _ = bearer(&headers);
+            }
+        }
+    }
+
     #[test]
     fn routes_need_their_scope() {
         assert_eq!(required_scope("/v1/documents"), Some(Scope::Ingest));

@@ -162,6 +162,16 @@ impl Reader<'_> {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// A cursor is caller input: any text decodes or is refused, never panics.
+        #[test]
+        fn any_text_decodes_or_is_refused(text in "\\PC{0,200}") {
+            if let Ok(cursor) = Cursor::decode(&text) {
+                proptest::prop_assert_eq!(Cursor::decode(&cursor.encode()).map(|c| c.encode()).ok(), Some(cursor.encode()));
+            }
+        }
+    }
+
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
         let base = Cursor {

@@ -124,6 +124,36 @@ mod tests {
         assert!(parse(json!({"article": {"gte": 1, "between": 2}})).is_err());
     }
 
+    proptest::proptest! {
+        /// Whatever a caller sends as filters, parsing answers; an accepted range bound is a
+        /// JSON number or text that is a finite number or an RFC 3339 date.
+        #[test]
+        fn any_filters_parse_or_get_a_reason(text in "\\PC{0,300}") {
+            let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&text) else {
+                return Ok(());
+            };
+            if let Ok(filters) = parse_filters(map) {
+                for filter in filters {
+                    if let Condition::Range(bounds) = filter.condition {
+                        for bound in [bounds.gte, bounds.gt, bounds.lte, bounds.lt].into_iter().flatten() {
+                            proptest::prop_assert!(is_range_bound(&bound));
+                        }
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn range_bounds_in_any_text(bound in "\\PC{0,40}") {
+            let parsed = parse(json!({"n": {"gte": bound.clone()}}));
+            if let Ok(number) = bound.trim().parse::<f64>() {
+                if !number.is_finite() {
+                    proptest::prop_assert!(parsed.is_err(), "{bound} was accepted");
+                }
+            }
+        }
+    }
+
     #[test]
     fn too_many_filters_name_the_limit() {
         let map: Map<String, Value> = (0..=MAX_FILTERS)
