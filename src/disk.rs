@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 const READING_TTL: Duration = Duration::from_secs(1);
 
 /// Checks free space before work is admitted.
+#[derive(Debug)]
 pub struct DiskGuard {
     dir: PathBuf,
     min_free_bytes: u64,

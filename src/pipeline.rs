@@ -28,7 +28,12 @@ pub struct PipelineOptions {
     pub detect_threads: usize,
     pub commit_docs: usize,
     pub commit_interval: Duration,
+    /// Holds new work back while the data directory's disk is nearly full.
+    pub disk: Option<Arc<crate::disk::DiskGuard>>,
 }
+
+/// How long a waiting source sleeps between free-space checks.
+const DISK_RECHECK: Duration = Duration::from_secs(5);
 
 /// Why a submission was not (or not yet) acknowledged.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -43,6 +48,9 @@ pub enum PipelineError {
     Commit(String),
     #[error("the index backend did not take the records, they were not stored: {0}")]
     Backend(String),
+    /// The disk is under `limits.min_free_disk_mb` (the message says so).
+    #[error("{0}")]
+    DiskFull(String),
 }
 
 /// Whether a submission waits for room in the pipeline or fails fast.
@@ -125,6 +133,31 @@ impl Pending {
 }
 
 impl PipelineHandle {
+    /// Refuses (fail-fast callers) or holds back (stream sources) new work while the disk is
+    /// nearly full; the source keeps its position, so nothing is lost or skipped.
+    async fn wait_for_disk(&self, admission: Admission) -> Result<(), PipelineError> {
+        let Some(disk) = &self.options.disk else {
+            return Ok(());
+        };
+        let mut warned = false;
+        loop {
+            let Err(message) = disk.admit() else {
+                return Ok(());
+            };
+            metrics::counter!(m::DISK_REFUSALS).increment(1);
+            match admission {
+                Admission::FailFast => return Err(PipelineError::DiskFull(message)),
+                Admission::Wait => {
+                    if !warned {
+                        tracing::warn!("{message}; the source waits");
+                        warned = true;
+                    }
+                    tokio::time::sleep(DISK_RECHECK).await;
+                }
+            }
+        }
+    }
+
     /// Admits `records` and queues them; the returned [`Pending`] resolves at acknowledgement.
     pub async fn submit(
         &self,
@@ -142,6 +175,7 @@ impl PipelineHandle {
             records: records.len(),
             limit,
         })?;
+        self.wait_for_disk(admission).await?;
         m::counter_add(m::RECORDS_IN, records.len() as u64);
         let mut permit = match admission {
             Admission::Wait => self

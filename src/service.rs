@@ -77,20 +77,19 @@ impl Service {
             detect_threads: config.detect_threads(),
             commit_docs: config.pipeline.commit_docs,
             commit_interval: Duration::from_millis(config.pipeline.commit_interval_ms),
+            disk: Some(Arc::new(crate::disk::DiskGuard::new(
+                config.data_dir.clone(),
+                config.limits.min_free_disk_mb,
+            ))),
         };
         let decoder = Decoder::new(config.text_fields.clone(), config.limits.max_record_bytes);
         let pipeline = Pipeline::start(options, decoder, router.clone(), sink, dlq)?;
         crate::metrics::install();
-        let disk = Arc::new(crate::disk::DiskGuard::new(
-            config.data_dir.clone(),
-            config.limits.min_free_disk_mb,
-        ));
         let state = AppState {
             pipeline: pipeline.handle(),
             index,
             languages: router,
             config: Arc::new(config),
-            disk,
         };
         Ok(Service { pipeline, state })
     }

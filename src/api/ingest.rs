@@ -70,13 +70,6 @@ pub async fn post_documents(
     if let Some(caller) = &caller {
         caller.admit_records(records.len())?;
     }
-    state.disk.admit().map_err(|message| {
-        metrics::counter!(m::DISK_REFUSALS).increment(1);
-        ApiError {
-            retry_after: Some(30),
-            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
-        }
-    })?;
     let pending = state
         .pipeline
         .submit(records, Admission::FailFast)
@@ -112,6 +105,10 @@ fn pipeline_error(error: PipelineError) -> ApiError {
         PipelineError::TooMany { .. } => {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, error.to_string())
         }
+        PipelineError::DiskFull(_) => ApiError {
+            retry_after: Some(30),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
+        },
         PipelineError::Closed | PipelineError::Commit(_) | PipelineError::Backend(_) => ApiError {
             retry_after: Some(5),
             ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())

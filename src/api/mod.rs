@@ -30,8 +30,6 @@ pub struct AppState {
     pub index: SearchBackend,
     pub languages: LanguageRouter,
     pub config: Arc<Config>,
-    /// Refuses ingest while the data directory's disk is nearly full.
-    pub disk: Arc<crate::disk::DiskGuard>,
 }
 
 /// Builds the router with all routes behind the front door (`gate`).
