@@ -97,8 +97,11 @@ struct Work {
     permit: Admitted,
 }
 
-/// A chunk of work after decode, detect and route: what a sink receives.
+/// A chunk of work after decode, detect and route: what a sink receives, in the order the chunks
+/// entered the pipeline.
 pub(crate) struct Prepared {
+    /// Position of the chunk in the order the pipeline received chunks.
+    seq: u64,
     pub(crate) docs: Vec<Document>,
     /// Where each of `docs` came from (same order), for dead letters the backend causes.
     pub(crate) positions: Vec<SourcePosition>,
@@ -266,6 +269,7 @@ impl Drain {
 pub struct Pipeline {
     handle: PipelineHandle,
     workers: Vec<JoinHandle<()>>,
+    order: JoinHandle<()>,
     sink: JoinHandle<()>,
 }
 
@@ -285,15 +289,19 @@ impl Pipeline {
         let (input, input_rx) = flume::bounded::<Work>(chunk_capacity);
         let (prepared_tx, prepared_rx) = flume::bounded::<Prepared>(chunk_capacity);
         let mut workers = Vec::new();
+        let received = Arc::new(std::sync::Mutex::new(0u64));
         for n in 0..options.detect_threads.max(1) {
             let input_rx = input_rx.clone();
             let prepared_tx = prepared_tx.clone();
             let decoder = decoder.clone();
             let router = router.clone();
+            let received = received.clone();
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("glossa-detect-{n}"))
-                    .spawn(move || detect_worker(input_rx, prepared_tx, decoder, router))?,
+                    .spawn(move || {
+                        detect_worker(input_rx, prepared_tx, decoder, router, &received)
+                    })?,
             );
         }
         drop(prepared_tx);
@@ -306,10 +314,14 @@ impl Pipeline {
             capacity: options.max_in_flight_records,
             requested: false,
         };
+        let (ordered_tx, ordered_rx) = flume::bounded::<Prepared>(chunk_capacity);
+        let order = std::thread::Builder::new()
+            .name("glossa-order".into())
+            .spawn(move || put_in_order(prepared_rx, ordered_tx))?;
         let sink_options = options.clone();
         let sink = std::thread::Builder::new()
             .name("glossa-sink".into())
-            .spawn(move || sink.run(prepared_rx, drain, dlq, sink_options))?;
+            .spawn(move || sink.run(ordered_rx, drain, dlq, sink_options))?;
         Ok(Pipeline {
             handle: PipelineHandle {
                 input,
@@ -318,6 +330,7 @@ impl Pipeline {
                 drain: drain_tx,
             },
             workers,
+            order,
             sink,
         })
     }
@@ -333,7 +346,33 @@ impl Pipeline {
         for worker in self.workers {
             let _ = worker.join();
         }
+        let _ = self.order.join();
         let _ = self.sink.join();
+    }
+}
+
+/// Hands chunks to the sink in the order they entered the pipeline, whatever order the detection
+/// threads finish them in: two writes of one id (an update, a later delete) must reach the index
+/// in the order they were sent. Holds finished chunks until the ones before them arrive; the
+/// admission bound caps how many that can be.
+fn put_in_order(input: flume::Receiver<Prepared>, output: flume::Sender<Prepared>) {
+    let mut next = 0u64;
+    let mut waiting: BTreeMap<u64, Prepared> = BTreeMap::new();
+    while let Ok(prepared) = input.recv() {
+        waiting.insert(prepared.seq, prepared);
+        while let Some(ready) = waiting.remove(&next) {
+            next += 1;
+            if output.send(ready).is_err() {
+                return;
+            }
+        }
+    }
+    // The detection threads are gone: a gap can only be a chunk lost with a panicked thread
+    // (its submitter was told); the rest still goes to the sink.
+    for (_, prepared) in waiting {
+        if output.send(prepared).is_err() {
+            return;
+        }
     }
 }
 
@@ -342,8 +381,19 @@ fn detect_worker(
     output: flume::Sender<Prepared>,
     decoder: Decoder,
     router: Router,
+    received: &std::sync::Mutex<u64>,
 ) {
-    while let Ok(work) = input.recv() {
+    loop {
+        // Numbered as received, under one lock: the numbers are the channel's order. (Numbering
+        // at submission could leave a gap forever when a submitter is cancelled mid-send.)
+        let (seq, work) = {
+            let mut next = received.lock().unwrap_or_else(|e| e.into_inner());
+            let Ok(work) = input.recv() else {
+                return;
+            };
+            *next += 1;
+            (*next - 1, work)
+        };
         let started = Instant::now();
         let mut docs = Vec::with_capacity(work.records.len());
         let mut positions = Vec::with_capacity(work.records.len());
@@ -360,6 +410,7 @@ fn detect_worker(
         metrics::histogram!(m::DETECT_SECONDS).record(started.elapsed().as_secs_f64());
         metrics::gauge!(m::QUEUE_DEPTH, "stage" => "detect").set(input.len() as f64);
         let prepared = Prepared {
+            seq,
             docs,
             positions,
             rejected,

@@ -9,6 +9,7 @@
 //! is not acknowledged: its sources see an error and keep the records (HTTP 503, files report
 //! them, streams do not commit their offsets).
 
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -123,7 +124,9 @@ impl OpenSearchSink {
         );
     }
 
-    /// Sends the batch off, waiting first while `max_outstanding` batches are in flight.
+    /// Sends the batch off, waiting first while `max_outstanding` batches are in flight, or while
+    /// one in flight holds a document of the same id: two writes of one id (an update, a delete)
+    /// must not race in concurrent bulk calls, whose retries could land the older one last.
     async fn flush(
         &self,
         batch: &mut Batch,
@@ -134,18 +137,21 @@ impl OpenSearchSink {
         if batch.chunks.is_empty() {
             return;
         }
-        while in_flight.tasks.len() >= self.max_outstanding {
-            if let Some(Ok(records)) = in_flight.tasks.join_next().await {
-                in_flight.records -= records;
+        let ids: HashSet<String> = batch.ops.iter().map(|op| op.id.clone()).collect();
+        while in_flight.tasks.len() >= self.max_outstanding || in_flight.overlaps(&ids) {
+            match in_flight.tasks.join_next_with_id().await {
+                Some(Ok((task, ()))) => in_flight.finished(task),
+                Some(Err(error)) => in_flight.finished(error.id()),
+                None => break,
             }
         }
         let records = batch.records;
         in_flight.records += records;
         let (indexer, dlq) = (self.indexer.clone(), dlq.clone());
-        in_flight.tasks.spawn(async move {
-            index_batch(indexer, batch, dlq).await;
-            records
-        });
+        let task = in_flight
+            .tasks
+            .spawn(async move { index_batch(indexer, batch, dlq).await });
+        in_flight.batches.insert(task.id(), (records, ids));
     }
 }
 
@@ -164,10 +170,11 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-/// Bulk calls under way, each answering with the number of records it acknowledged.
+/// Bulk calls under way, with the records and document ids each one holds.
 #[derive(Default)]
 struct InFlight {
-    tasks: JoinSet<usize>,
+    tasks: JoinSet<()>,
+    batches: HashMap<tokio::task::Id, (usize, HashSet<String>)>,
     /// Records of the calls not yet reaped.
     records: usize,
 }
@@ -175,11 +182,25 @@ struct InFlight {
 impl InFlight {
     /// Forgets the calls that have finished.
     fn reap(&mut self) {
-        while let Some(done) = self.tasks.try_join_next() {
-            if let Ok(records) = done {
-                self.records -= records;
+        while let Some(done) = self.tasks.try_join_next_with_id() {
+            match done {
+                Ok((task, ())) => self.finished(task),
+                Err(error) => self.finished(error.id()),
             }
         }
+    }
+
+    fn finished(&mut self, task: tokio::task::Id) {
+        if let Some((records, _)) = self.batches.remove(&task) {
+            self.records -= records;
+        }
+    }
+
+    /// Whether a call under way holds one of `ids`.
+    fn overlaps(&self, ids: &HashSet<String>) -> bool {
+        self.batches
+            .values()
+            .any(|(_, held)| held.iter().any(|id| ids.contains(id)))
     }
 }
 

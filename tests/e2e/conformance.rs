@@ -414,3 +414,61 @@ pub async fn relevance_stays_above_its_floors(server: &TestServer) {
         below.join("\n")
     );
 }
+
+/// Many small chunks on more detection threads than cores, so chunks finish detection out of
+/// order (and, on OpenSearch, small concurrent bulk calls).
+pub fn many_small_chunks(config: &mut glossa::config::Config) {
+    config.pipeline.chunk_records = 4;
+    config.pipeline.detect_threads = 4;
+    config.opensearch.bulk_max_bytes = 1024 * 1024;
+}
+
+/// One request updates ten ids 200 times each: whatever order chunks finish detection in, and
+/// however bulk calls race and retry, each id ends with its last version.
+pub async fn writes_of_one_id_land_in_the_order_they_were_sent(server: &TestServer) {
+    let long = "Die Würde des Menschen ist unantastbar. Sie zu achten und zu schützen ist Verpflichtung aller staatlichen Gewalt. ".repeat(20);
+    let mut body = String::new();
+    let lines = 2_000;
+    for line in 0..lines {
+        // Chunks alternate between long and short texts, so their detection takes unequal time.
+        let text = if (line / 4) % 2 == 0 {
+            long.as_str()
+        } else {
+            "kurzer Text"
+        };
+        let record = json!({
+            "id": format!("order-{}", line % 10),
+            "title": format!("{text} Fassung {line}"),
+            "version": line,
+        });
+        body.push_str(&record.to_string());
+        body.push('\n');
+    }
+    let (status, answer) = server.post(body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["accepted"], lines, "{answer}");
+    server.refresh().await;
+    let all = server
+        .search(&[("q", "Fassung"), ("lang", "de"), ("size", "50")])
+        .await;
+    let mut versions: Vec<(String, u64)> = all["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .filter_map(|h| {
+            Some((
+                h["id"].as_str()?.to_string(),
+                h["source"]["version"].as_u64()?,
+            ))
+        })
+        .filter(|(id, _)| id.starts_with("order-"))
+        .collect();
+    versions.sort();
+    let expected: Vec<(String, u64)> = (0..10)
+        .map(|k| (format!("order-{k}"), (lines - 10 + k) as u64))
+        .collect();
+    assert_eq!(
+        versions, expected,
+        "an earlier write of an id overwrote a later one"
+    );
+}

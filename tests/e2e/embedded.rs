@@ -716,3 +716,13 @@ fn ingest_records_within_120_s(count: usize, config: &str) {
     assert!(status.success());
     assert_eq!(count_docs(&dir.path().join("data")), count as u64);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn embedded_writes_of_one_id_land_in_the_order_they_were_sent() {
+    let dir = tempdir();
+    let mut config = test_config(dir.path());
+    conformance::many_small_chunks(&mut config);
+    let server = TestServer::start(config).await;
+    conformance::writes_of_one_id_land_in_the_order_they_were_sent(&server).await;
+    server.stop().await;
+}

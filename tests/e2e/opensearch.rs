@@ -105,6 +105,17 @@ async fn opensearch_search_conformance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the OpenSearch cluster of scripts/test.sh"]
+async fn opensearch_writes_of_one_id_land_in_the_order_they_were_sent() {
+    let dir = tempdir();
+    let mut config = opensearch_config(dir.path(), "order");
+    conformance::many_small_chunks(&mut config);
+    let server = start(config).await;
+    conformance::writes_of_one_id_land_in_the_order_they_were_sent(&server).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the OpenSearch cluster of scripts/test.sh"]
 async fn opensearch_relevance_stays_above_its_floors() {
     let dir = tempdir();
     let server = start(opensearch_config(dir.path(), "relevance")).await;
