@@ -296,12 +296,17 @@ fn count(key: &str, outcome: &'static str) {
     metrics::counter!(m::API_REQUESTS, "key" => key.to_string(), "outcome" => outcome).increment(1);
 }
 
-/// The scope a route needs; `None` for routes without user data.
-fn required_scope(path: &str) -> Option<Scope> {
+/// The scope a route needs; `None` for routes without user data. Reading a document by id is a
+/// search; anything else under `/v1/documents` writes.
+fn required_scope(method: &Method, path: &str) -> Option<Scope> {
     match path.trim_end_matches('/') {
         "/v1/documents" => Some(Scope::Ingest),
         "/v1/search" => Some(Scope::Search),
         "/metrics" => Some(Scope::Metrics),
+        by_id if by_id.starts_with("/v1/documents/") => Some(match *method {
+            Method::GET | Method::HEAD => Scope::Search,
+            _ => Scope::Ingest,
+        }),
         _ => None,
     }
 }
@@ -360,7 +365,7 @@ fn admit(gate: &Gate, request: &mut Request) -> Result<(), ApiError> {
         }
     }
     let remote = request.extensions().get::<RemoteAddr>().map(|r| r.0.ip());
-    let scope = required_scope(request.uri().path());
+    let scope = required_scope(request.method(), request.uri().path());
     let bearer = bearer(request.headers());
     let Some(scope) = scope.filter(|_| bearer.is_some() || !gate.open_without_key()) else {
         if gate.exposure == Exposure::Loopback && gate.open_without_key() {
@@ -571,10 +576,19 @@ mod tests {
 
     #[test]
     fn routes_need_their_scope() {
-        assert_eq!(required_scope("/v1/documents"), Some(Scope::Ingest));
-        assert_eq!(required_scope("/v1/search/"), Some(Scope::Search));
-        assert_eq!(required_scope("/metrics"), Some(Scope::Metrics));
-        assert_eq!(required_scope("/healthz"), None);
+        let scope = |method: Method, path: &str| required_scope(&method, path);
+        assert_eq!(scope(Method::POST, "/v1/documents"), Some(Scope::Ingest));
+        assert_eq!(scope(Method::GET, "/v1/search/"), Some(Scope::Search));
+        assert_eq!(scope(Method::GET, "/metrics"), Some(Scope::Metrics));
+        assert_eq!(scope(Method::GET, "/healthz"), None);
+        assert_eq!(
+            scope(Method::GET, "/v1/documents/a%2Fb"),
+            Some(Scope::Search)
+        );
+        assert_eq!(
+            scope(Method::DELETE, "/v1/documents/x"),
+            Some(Scope::Ingest)
+        );
     }
 
     #[test]

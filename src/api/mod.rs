@@ -1,6 +1,7 @@
-//! The HTTP API: ingest (`/v1/documents`), search (`/v1/search`) and operations (`/healthz`,
+//! The HTTP API: ingest and fetch by id (`/v1/documents`), search (`/v1/search`) and operations (`/healthz`,
 //! `/metrics`). Every error is JSON with a message the caller can act on.
 
+mod documents;
 pub mod gate;
 mod ingest;
 mod ops;
@@ -43,6 +44,7 @@ pub fn router(state: AppState, gate: Arc<gate::Gate>) -> Router {
         .collect();
     let router = Router::new()
         .route("/v1/documents", post(ingest::post_documents))
+        .route("/v1/documents/{id}", get(documents::get_document))
         .route(
             "/v1/search",
             get(search::get_search).post(search::post_search),

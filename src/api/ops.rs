@@ -49,7 +49,7 @@ pub async fn not_found(uri: Uri) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         format!(
-            "no route {}; try POST /v1/documents, GET or POST /v1/search, GET /healthz, GET /metrics",
+            "no route {}; try POST /v1/documents, GET /v1/documents/ID, GET or POST /v1/search, GET /healthz, GET /metrics",
             uri.path()
         ),
     )

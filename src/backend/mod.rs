@@ -6,7 +6,7 @@ pub mod opensearch;
 
 use std::sync::Arc;
 
-use crate::search::{SearchQuery, SearchResult};
+use crate::search::{SearchQuery, SearchResult, StoredDocument};
 
 /// The index the API searches: one variant per backend, so handlers stay backend-neutral.
 #[derive(Clone)]
@@ -50,6 +50,20 @@ impl SearchBackend {
                     })
             }
             SearchBackend::OpenSearch(search) => search.search(&query).await,
+        }
+    }
+
+    /// The document with this id, if the index holds it.
+    pub async fn get(&self, id: &str) -> Result<Option<StoredDocument>, SearchError> {
+        match self {
+            SearchBackend::Embedded(index) => {
+                let (index, id) = (index.clone(), id.to_string());
+                tokio::task::spawn_blocking(move || index.get(&id))
+                    .await
+                    .map_err(|e| SearchError::Unavailable(e.to_string()))?
+                    .map_err(|e| SearchError::Unavailable(e.to_string()))
+            }
+            SearchBackend::OpenSearch(search) => search.get(id).await,
         }
     }
 

@@ -94,3 +94,17 @@ pub struct Hit {
     /// The record as it was ingested.
     pub source: Value,
 }
+
+/// One document fetched by id: the record as ingested and what Glossa decided about it.
+#[derive(Clone, Debug, Serialize)]
+pub struct StoredDocument {
+    pub id: String,
+    pub lang: String,
+    pub lang_confidence: f64,
+    /// How the language was decided (`fast`, `accurate`, `hint`, `script`, ...).
+    pub lang_method: String,
+    /// RFC 3339 time the document was indexed.
+    pub ingested_at: String,
+    /// The record as it was ingested.
+    pub source: Value,
+}

@@ -16,6 +16,49 @@ pub async fn run_all(server: &TestServer) {
     every_language_finds_its_own_text_through_its_own_analyzer(server).await;
     query_text_is_text_and_syntax_only_when_asked(server).await;
     hostile_query_text_is_answered_and_the_server_stays_up(server).await;
+    documents_are_fetched_by_id(server).await;
+}
+
+/// `GET /v1/documents/{id}`: the record as ingested, with its language decision and ingest
+/// time; 404 for an id the index does not hold; ids with any characters, percent-encoded.
+async fn documents_are_fetched_by_id(server: &TestServer) {
+    for line in FIXTURE.lines().take(5) {
+        let record: serde_json::Value = serde_json::from_str(line).expect("fixture record");
+        let id = record["id"].as_str().expect("fixture id");
+        let (status, document) = server.get(&format!("/v1/documents/{id}")).await;
+        assert_eq!(status, 200, "{id}: {document}");
+        assert_eq!(document["id"], id);
+        assert_eq!(
+            document["source"], record,
+            "{id}: the stored record changed"
+        );
+        assert!(
+            document["lang_confidence"]
+                .as_f64()
+                .is_some_and(|c| c > 0.0),
+            "{document}"
+        );
+        assert!(
+            !document["lang_method"].as_str().unwrap_or("").is_empty(),
+            "{document}"
+        );
+        let at = document["ingested_at"].as_str().unwrap_or("");
+        assert!(
+            time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).is_ok(),
+            "ingested_at {at:?}"
+        );
+    }
+    let (status, answer) = server.get("/v1/documents/no-such-id").await;
+    assert_eq!(status, 404, "{answer}");
+    assert!(error_message(&answer).contains("no-such-id"), "{answer}");
+    let (status, answer) = server
+        .post(r#"{"id":"a/b c?","title":"Ein Dokument mit seltsamer Kennung"}"#)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    server.refresh().await;
+    let (status, document) = server.get("/v1/documents/a%2Fb%20c%3F").await;
+    assert_eq!(status, 200, "{document}");
+    assert_eq!(document["lang"], "de", "{document}");
 }
 
 fn sorted(mut ids: Vec<String>) -> Vec<String> {

@@ -110,6 +110,13 @@ async fn keys_scopes_revocation_and_rates_through_the_real_binary() {
     let (status, _, body) = send(client.get(&search).bearer_auth(&reader)).await;
     assert_eq!(status, 200, "{body}");
     assert!(!hit_ids(&body).is_empty(), "{body}");
+    // Reading a document by id is a search; an ingest-only key cannot read.
+    let by_id = format!("{base}/v1/documents/de-1");
+    let (status, _, body) = send(client.get(&by_id).bearer_auth(&writer)).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _, body) = send(client.get(&by_id).bearer_auth(&reader)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], "de-1", "{body}");
     // Health is open; metrics need the metrics (or admin) scope.
     let (status, _, _) = send(client.get(format!("{base}/healthz"))).await;
     assert_eq!(status, 200);

@@ -11,15 +11,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
-use tantivy::schema::Value as _;
+use tantivy::query::TermQuery;
+use tantivy::schema::{IndexRecordOption, Value as _};
 use tantivy::{
     DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
 };
 
 use crate::record::Document;
 use crate::search::cursor::{digest_all, Cursor, Snapshot, FOREIGN_CURSOR};
-use crate::search::{Hit, SearchQuery, SearchResult};
+use crate::search::{Hit, SearchQuery, SearchResult, StoredDocument};
 
 pub use schema::Fields;
 
@@ -299,6 +301,46 @@ impl EmbeddedIndex {
             languages,
             next_cursor,
         })
+    }
+
+    /// The document with this id in the newest snapshot.
+    pub fn get(&self, id: &str) -> Result<Option<StoredDocument>, EmbeddedError> {
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields.id, id),
+            IndexRecordOption::Basic,
+        );
+        let found = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
+        let Some((_, address)) = found.first() else {
+            return Ok(None);
+        };
+        let doc: TantivyDocument = searcher.doc(*address)?;
+        let text = |field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        };
+        let ingested_at = doc
+            .get_first(self.fields.ingested_at)
+            .and_then(|v| v.as_datetime())
+            .and_then(|at| {
+                at.into_utc()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default();
+        Ok(Some(StoredDocument {
+            id: text(self.fields.id),
+            lang: text(self.fields.lang),
+            lang_confidence: doc
+                .get_first(self.fields.confidence)
+                .and_then(|v| v.as_f64())
+                .unwrap_or(0.0),
+            lang_method: text(self.fields.lang_method),
+            ingested_at,
+            source: serde_json::from_str(&text(self.fields.source))
+                .unwrap_or(serde_json::Value::Null),
+        }))
     }
 
     fn hit(

@@ -25,7 +25,7 @@ use crate::backend::SearchError;
 use crate::route::{language_field, GENERIC_FIELD};
 use crate::search::cursor::{digest_all, Cursor, Snapshot, FOREIGN_CURSOR, MAX_RECHECK_HITS};
 use crate::search::text::{Occur, Part};
-use crate::search::{Condition, Filter, Hit, SearchQuery, SearchResult, TextQuery};
+use crate::search::{Condition, Filter, Hit, SearchQuery, SearchResult, StoredDocument, TextQuery};
 
 /// How much more a match in the query language's own field counts than a generic match, when
 /// the language is certain; scaled down with the detector's confidence like the embedded
@@ -179,6 +179,19 @@ impl OpenSearchSearch {
     }
 
     /// One page of results.
+    /// The document with this id, through the read alias (an `ids` search, which works
+    /// whichever index version the alias points at).
+    pub async fn get(&self, id: &str) -> Result<Option<StoredDocument>, SearchError> {
+        let body = json!({"query": {"ids": {"values": [id]}}, "size": 1});
+        let path = format!("{}/_search", self.read_alias);
+        let answer = self
+            .client
+            .json(Method::POST, &path, Some(&body))
+            .await
+            .map_err(SearchError::from)?;
+        Ok(answer["hits"]["hits"].get(0).map(stored))
+    }
+
     pub async fn search(&self, query: &SearchQuery) -> Result<SearchResult, SearchError> {
         let start = match &query.cursor {
             None => Start::Top,
@@ -500,6 +513,25 @@ fn filter_clause(filter: &Filter, filterable: &BTreeSet<String>) -> Result<Value
             json!({"range": {field: range}})
         }
     })
+}
+
+/// The stored document of an `ids` search hit.
+fn stored(raw: &Value) -> StoredDocument {
+    let source = &raw["_source"];
+    StoredDocument {
+        id: source["id"].as_str().unwrap_or_default().to_string(),
+        lang: source["lang"].as_str().unwrap_or("und").to_string(),
+        lang_confidence: source["lang_confidence"].as_f64().unwrap_or(0.0),
+        lang_method: source["lang_method"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        ingested_at: source["ingested_at"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        source: super::document::original_record(source),
+    }
 }
 
 /// One hit: the stored document turned back into the original record, and highlights keyed by
