@@ -3,7 +3,8 @@
 # index, a real 3-node OpenSearch 2.19.6 cluster, a secured OpenSearch node (the real security
 # plugin: HTTPS, basic auth), a real Apache Kafka 4.4 broker and a real S3-protocol server
 # (s3s-fs), all on loopback), doc tests, the dependency policy (scripts/deny.sh, cargo-deny
-# installed on first use), and builds the benchmarks so they cannot rot. Release mode, because language detection in debug builds is too
+# installed on first use), the alert rules and dashboard (scripts/check-ops.sh, promtool from
+# Debian's package on first use), and builds the benchmarks so they cannot rot. Release mode, because language detection in debug builds is too
 # slow to exercise realistically.
 #
 # Services: scripts/opensearch/cluster.sh and scripts/kafka/kafka.sh fetch OpenSearch and Kafka
@@ -47,6 +48,9 @@ echo "== dependency policy (cargo-deny: licences, bans, sources; deny.toml)"
 # Every crate of Cargo.lock, for every platform, must be in the local cache for the offline check.
 cargo fetch --locked --quiet
 bash scripts/deny.sh
+
+echo "== operations kit (alert rules with promtool, dashboard; docs/operations)"
+bash scripts/check-ops.sh
 
 echo "== building benchmarks (compile check only)"
 cargo build --release --locked --benches
