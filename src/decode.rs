@@ -310,6 +310,7 @@ mod tests {
             position: position.clone(),
             bytes: b"{oops".to_vec(),
             id_from_position: false,
+            delete: false,
         };
         let letter = DecodeError::NotJson("x".into()).into_rejection(&small);
         assert_eq!((letter.raw.as_str(), letter.truncated), ("{oops", false));
@@ -317,6 +318,7 @@ mod tests {
             position,
             bytes: vec![b'a'; crate::dlq::MAX_RAW_BYTES + 10],
             id_from_position: false,
+            delete: false,
         };
         let letter = DecodeError::TooLarge { size: 0, limit: 0 }.into_rejection(&huge);
         assert_eq!(letter.raw.len(), crate::dlq::MAX_RAW_BYTES);

@@ -706,6 +706,7 @@ async fn replay(config: Config) -> Result<()> {
             position: letter.rejection.position.clone(),
             bytes: letter.rejection.raw.clone().into_bytes(),
             id_from_position: glossa::source::ids_from_position(&letter.rejection.position),
+            delete: false,
         })
         .collect();
     let total = records.len();

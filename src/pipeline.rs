@@ -64,6 +64,8 @@ pub enum Admission {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Outcome {
     pub indexed: u64,
+    /// Documents removed by delete operations (an id the index did not hold counts too).
+    pub deleted: u64,
     pub rejected: Vec<Rejection>,
     /// Indexed documents per language.
     pub languages: BTreeMap<String, u64>,
@@ -73,6 +75,7 @@ impl Outcome {
     /// Adds another chunk's outcome to this one.
     pub fn merge(&mut self, other: Outcome) {
         self.indexed += other.indexed;
+        self.deleted += other.deleted;
         self.rejected.extend(other.rejected);
         for (lang, count) in other.languages {
             *self.languages.entry(lang).or_insert(0) += count;
@@ -106,6 +109,9 @@ pub(crate) struct Prepared {
     /// Where each of `docs` came from (same order), for dead letters the backend causes.
     pub(crate) positions: Vec<SourcePosition>,
     pub(crate) rejected: Vec<Rejection>,
+    /// Ids to remove. A chunk holds writes or deletes, never both, so its operations keep
+    /// their order with the chunk's.
+    pub(crate) deletes: Vec<String>,
     pub(crate) reply: Reply,
     pub(crate) permit: Admitted,
 }
@@ -197,7 +203,14 @@ impl PipelineHandle {
         let mut receivers = Vec::new();
         let mut records = records.into_iter().peekable();
         while records.peek().is_some() {
-            let chunk: Vec<RawRecord> = records.by_ref().take(self.options.chunk_records).collect();
+            // A chunk ends where writes turn into deletes or back.
+            let mut chunk: Vec<RawRecord> = Vec::new();
+            while let Some(next) = records.next_if(|r| {
+                chunk.len() < self.options.chunk_records
+                    && chunk.first().is_none_or(|first| first.delete == r.delete)
+            }) {
+                chunk.push(next);
+            }
             let chunk_permit = permit.split(chunk.len()).ok_or(PipelineError::Closed)?;
             let (reply, receiver) = oneshot::channel();
             let work = Work {
@@ -398,7 +411,12 @@ fn detect_worker(
         let mut docs = Vec::with_capacity(work.records.len());
         let mut positions = Vec::with_capacity(work.records.len());
         let mut rejected = Vec::new();
+        let mut deletes = Vec::new();
         for raw in work.records {
+            if raw.delete {
+                deletes.push(String::from_utf8_lossy(&raw.bytes).into_owned());
+                continue;
+            }
             match decoder.decode_raw(&raw) {
                 Ok(record) => {
                     docs.push(router.route(record));
@@ -414,6 +432,7 @@ fn detect_worker(
             docs,
             positions,
             rejected,
+            deletes,
             reply: work.reply,
             permit: work.permit,
         };

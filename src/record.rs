@@ -30,6 +30,8 @@ pub struct RawRecord {
     /// Streams (Kafka offsets, S3 object lines) set this: their positions are stable, and two
     /// equal records at two positions are two documents.
     pub id_from_position: bool,
+    /// Remove the document whose id is `bytes` (UTF-8) instead of writing a record.
+    pub delete: bool,
 }
 
 /// A record that parsed: its id, its free text and everything else as metadata.

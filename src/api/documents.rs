@@ -1,23 +1,117 @@
-//! `GET /v1/documents/{id}`: one document as stored, with what Glossa decided about it (language,
-//! confidence, method, ingest time), for callers that know the id and for checking an ingest.
+//! Documents by id: `GET /v1/documents/{id}` (the document as stored, with what Glossa decided
+//! about it), `DELETE /v1/documents/{id}` and `POST /v1/documents/_delete` (a list of ids).
+//! Deletes go through the pipeline like writes, in order with them, and are answered once
+//! durable.
 
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Value};
 
+use super::gate::Caller;
 use super::{ApiError, AppState};
 use crate::decode::MAX_ID_BYTES;
+use crate::pipeline::Admission;
+use crate::record::{RawRecord, SourcePosition};
 use crate::search::StoredDocument;
 
-pub async fn get_document(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<StoredDocument>, ApiError> {
+/// Largest `POST /v1/documents/_delete` body.
+const MAX_DELETE_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+fn check_id(id: &str) -> Result<(), ApiError> {
     if id.is_empty() || id.len() > MAX_ID_BYTES {
         return Err(ApiError::bad_request(format!(
             "a document id is 1 to {MAX_ID_BYTES} bytes"
         )));
     }
+    Ok(())
+}
+
+pub async fn delete_document(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    check_id(&id)?;
+    let deleted = delete(&state, caller.as_deref(), vec![id.clone()]).await?;
+    Ok(Json(json!({"id": id, "deleted": deleted == 1})))
+}
+
+/// The body of `POST /v1/documents/_delete`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteBody {
+    ids: Vec<String>,
+}
+
+pub async fn delete_documents(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let bytes = super::read_body(body, MAX_DELETE_BODY_BYTES, &state.config, || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("a delete body is at most {MAX_DELETE_BODY_BYTES} bytes; split the ids"),
+        )
+    })
+    .await?;
+    let body: DeleteBody = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("expected {{\"ids\": [\"ID\", ...]}}: {e}")))?;
+    if body.ids.is_empty() {
+        return Err(ApiError::bad_request("`ids` is empty"));
+    }
+    for id in &body.ids {
+        check_id(id)?;
+    }
+    let deleted = delete(&state, caller.as_deref(), body.ids).await?;
+    Ok(Json(json!({"deleted": deleted})))
+}
+
+/// Sends the deletes through the pipeline and waits until they are durable; logs who asked.
+async fn delete(
+    state: &AppState,
+    caller: Option<&Caller>,
+    ids: Vec<String>,
+) -> Result<u64, ApiError> {
+    let source = super::ingest::request_source();
+    let records = ids
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| RawRecord {
+            position: SourcePosition {
+                source: source.clone(),
+                line: i as u64 + 1,
+            },
+            bytes: id.into_bytes(),
+            id_from_position: false,
+            delete: true,
+        })
+        .collect();
+    let pending = state
+        .pipeline
+        .submit(records, Admission::FailFast)
+        .await
+        .map_err(super::ingest::pipeline_error)?;
+    let outcome = pending
+        .outcome()
+        .await
+        .map_err(super::ingest::pipeline_error)?;
+    tracing::info!(
+        key = caller.map_or("-", |c| c.name.as_str()),
+        deleted = outcome.deleted,
+        "documents deleted"
+    );
+    Ok(outcome.deleted)
+}
+
+pub async fn get_document(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<StoredDocument>, ApiError> {
+    check_id(&id)?;
     match state.index.get(&id).await {
         Ok(Some(document)) => Ok(Json(document)),
         Ok(None) => Err(ApiError::new(

@@ -60,7 +60,7 @@ pub async fn post_documents(
         return Err(too_large());
     }
     let bytes = super::read_body(body, limit, &state.config, too_large).await?;
-    let source = format!("http:{}", REQUEST_SEQ.fetch_add(1, Ordering::Relaxed));
+    let source = request_source();
     let records = split_body(&bytes, &source)?;
     if records.is_empty() {
         return Err(ApiError::bad_request(
@@ -93,7 +93,12 @@ pub async fn post_documents(
     }))
 }
 
-fn pipeline_error(error: PipelineError) -> ApiError {
+/// The source name of one HTTP request's records (`http:N`), for dead letters and logs.
+pub(super) fn request_source() -> String {
+    format!("http:{}", REQUEST_SEQ.fetch_add(1, Ordering::Relaxed))
+}
+
+pub(super) fn pipeline_error(error: PipelineError) -> ApiError {
     match error {
         PipelineError::Busy { .. } => {
             metrics::counter!(m::INGEST_THROTTLED).increment(1);
@@ -135,6 +140,7 @@ fn split_body(bytes: &[u8], source: &str) -> Result<Vec<RawRecord>, ApiError> {
                 },
                 bytes: serde_json::to_vec(&item).unwrap_or_default(),
                 id_from_position: false,
+                delete: false,
             })
             .collect());
     }
@@ -150,6 +156,7 @@ fn split_body(bytes: &[u8], source: &str) -> Result<Vec<RawRecord>, ApiError> {
             },
             bytes: line.to_vec(),
             id_from_position: false,
+            delete: false,
         })
         .collect())
 }

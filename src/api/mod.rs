@@ -44,7 +44,11 @@ pub fn router(state: AppState, gate: Arc<gate::Gate>) -> Router {
         .collect();
     let router = Router::new()
         .route("/v1/documents", post(ingest::post_documents))
-        .route("/v1/documents/{id}", get(documents::get_document))
+        .route(
+            "/v1/documents/{id}",
+            get(documents::get_document).delete(documents::delete_document),
+        )
+        .route("/v1/documents/_delete", post(documents::delete_documents))
         .route(
             "/v1/search",
             get(search::get_search).post(search::post_search),

@@ -36,6 +36,8 @@ pub async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> ApiErro
     let allowed = match uri.path().trim_end_matches('/') {
         "/v1/documents" => "POST",
         "/v1/search" => "GET, POST",
+        "/v1/documents/_delete" => "POST",
+        by_id if by_id.starts_with("/v1/documents/") => "GET, DELETE",
         _ => "GET",
     };
     ApiError::new(
@@ -49,7 +51,7 @@ pub async fn not_found(uri: Uri) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         format!(
-            "no route {}; try POST /v1/documents, GET /v1/documents/ID, GET or POST /v1/search, GET /healthz, GET /metrics",
+            "no route {}; try POST /v1/documents, GET or DELETE /v1/documents/ID, POST /v1/documents/_delete, GET or POST /v1/search, GET /healthz, GET /metrics",
             uri.path()
         ),
     )

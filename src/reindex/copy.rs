@@ -197,6 +197,7 @@ impl Copier {
                 id: doc.id.clone(),
                 source: doc.source.into(),
                 condition,
+                delete: false,
             });
             sent.push(stored);
         }

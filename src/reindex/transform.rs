@@ -76,6 +76,7 @@ pub fn rebuild_document(
         position: position.clone(),
         bytes: original.to_string().into_bytes(),
         id_from_position: false,
+        delete: false,
     };
     let Value::Object(object) = original.clone() else {
         return Err(crate::decode::DecodeError::NotAnObject(

@@ -114,6 +114,10 @@ impl EmbeddedSink {
             outcome.indexed += 1;
             *outcome.languages.entry(doc.lang.to_string()).or_insert(0) += 1;
         }
+        for id in &prepared.deletes {
+            self.writer.delete(id);
+            outcome.deleted += 1;
+        }
         for rejection in &prepared.rejected {
             if let Err(error) = self.dlq.push(rejection) {
                 let _ = prepared
@@ -123,7 +127,7 @@ impl EmbeddedSink {
             }
         }
         outcome.rejected = prepared.rejected;
-        self.pending_docs += prepared.docs.len() + outcome.rejected.len();
+        self.pending_docs += prepared.docs.len() + prepared.deletes.len() + outcome.rejected.len();
         self.oldest.get_or_insert_with(Instant::now);
         self.unacked.push(Unacked {
             reply: prepared.reply,

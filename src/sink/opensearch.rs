@@ -226,9 +226,20 @@ impl Batch {
                 id: doc.record.id.clone(),
                 source: source.into(),
                 condition: None,
+                delete: false,
             });
         }
-        self.records += prepared.docs.len() + prepared.rejected.len();
+        for id in &prepared.deletes {
+            self.bytes += id.len() + write_alias.len() + 40;
+            self.ops.push(BulkOp {
+                index: write_alias.to_string(),
+                id: id.clone(),
+                source: Default::default(),
+                condition: None,
+                delete: true,
+            });
+        }
+        self.records += prepared.docs.len() + prepared.deletes.len() + prepared.rejected.len();
         self.chunks.push(prepared);
     }
 }
@@ -291,6 +302,26 @@ async fn index_batch(indexer: BulkIndexer, batch: Batch, dlq: Arc<Mutex<DeadLett
                     return;
                 }
             }
+        }
+        let mut refused = None;
+        for id in &prepared.deletes {
+            match results.next() {
+                Some(ItemResult::Indexed) => outcome.deleted += 1,
+                Some(ItemResult::Failed { status, reason }) => {
+                    refused.get_or_insert(format!(
+                        "the cluster refused to delete `{id}` (HTTP {status}): {reason}"
+                    ));
+                }
+                None => {
+                    refused
+                        .get_or_insert("bulk indexer returned fewer results than deletes".into());
+                }
+            }
+        }
+        if let Some(message) = refused {
+            // A delete the cluster refused is not done: the caller hears so and can retry.
+            let _ = prepared.reply.send(Err(PipelineError::Backend(message)));
+            continue;
         }
         outcome.rejected.extend(prepared.rejected);
         outcomes.push((prepared.reply, outcome, prepared.permit));

@@ -793,6 +793,7 @@ fn take(
         },
         bytes,
         id_from_position: true,
+        delete: false,
     };
     Ok(Some((raw, topic, partition, offset)))
 }

@@ -72,6 +72,7 @@ impl<R: BufRead> NdjsonReader<R> {
                 },
                 bytes: line,
                 id_from_position: self.id_from_position,
+                delete: false,
             });
         }
         if records.is_empty() {

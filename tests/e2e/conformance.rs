@@ -17,6 +17,86 @@ pub async fn run_all(server: &TestServer) {
     query_text_is_text_and_syntax_only_when_asked(server).await;
     hostile_query_text_is_answered_and_the_server_stays_up(server).await;
     documents_are_fetched_by_id(server).await;
+    documents_are_deleted_by_id_and_by_list(server).await;
+}
+
+/// `DELETE /v1/documents/{id}` and `POST /v1/documents/_delete`: answered once durable, gone
+/// from fetch and search; an id the index never held counts as deleted; a later write brings a
+/// document back.
+async fn documents_are_deleted_by_id_and_by_list(server: &TestServer) {
+    let records: String = (1..=3)
+        .map(|n| format!("{{\"id\":\"del-{n}\",\"title\":\"Löschprobe Nummer {n} im Archiv\"}}\n"))
+        .collect();
+    let (status, answer) = server.post(records).await;
+    assert_eq!(status, 200, "{answer}");
+    server.refresh().await;
+    let found = |answer: &serde_json::Value| sorted(hit_ids(answer));
+    let search = [("q", "Löschprobe"), ("lang", "de")];
+    assert_eq!(
+        found(&server.search(&search).await),
+        ["del-1", "del-2", "del-3"]
+    );
+
+    let deleted = server
+        .client
+        .delete(format!("{}/v1/documents/del-1", server.base))
+        .send()
+        .await
+        .expect("delete request");
+    assert_eq!(deleted.status().as_u16(), 200);
+    let answer: serde_json::Value = deleted.json().await.expect("JSON answer");
+    assert_eq!(answer, json!({"id": "del-1", "deleted": true}));
+    server.refresh().await;
+    let (status, _) = server.get("/v1/documents/del-1").await;
+    assert_eq!(status, 404, "a deleted document is still served");
+    assert_eq!(found(&server.search(&search).await), ["del-2", "del-3"]);
+
+    let (status, answer) = post_json(
+        server,
+        "/v1/documents/_delete",
+        json!({"ids": ["del-2", "del-3", "never-was"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["deleted"], 3, "{answer}");
+    server.refresh().await;
+    assert!(hit_ids(&server.search(&search).await).is_empty());
+    let (status, answer) = post_json(server, "/v1/documents/_delete", json!({"ids": []})).await;
+    assert_eq!(status, 400, "{answer}");
+    let (status, answer) = post_json(
+        server,
+        "/v1/documents/_delete",
+        json!({"ids": ["x".repeat(600)]}),
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+
+    // A write after the delete brings the document back.
+    let (status, answer) = server
+        .post(r#"{"id":"del-1","title":"Löschprobe Nummer 1 ist zurück"}"#)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    server.refresh().await;
+    assert_eq!(found(&server.search(&search).await), ["del-1"]);
+}
+
+async fn post_json(
+    server: &TestServer,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let response = server
+        .client
+        .post(format!("{}{path}", server.base))
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
 }
 
 /// `GET /v1/documents/{id}`: the record as ingested, with its language decision and ingest

@@ -117,6 +117,9 @@ async fn keys_scopes_revocation_and_rates_through_the_real_binary() {
     let (status, _, body) = send(client.get(&by_id).bearer_auth(&reader)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["id"], "de-1", "{body}");
+    // Deleting is a write: a search-only key cannot.
+    let (status, _, body) = send(client.delete(&by_id).bearer_auth(&reader)).await;
+    assert_eq!(status, 403, "{body}");
     // Health is open; metrics need the metrics (or admin) scope.
     let (status, _, _) = send(client.get(format!("{base}/healthz"))).await;
     assert_eq!(status, 200);

@@ -392,6 +392,12 @@ pub struct EmbeddedWriter {
 }
 
 impl EmbeddedWriter {
+    /// Removes the document with this id, if there is one.
+    pub fn delete(&mut self, id: &str) {
+        self.writer
+            .delete_term(Term::from_field_text(self.fields.id, id));
+    }
+
     /// Adds or replaces the document with the same id, so replays never duplicate.
     pub fn upsert(&mut self, doc: &Document, now: DateTime) -> Result<(), EmbeddedError> {
         let id = Term::from_field_text(self.fields.id, &doc.record.id);

@@ -42,6 +42,9 @@ pub struct BulkOp {
     /// moved, when a live write must win); `None` always writes. A lost condition fails the
     /// item with status 409.
     pub condition: Option<WriteCondition>,
+    /// Remove the document instead (`source` is not sent); a document already gone counts as
+    /// removed.
+    pub delete: bool,
 }
 
 /// Optimistic-concurrency condition of a [`BulkOp`].
@@ -609,7 +612,7 @@ fn classify(
         .items
         .into_iter()
         .map(|item| {
-            let Some(item) = item.into_values().next() else {
+            let Some((action, item)) = item.into_iter().next() else {
                 return ItemClass::Retry {
                     status: 0,
                     reason: "empty bulk item".into(),
@@ -624,6 +627,7 @@ fn classify(
             };
             match status {
                 200..=299 => ItemClass::Indexed,
+                404 if action == "delete" => ItemClass::Indexed,
                 429 => {
                     overloaded = true;
                     ItemClass::Retry {
@@ -683,14 +687,18 @@ fn chunk_ops(pending: &[usize], sizes: &[usize], max: usize) -> Vec<Vec<usize>> 
 
 /// Exact bytes of an op in a bulk body: action line, source line, both newlines.
 fn op_size(op: &BulkOp) -> usize {
-    action_line(op).len() + op.source.len() + 1
+    match op.delete {
+        true => action_line(op).len(),
+        false => action_line(op).len() + op.source.len() + 1,
+    }
 }
 
 fn action_line(op: &BulkOp) -> Vec<u8> {
     let mut out = Vec::with_capacity(op.index.len() + op.id.len() + 80);
-    match op.condition {
-        Some(WriteCondition::Absent) => out.extend_from_slice(br#"{"create":{"_index":"#),
-        _ => out.extend_from_slice(br#"{"index":{"_index":"#),
+    match (op.delete, op.condition) {
+        (true, _) => out.extend_from_slice(br#"{"delete":{"_index":"#),
+        (false, Some(WriteCondition::Absent)) => out.extend_from_slice(br#"{"create":{"_index":"#),
+        (false, _) => out.extend_from_slice(br#"{"index":{"_index":"#),
     }
     push_json_str(&mut out, &op.index);
     out.extend_from_slice(br#","_id":"#);
@@ -711,6 +719,9 @@ fn action_line(op: &BulkOp) -> Vec<u8> {
 /// Appends the action and source lines of `op` to a bulk body.
 fn write_op(out: &mut Vec<u8>, op: &BulkOp) {
     out.extend_from_slice(&action_line(op));
+    if op.delete {
+        return;
+    }
     let start = out.len();
     out.extend_from_slice(&op.source);
     for b in &mut out[start..] {
@@ -1153,6 +1164,7 @@ mod tests {
             id: "d1".into(),
             source: Bytes::from_static(b"{}"),
             condition: Some(WriteCondition::Absent),
+            delete: false,
         };
         let line: serde_json::Value = serde_json::from_slice(&action_line(&op)).unwrap();
         assert_eq!(
@@ -1171,12 +1183,34 @@ mod tests {
     }
 
     #[test]
+    fn deletes_are_one_action_line() {
+        let op = BulkOp {
+            index: "idx".into(),
+            id: "d1".into(),
+            source: Bytes::new(),
+            condition: None,
+            delete: true,
+        };
+        let mut body = Vec::new();
+        write_op(&mut body, &op);
+        assert_eq!(op_size(&op), body.len());
+        let text = String::from_utf8(body).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text:?}");
+        let action: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(
+            action,
+            serde_json::json!({"delete": {"_index": "idx", "_id": "d1"}})
+        );
+    }
+
+    #[test]
     fn body_lines_are_exact_and_escaped() {
         let op = BulkOp {
             index: "idx".into(),
             id: "a\"b\\c\nd\u{1}é".into(),
             source: Bytes::from_static(b"{\"t\":\n1}\r\n"),
             condition: None,
+            delete: false,
         };
         let mut body = Vec::new();
         write_op(&mut body, &op);
