@@ -389,6 +389,17 @@ fn put_in_order(input: flume::Receiver<Prepared>, output: flume::Sender<Prepared
     }
 }
 
+/// The id a delete names: the same rules as a record's `id`.
+fn delete_id(bytes: &[u8]) -> Result<String, String> {
+    match std::str::from_utf8(bytes) {
+        Ok(id) if !id.is_empty() && id.len() <= crate::decode::MAX_ID_BYTES => Ok(id.to_string()),
+        _ => Err(format!(
+            "a delete (a Kafka tombstone) needs the id as its key: 1 to {} bytes of UTF-8",
+            crate::decode::MAX_ID_BYTES
+        )),
+    }
+}
+
 fn detect_worker(
     input: flume::Receiver<Work>,
     output: flume::Sender<Prepared>,
@@ -414,7 +425,16 @@ fn detect_worker(
         let mut deletes = Vec::new();
         for raw in work.records {
             if raw.delete {
-                deletes.push(String::from_utf8_lossy(&raw.bytes).into_owned());
+                match delete_id(&raw.bytes) {
+                    Ok(id) => deletes.push(id),
+                    Err(message) => rejected.push(Rejection {
+                        position: raw.position,
+                        reason: "bad_delete".into(),
+                        message,
+                        raw: String::from_utf8_lossy(&raw.bytes).into_owned(),
+                        truncated: false,
+                    }),
+                }
                 continue;
             }
             match decoder.decode_raw(&raw) {

@@ -782,7 +782,11 @@ fn take(
     let topic = message.topic().to_string();
     let partition = message.partition();
     let offset = message.offset();
-    let bytes = message.payload().map(<[u8]>::to_vec).unwrap_or_default();
+    // A tombstone (a key without a value) deletes the document whose id is the key.
+    let (bytes, delete) = match message.payload() {
+        Some(payload) => (payload.to_vec(), false),
+        None => (message.key().map(<[u8]>::to_vec).unwrap_or_default(), true),
+    };
     progress
         .bytes_read
         .fetch_add(bytes.len() as u64, Ordering::Relaxed);
@@ -793,7 +797,7 @@ fn take(
         },
         bytes,
         id_from_position: true,
-        delete: false,
+        delete,
     };
     Ok(Some((raw, topic, partition, offset)))
 }

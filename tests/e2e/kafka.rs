@@ -543,8 +543,11 @@ fn run_measured(mut command: Command, limit: Duration) -> (bool, String, String,
 async fn kafka_backlog_behind_a_slow_pipeline_pauses_consumption_with_bounded_memory() {
     // A pipeline that admits few records at a time is the slow backend here: the broker could
     // deliver the whole backlog at once, and without pausing and bounded prefetch it would.
+    // Records are acknowledged (and admission freed) at each commit, every 300 ms: well over
+    // pause_after_ms, so a full pipeline holds the reader long enough to pause it. (With commits
+    // every 100 ms, as long as pause_after_ms, whether it paused was a matter of timing.)
     let settings = "[pipeline]\nmax_in_flight_records = 400\nchunk_records = 100\n\
-                    commit_interval_ms = 100\nwriter_memory_mb = 32\n\n\
+                    commit_interval_ms = 300\nwriter_memory_mb = 32\n\n\
                     [limits]\nmax_record_bytes = 65536\n\n\
                     [kafka]\ncommit_interval_ms = 200\npause_after_ms = 100\nmax_prefetch_kbytes = 1024\n";
     let big_text = |prefix: &str, count: usize| -> Vec<Vec<u8>> {
@@ -811,4 +814,115 @@ async fn dead_letters_in_a_kafka_topic_are_listed_and_replayed() {
     assert!(ok, "{stderr}");
     assert_eq!(dead_letter_reasons(&stdout), ["not_json"], "{stdout}");
     assert_eq!(count_docs(&data), 4);
+}
+
+/// Sends `(key, value)` messages in order to partition 0; `None` values are tombstones.
+async fn produce_keyed(topic: &str, messages: &[(Option<&str>, Option<&str>)]) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .expect("producer");
+    for (i, (key, value)) in messages.iter().enumerate() {
+        let mut record: FutureRecord<'_, str, str> = FutureRecord::to(topic).partition(0);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        if let Some(value) = value {
+            record = record.payload(value);
+        }
+        producer
+            .send(record, Duration::from_secs(30))
+            .await
+            .unwrap_or_else(|(e, _)| panic!("message {i} not delivered: {e}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Kafka broker of scripts/test.sh"]
+async fn kafka_tombstones_delete_in_order_with_the_writes_and_replays_agree() {
+    let dir = tempdir();
+    let topic = unique_name("tombstones");
+    create_topic(&topic, 1).await;
+    let write = |id: &str, words: &str| format!(r#"{{"id":"{id}","title":"{words}"}}"#);
+    let (w1, w2, w3, w1_again) = (
+        write("t-1", "Ein Datensatz, der später gelöscht wird"),
+        write("t-2", "Ein Datensatz, der bleibt"),
+        write("t-3", "Ein Datensatz, der nach seiner Löschung zurückkommt"),
+        write("t-1", "Der gelöschte Datensatz in neuer Fassung"),
+    );
+    produce_keyed(
+        &topic,
+        &[
+            (Some("t-1"), Some(&w1)),
+            (Some("t-2"), Some(&w2)),
+            (Some("t-3"), None),
+            (Some("t-3"), Some(&w3)),
+            (Some("t-1"), None),
+            (None, None),
+        ],
+    )
+    .await;
+    let config = dir.path().join("glossa.toml");
+    std::fs::write(
+        &config,
+        "[pipeline]\ncommit_interval_ms = 100\nwriter_memory_mb = 32\n",
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let data = dir.path().join("data");
+    let check = |round: &str| {
+        let index = glossa::backend::embedded::EmbeddedIndex::open(
+            &glossa::backend::embedded::live_index_dir(&data),
+            vec!["title".into(), "body".into()],
+        )
+        .expect("index opens");
+        let held = |id: &str| index.get(id).expect("get").is_some();
+        assert!(
+            !held("t-1"),
+            "{round}: a write deleted by a later tombstone is back"
+        );
+        assert!(held("t-2"), "{round}: t-2 is gone");
+        assert!(held("t-3"), "{round}: a write after a tombstone is lost");
+    };
+    let url = format!("kafka://{}/{topic}?group={}", bootstrap(), unique_name("g"));
+    ingest_expecting(
+        dir.path(),
+        &config,
+        &url,
+        Duration::from_secs(120),
+        "rejected 1",
+    );
+    check("first read");
+    let letters = dead_letters(&data);
+    assert_eq!(letters.len(), 1, "the keyless tombstone is a dead letter");
+    assert_eq!(letters[0].rejection.reason, "bad_delete");
+    // A new group replays the whole topic into the same index: the same end state.
+    let again = format!("kafka://{}/{topic}?group={}", bootstrap(), unique_name("g"));
+    ingest_expecting(
+        dir.path(),
+        &config,
+        &again,
+        Duration::from_secs(120),
+        "rejected 1",
+    );
+    check("replay");
+    // Then a write after the tombstone brings t-1 back.
+    produce_keyed(&topic, &[(Some("t-1"), Some(&w1_again))]).await;
+    ingest_expecting(
+        dir.path(),
+        &config,
+        &url,
+        Duration::from_secs(120),
+        "indexed 1 records",
+    );
+    let index = glossa::backend::embedded::EmbeddedIndex::open(
+        &glossa::backend::embedded::live_index_dir(&data),
+        vec!["title".into(), "body".into()],
+    )
+    .expect("index opens");
+    let document = index.get("t-1").expect("get").expect("t-1 is back");
+    assert_eq!(
+        document.source["title"],
+        "Der gelöschte Datensatz in neuer Fassung"
+    );
 }
