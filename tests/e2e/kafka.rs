@@ -543,13 +543,14 @@ fn run_measured(mut command: Command, limit: Duration) -> (bool, String, String,
 async fn kafka_backlog_behind_a_slow_pipeline_pauses_consumption_with_bounded_memory() {
     // A pipeline that admits few records at a time is the slow backend here: the broker could
     // deliver the whole backlog at once, and without pausing and bounded prefetch it would.
-    // Records are acknowledged (and admission freed) at each commit, every 300 ms: well over
-    // pause_after_ms, so a full pipeline holds the reader long enough to pause it. (With commits
-    // every 100 ms, as long as pause_after_ms, whether it paused was a matter of timing.)
+    // The reader must outpace the pipeline, and the pause threshold be short against the
+    // pipeline's cycle: with 1 MiB of prefetch the reader managed about 500 records/s here, no
+    // faster than the pipeline, and with pause_after_ms = 100 a full pipeline rarely held it that
+    // long; whether it paused was chance (failures in about half the runs).
     let settings = "[pipeline]\nmax_in_flight_records = 400\nchunk_records = 100\n\
-                    commit_interval_ms = 300\nwriter_memory_mb = 32\n\n\
+                    commit_interval_ms = 100\nwriter_memory_mb = 32\n\n\
                     [limits]\nmax_record_bytes = 65536\n\n\
-                    [kafka]\ncommit_interval_ms = 200\npause_after_ms = 100\nmax_prefetch_kbytes = 1024\n";
+                    [kafka]\ncommit_interval_ms = 200\npause_after_ms = 20\nmax_prefetch_kbytes = 8192\n";
     let big_text = |prefix: &str, count: usize| -> Vec<Vec<u8>> {
         records(prefix, count)
             .into_iter()
