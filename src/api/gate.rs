@@ -413,50 +413,91 @@ fn admit(gate: &Gate, request: &mut Request) -> Result<(), ApiError> {
             record.name
         )));
     }
-    if !record.allows(scope) {
-        count(&record.name, "forbidden");
-        let held: Vec<&str> = record.scopes.iter().map(|s| s.as_str()).collect();
+    admit_caller(
+        gate,
+        request,
+        scope,
+        Identified {
+            described: format!("the API key `{}`", record.name),
+            rate_subject: format!("key `{}`", record.name),
+            label: &record.name,
+            limiter_id: record.id.clone(),
+            name: record.name.clone(),
+            scopes: &record.scopes,
+            rate: record.rate_per_second.unwrap_or(gate.default_rate),
+            records_rate: record
+                .records_per_second
+                .unwrap_or(gate.default_records_rate),
+        },
+    )
+}
+
+/// Someone whose key or token checked out, as the scope and rate checks need them.
+struct Identified<'a> {
+    /// Who, in a 403 message ("the API key `etl`").
+    described: String,
+    /// Who, in a 429 message ("key `etl`").
+    rate_subject: String,
+    /// Metrics `key` label.
+    label: &'a str,
+    /// Key of the rate limiters.
+    limiter_id: String,
+    /// The caller's name for handlers and logs.
+    name: String,
+    scopes: &'a [Scope],
+    rate: u32,
+    records_rate: u32,
+}
+
+/// The checks after identification, the same for keys and tokens: the scope, the request rate,
+/// then the caller (with its records budget for ingest) handed to the handler.
+fn admit_caller(
+    gate: &Gate,
+    request: &mut Request,
+    scope: Scope,
+    who: Identified<'_>,
+) -> Result<(), ApiError> {
+    if !crate::auth::grants(who.scopes, scope) {
+        count(who.label, "forbidden");
+        let held: Vec<&str> = who.scopes.iter().map(|s| s.as_str()).collect();
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             format!(
-                "the API key `{}` has the scopes [{}]; {} {} needs `{scope}`",
-                record.name,
+                "{} has the scopes [{}]; {} {} needs `{scope}`",
+                who.described,
                 held.join(", "),
                 request.method(),
                 request.uri().path()
             ),
         ));
     }
-    let rate = record.rate_per_second.unwrap_or(gate.default_rate);
-    if let Some(limiter) = Gate::key_limiter(&gate.limiters, &record.id, rate) {
+    if let Some(limiter) = Gate::key_limiter(&gate.limiters, &who.limiter_id, who.rate) {
         if let Err(not_until) = limiter.check() {
-            count(&record.name, "rate_limited");
+            count(who.label, "rate_limited");
             return Err(too_many(
                 format!(
-                    "key `{}` is over its rate of {rate} requests per second; retry later",
-                    record.name
+                    "{} is over its rate of {} requests per second; retry later",
+                    who.rate_subject, who.rate
                 ),
                 not_until.wait_time_from(DefaultClock::default().now()),
             ));
         }
     }
-    count(&record.name, "allowed");
-    let records_rate = record
-        .records_per_second
-        .unwrap_or(gate.default_records_rate);
+    count(who.label, "allowed");
     let caller = Caller {
-        name: record.name.clone(),
+        name: who.name,
         records: (scope == Scope::Ingest && request.method() == Method::POST)
-            .then(|| Gate::key_limiter(&gate.record_limiters, &record.id, records_rate))
+            .then(|| Gate::key_limiter(&gate.record_limiters, &who.limiter_id, who.records_rate))
             .flatten(),
-        records_rate,
+        records_rate: who.records_rate,
     };
     request.extensions_mut().insert(caller);
     Ok(())
 }
 
-/// A request with an identity-provider token: valid, holding the scope, under the default rate
-/// (per subject). Metrics label such callers `jwt`, so subjects cannot grow the label set.
+/// A request with an identity-provider token: valid, then the same checks as a key, under the
+/// default rates (per subject). Metrics label such callers `jwt`, so subjects cannot grow the
+/// label set.
 fn admit_token(
     gate: &Gate,
     request: &mut Request,
@@ -473,47 +514,22 @@ fn admit_token(
             return Err(unauthorized(message));
         }
     };
-    if !caller
-        .scopes
-        .iter()
-        .any(|s| *s == scope || *s == Scope::Admin)
-    {
-        count("jwt", "forbidden");
-        let held: Vec<&str> = caller.scopes.iter().map(|s| s.as_str()).collect();
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!(
-                "the token of `{}` has the scopes [{}]; {} {} needs `{scope}`",
-                caller.subject,
-                held.join(", "),
-                request.method(),
-                request.uri().path()
-            ),
-        ));
-    }
     let id = format!("jwt:{}", caller.subject);
-    if let Some(limiter) = Gate::key_limiter(&gate.limiters, &id, gate.default_rate) {
-        if let Err(not_until) = limiter.check() {
-            count("jwt", "rate_limited");
-            return Err(too_many(
-                format!(
-                    "`{}` is over the rate of {} requests per second; retry later",
-                    caller.subject, gate.default_rate
-                ),
-                not_until.wait_time_from(DefaultClock::default().now()),
-            ));
-        }
-    }
-    count("jwt", "allowed");
-    let caller = Caller {
-        records: (scope == Scope::Ingest)
-            .then(|| Gate::key_limiter(&gate.record_limiters, &id, gate.default_records_rate))
-            .flatten(),
-        records_rate: gate.default_records_rate,
-        name: id,
-    };
-    request.extensions_mut().insert(caller);
-    Ok(())
+    admit_caller(
+        gate,
+        request,
+        scope,
+        Identified {
+            described: format!("the token of `{}`", caller.subject),
+            rate_subject: format!("`{}`", caller.subject),
+            label: "jwt",
+            limiter_id: id.clone(),
+            name: id,
+            scopes: &caller.scopes,
+            rate: gate.default_rate,
+            records_rate: gate.default_records_rate,
+        },
+    )
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {

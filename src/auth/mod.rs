@@ -57,6 +57,13 @@ impl fmt::Display for Scope {
     }
 }
 
+/// Whether holding `scopes` grants `scope` (admin grants every scope); keys and tokens alike.
+pub fn grants(scopes: &[Scope], scope: Scope) -> bool {
+    scopes
+        .iter()
+        .any(|held| *held == scope || *held == Scope::Admin)
+}
+
 /// One key as stored: everything but the secret.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KeyRecord {
@@ -80,9 +87,7 @@ pub struct KeyRecord {
 impl KeyRecord {
     /// Whether the key grants `scope` (admin grants every scope).
     pub fn allows(&self, scope: Scope) -> bool {
-        self.scopes
-            .iter()
-            .any(|held| *held == scope || *held == Scope::Admin)
+        grants(&self.scopes, scope)
     }
 
     /// Whether `presented` is this key, in constant time.

@@ -118,13 +118,18 @@ impl TestServer {
     }
 
     pub async fn search_post(&self, body: Value) -> (u16, Value) {
+        self.post_json("/v1/search", body).await
+    }
+
+    /// POSTs a JSON body to `path`; the status and the JSON answer.
+    pub async fn post_json(&self, path: &str, body: Value) -> (u16, Value) {
         let response = self
             .client
-            .post(format!("{}/v1/search", self.base))
+            .post(format!("{}{path}", self.base))
             .json(&body)
             .send()
             .await
-            .expect("search request");
+            .expect("POST request");
         let status = response.status().as_u16();
         (status, response.json().await.expect("JSON answer"))
     }

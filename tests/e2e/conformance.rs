@@ -51,24 +51,23 @@ async fn documents_are_deleted_by_id_and_by_list(server: &TestServer) {
     assert_eq!(status, 404, "a deleted document is still served");
     assert_eq!(found(&server.search(&search).await), ["del-2", "del-3"]);
 
-    let (status, answer) = post_json(
-        server,
-        "/v1/documents/_delete",
-        json!({"ids": ["del-2", "del-3", "never-was"]}),
-    )
-    .await;
+    let (status, answer) = server
+        .post_json(
+            "/v1/documents/_delete",
+            json!({"ids": ["del-2", "del-3", "never-was"]}),
+        )
+        .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["deleted"], 3, "{answer}");
     server.refresh().await;
     assert!(hit_ids(&server.search(&search).await).is_empty());
-    let (status, answer) = post_json(server, "/v1/documents/_delete", json!({"ids": []})).await;
+    let (status, answer) = server
+        .post_json("/v1/documents/_delete", json!({"ids": []}))
+        .await;
     assert_eq!(status, 400, "{answer}");
-    let (status, answer) = post_json(
-        server,
-        "/v1/documents/_delete",
-        json!({"ids": ["x".repeat(600)]}),
-    )
-    .await;
+    let (status, answer) = server
+        .post_json("/v1/documents/_delete", json!({"ids": ["x".repeat(600)]}))
+        .await;
     assert_eq!(status, 400, "{answer}");
 
     // A write after the delete brings the document back.
@@ -78,25 +77,6 @@ async fn documents_are_deleted_by_id_and_by_list(server: &TestServer) {
     assert_eq!(status, 200, "{answer}");
     server.refresh().await;
     assert_eq!(found(&server.search(&search).await), ["del-1"]);
-}
-
-async fn post_json(
-    server: &TestServer,
-    path: &str,
-    body: serde_json::Value,
-) -> (u16, serde_json::Value) {
-    let response = server
-        .client
-        .post(format!("{}{path}", server.base))
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    let status = response.status().as_u16();
-    (
-        status,
-        response.json().await.unwrap_or(serde_json::Value::Null),
-    )
 }
 
 /// `GET /v1/documents/{id}`: the record as ingested, with its language decision and ingest

@@ -303,6 +303,13 @@ impl EmbeddedIndex {
         })
     }
 
+    /// The stored language confidence of a document (0 when absent).
+    fn confidence(&self, doc: &TantivyDocument) -> f64 {
+        doc.get_first(self.fields.confidence)
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0)
+    }
+
     /// The document with this id in the newest snapshot.
     pub fn get(&self, id: &str) -> Result<Option<StoredDocument>, EmbeddedError> {
         let searcher = self.reader.searcher();
@@ -315,11 +322,7 @@ impl EmbeddedIndex {
             return Ok(None);
         };
         let doc: TantivyDocument = searcher.doc(*address)?;
-        let text = |field| {
-            doc.get_first(field)
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        };
+        let text = |field| stored_text(&doc, field);
         let ingested_at = doc
             .get_first(self.fields.ingested_at)
             .and_then(|v| v.as_datetime())
@@ -332,10 +335,7 @@ impl EmbeddedIndex {
         Ok(Some(StoredDocument {
             id: text(self.fields.id),
             lang: text(self.fields.lang),
-            lang_confidence: doc
-                .get_first(self.fields.confidence)
-                .and_then(|v| v.as_f64())
-                .unwrap_or(0.0),
+            lang_confidence: self.confidence(&doc),
             lang_method: text(self.fields.lang_method),
             ingested_at,
             source: serde_json::from_str(&text(self.fields.source))
@@ -349,11 +349,7 @@ impl EmbeddedIndex {
         score: f32,
         highlighter: Option<&query::Highlighter>,
     ) -> Hit {
-        let text = |field| {
-            doc.get_first(field)
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        };
+        let text = |field| stored_text(doc, field);
         let source: serde_json::Value =
             serde_json::from_str(&text(self.fields.source)).unwrap_or(serde_json::Value::Null);
         let mut highlights = std::collections::BTreeMap::new();
@@ -374,15 +370,19 @@ impl EmbeddedIndex {
         Hit {
             id: text(self.fields.id),
             lang: text(self.fields.lang),
-            lang_confidence: doc
-                .get_first(self.fields.confidence)
-                .and_then(|v| v.as_f64())
-                .unwrap_or(0.0),
+            lang_confidence: self.confidence(doc),
             score,
             highlights,
             source,
         }
     }
+}
+
+/// A stored text field's first value, or empty.
+fn stored_text(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {
+    doc.get_first(field)
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// The single writer of an embedded index.
