@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
+use rand::Rng;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::Method;
 use serde_json::Value;
@@ -26,6 +27,8 @@ const NODE_BACKOFF_MAX: Duration = Duration::from_secs(60);
 const CONNECT_TIMEOUT_MAX: Duration = Duration::from_secs(10);
 /// How much of an unparseable error body is kept in an error message.
 const ERROR_BODY_EXCERPT: usize = 512;
+/// Retries of a 429 in `Client::json` (delays double from 100 ms to 4 s: about 12 s in all).
+const BUSY_RETRIES: usize = 8;
 
 /// Content type of JSON request bodies.
 pub const CONTENT_TYPE_JSON: &str = "application/json";
@@ -459,9 +462,41 @@ impl Client {
         last.unwrap_or_else(|| Err(OpenSearchError::Internal("no node to send to".into())))
     }
 
-    /// Sends a JSON request and decodes the JSON answer; a non-2xx answer becomes
-    /// `OpenSearchError::Status` with the cluster's `error.type: error.reason`.
+    /// Sends a JSON request and decodes the JSON answer, waiting out a busy cluster: a 429
+    /// (a full write or search queue) is retried after a jittered, doubling delay, for at most
+    /// about 12 s, because operator commands and control-plane writes (job state, keys, dead
+    /// letters) should not fail on a moment's overload. The serving path uses `json_once`.
     pub async fn json(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, OpenSearchError> {
+        let mut cap = Duration::from_millis(100);
+        for _ in 0..BUSY_RETRIES {
+            match self.json_once(method.clone(), path_and_query, body).await {
+                Err(OpenSearchError::Status {
+                    status: 429,
+                    reason,
+                }) => {
+                    let delay = Duration::from_millis(
+                        rand::rng()
+                            .random_range(cap.as_millis() as u64 / 2..=cap.as_millis() as u64),
+                    );
+                    debug!(path = path_and_query, %reason, ?delay, "cluster busy (429); retrying");
+                    tokio::time::sleep(delay).await;
+                    cap = (cap * 2).min(Duration::from_secs(4));
+                }
+                other => return other,
+            }
+        }
+        self.json_once(method, path_and_query, body).await
+    }
+
+    /// Sends a JSON request once and decodes the JSON answer; a non-2xx answer becomes
+    /// `OpenSearchError::Status` with the cluster's `error.type: error.reason`. For the search
+    /// path, where a busy cluster should reach the caller at once as a 503 with `Retry-After`.
+    pub async fn json_once(
         &self,
         method: Method,
         path_and_query: &str,
@@ -954,5 +989,49 @@ mod tests {
             "ca3d163bab055381827226140568f3bef7eaac187cebd76878e0b63e9e442356"
         );
         assert_eq!(get("x-amz-security-token").unwrap(), "tok");
+    }
+
+    /// A cluster that is busy for two requests: `json` waits it out, `json_once` reports it.
+    #[tokio::test]
+    async fn json_waits_out_a_busy_cluster_and_json_once_does_not() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let busy = "{\"error\":{\"type\":\"rejected_execution_exception\",\"reason\":\"queue full\"},\"status\":429}";
+            let mut served = 0;
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut request = vec![0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let (status, body) = if served % 3 < 2 {
+                    ("429 Too Many Requests", busy)
+                } else {
+                    ("200 OK", "{\"acknowledged\":true}")
+                };
+                served += 1;
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        let mut cfg = ClientConfig::new(vec![Url::parse(&format!("http://{addr}")).unwrap()]);
+        cfg.request_timeout = Duration::from_secs(5);
+        let client = Client::new(cfg).unwrap();
+        let answer = client.json(Method::PUT, "jobs/_doc/1", None).await.unwrap();
+        assert_eq!(answer["acknowledged"], true);
+        match client.json_once(Method::PUT, "jobs/_doc/1", None).await {
+            Err(OpenSearchError::Status {
+                status: 429,
+                reason,
+            }) => {
+                assert!(reason.contains("rejected_execution_exception"), "{reason}")
+            }
+            other => panic!("expected the 429, got {other:?}"),
+        }
     }
 }

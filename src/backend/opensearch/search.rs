@@ -186,7 +186,7 @@ impl OpenSearchSearch {
         let path = format!("{}/_search", self.read_alias);
         let answer = self
             .client
-            .json(Method::POST, &path, Some(&body))
+            .json_once(Method::POST, &path, Some(&body))
             .await
             .map_err(SearchError::from)?;
         Ok(answer["hits"]["hits"].get(0).map(stored))
@@ -226,7 +226,11 @@ impl OpenSearchSearch {
                 ("_search".to_string(), Some(pit), served)
             }
         };
-        let answer = match self.client.json(Method::POST, &path, Some(&body)).await {
+        let answer = match self
+            .client
+            .json_once(Method::POST, &path, Some(&body))
+            .await
+        {
             Ok(answer) => answer,
             Err(e) => {
                 if let (Some(pit), 1..) = (&pit, skip) {
@@ -325,7 +329,7 @@ impl OpenSearchSearch {
         let reservation = self.pits.reserve(self.keep_alive)?;
         let opened = self
             .client
-            .json(
+            .json_once(
                 Method::POST,
                 &format!(
                     "{}/_search/point_in_time?keep_alive={keep_alive}",
