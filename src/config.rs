@@ -123,6 +123,9 @@ pub struct AuthSettings {
     pub bootstrap_key: Option<String>,
     /// Accept tokens of an identity provider besides API keys.
     pub jwt: Option<JwtSettings>,
+    /// The metadata field that records a document's tenant: stamped on every record a
+    /// tenant-scoped key (or token) writes, and filtered on in every search it makes.
+    pub tenant_field: String,
 }
 
 /// Identity-provider tokens (`[auth.jwt]`): who issues them, for whom, and where the scopes are.
@@ -145,6 +148,10 @@ pub struct JwtSettings {
     /// The claim that names the caller in logs.
     #[serde(default = "default_name_claim")]
     pub name_claim: String,
+    /// The claim that confines the caller to one tenant (like a tenant key); a token without
+    /// it reaches every tenant's documents.
+    #[serde(default)]
+    pub tenant_claim: Option<String>,
 }
 
 fn default_scopes_claim() -> String {
@@ -164,6 +171,7 @@ impl Default for AuthSettings {
             default_records_per_second: 0,
             bootstrap_key: None,
             jwt: None,
+            tenant_field: "tenant".to_string(),
         }
     }
 }
@@ -542,6 +550,16 @@ impl Config {
     }
 
     /// Rejects settings that would make the pipeline stall or misbehave.
+    /// The metadata fields the cluster's mapping declares (filterable): the configured ones and
+    /// the tenant field, a keyword, which tenant-scoped callers are filtered on.
+    pub fn filterable_metadata(&self) -> std::collections::BTreeMap<String, MetaType> {
+        let mut fields = self.opensearch.metadata_fields.clone();
+        fields
+            .entry(self.auth.tenant_field.clone())
+            .or_insert(MetaType::Keyword);
+        fields
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key, message: &str| {
             Err(ConfigError::Invalid {
@@ -562,6 +580,28 @@ impl Config {
             return invalid(
                 "pipeline",
                 "chunk_records and max_in_flight_records must be positive",
+            );
+        }
+        let tenant = &self.auth.tenant_field;
+        if tenant.is_empty()
+            || tenant == "id"
+            || tenant == "lang"
+            || self.text_fields.contains(tenant)
+        {
+            return invalid(
+                "auth.tenant_field",
+                "must name a metadata field: not empty, not `id`, `lang` or a text field",
+            );
+        }
+        if self
+            .opensearch
+            .metadata_fields
+            .get(tenant)
+            .is_some_and(|kind| *kind != MetaType::Keyword)
+        {
+            return invalid(
+                "auth.tenant_field",
+                "is declared in opensearch.metadata_fields with a type other than keyword",
             );
         }
         if self.search.cursor_keep_alive_seconds == 0 || self.search.max_open_cursors == 0 {

@@ -292,6 +292,10 @@ enum KeysCommand {
         /// Records per second at most through ingest (default: auth.default_records_per_second).
         #[arg(long)]
         records_rate: Option<u32>,
+        /// Confine the key to one tenant: what it writes is stamped with auth.tenant_field =
+        /// TENANT (its ids namespaced), and it searches, fetches and deletes only such documents.
+        #[arg(long)]
+        tenant: Option<String>,
     },
     /// Print every key (id, name, scopes, limits, created, revoked); never the secret.
     List,
@@ -499,6 +503,7 @@ async fn keys(config: &Config, command: KeysCommand) -> Result<()> {
             name,
             rate,
             records_rate,
+            tenant,
         } => {
             let scopes = scope
                 .iter()
@@ -508,11 +513,18 @@ async fn keys(config: &Config, command: KeysCommand) -> Result<()> {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
+            if let Some(tenant) = &tenant {
+                glossa::auth::check_tenant_name(tenant)?;
+                if scopes.contains(&Scope::Admin) {
+                    anyhow::bail!("a tenant key cannot have the admin scope, which reaches every tenant; give it ingest, search or metrics");
+                }
+            }
             let issued = issue(NewKey {
                 name: name.unwrap_or_default(),
                 scopes,
                 rate_per_second: rate,
                 records_per_second: records_rate,
+                tenant,
             });
             let mut record = issued.record;
             if record.name.is_empty() {
@@ -520,8 +532,13 @@ async fn keys(config: &Config, command: KeysCommand) -> Result<()> {
             }
             store.add(&record).await?;
             let scopes: Vec<&str> = record.scopes.iter().map(|s| s.as_str()).collect();
+            let confined = record
+                .tenant
+                .as_ref()
+                .map(|t| format!(", confined to {} = {t}", config.auth.tenant_field))
+                .unwrap_or_default();
             eprintln!(
-                "Created key `{}` (id {}) with scopes {}. It is shown once, below; store it now.",
+                "Created key `{}` (id {}) with scopes {}{confined}. It is shown once, below; store it now.",
                 record.name,
                 record.id,
                 scopes.join(",")
@@ -533,10 +550,11 @@ async fn keys(config: &Config, command: KeysCommand) -> Result<()> {
                 let scopes: Vec<&str> = record.scopes.iter().map(|s| s.as_str()).collect();
                 let limit = |v: Option<u32>| v.map_or("default".to_string(), |n| n.to_string());
                 println!(
-                    "{}  {:<20} scopes={:<24} rate={:<8} records_rate={:<8} created={} {}",
+                    "{}  {:<20} scopes={:<24} tenant={:<12} rate={:<8} records_rate={:<8} created={} {}",
                     record.id,
                     record.name,
                     scopes.join(","),
+                    record.tenant.as_deref().unwrap_or("-"),
                     limit(record.rate_per_second),
                     limit(record.records_per_second),
                     record.created_at,

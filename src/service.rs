@@ -218,7 +218,7 @@ fn opensearch_backend(
         names.read_alias,
         Duration::from_secs(config.search.cursor_keep_alive_seconds),
         config.search.max_open_cursors,
-        settings.metadata_fields.keys().cloned().collect(),
+        config.filterable_metadata().into_keys().collect(),
     );
     Ok((sink, SearchBackend::OpenSearch(Arc::new(search))))
 }

@@ -20,13 +20,23 @@ use crate::search::StoredDocument;
 /// Largest `POST /v1/documents/_delete` body.
 const MAX_DELETE_BODY_BYTES: usize = 4 * 1024 * 1024;
 
-fn check_id(id: &str) -> Result<(), ApiError> {
+/// The id the index holds for the caller's `id`: the same, or namespaced for a tenant-scoped
+/// caller (whose limit is shorter by the prefix).
+fn stored_id(caller: Option<&Caller>, id: &str) -> Result<String, ApiError> {
+    let too_long = || ApiError::bad_request(format!("a document id is 1 to {MAX_ID_BYTES} bytes"));
     if id.is_empty() || id.len() > MAX_ID_BYTES {
-        return Err(ApiError::bad_request(format!(
-            "a document id is 1 to {MAX_ID_BYTES} bytes"
-        )));
+        return Err(too_long());
     }
-    Ok(())
+    match caller.and_then(|c| c.tenant.as_ref()) {
+        None => Ok(id.to_string()),
+        Some(tenant) => tenant.stored_id(id).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "a document id is at most {} bytes for tenant `{}` ({MAX_ID_BYTES} with the tenant prefix)",
+                MAX_ID_BYTES - tenant.name().len() - 1,
+                tenant.name()
+            ))
+        }),
+    }
 }
 
 pub async fn delete_document(
@@ -34,8 +44,8 @@ pub async fn delete_document(
     caller: Option<Extension<Caller>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    check_id(&id)?;
-    let deleted = delete(&state, caller.as_deref(), vec![id.clone()]).await?;
+    let stored = stored_id(caller.as_deref(), &id)?;
+    let deleted = delete(&state, caller.as_deref(), vec![stored]).await?;
     Ok(Json(json!({"id": id, "deleted": deleted == 1})))
 }
 
@@ -63,10 +73,12 @@ pub async fn delete_documents(
     if body.ids.is_empty() {
         return Err(ApiError::bad_request("`ids` is empty"));
     }
-    for id in &body.ids {
-        check_id(id)?;
-    }
-    let deleted = delete(&state, caller.as_deref(), body.ids).await?;
+    let ids = body
+        .ids
+        .iter()
+        .map(|id| stored_id(caller.as_deref(), id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let deleted = delete(&state, caller.as_deref(), ids).await?;
     Ok(Json(json!({"deleted": deleted})))
 }
 
@@ -101,6 +113,9 @@ async fn delete(
         .map_err(super::ingest::pipeline_error)?;
     tracing::info!(
         key = caller.map_or("-", |c| c.name.as_str()),
+        tenant = caller
+            .and_then(|c| c.tenant.as_ref())
+            .map_or("-", |t| t.name()),
         deleted = outcome.deleted,
         "documents deleted"
     );
@@ -109,12 +124,20 @@ async fn delete(
 
 pub async fn get_document(
     State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
     Path(id): Path<String>,
 ) -> Result<Json<StoredDocument>, ApiError> {
-    check_id(&id)?;
-    match state.index.get(&id).await {
-        Ok(Some(document)) => Ok(Json(document)),
-        Ok(None) => Err(ApiError::new(
+    let tenant = caller.as_deref().and_then(|c| c.tenant.as_ref());
+    let stored = stored_id(caller.as_deref(), &id)?;
+    match state.index.get(&stored).await {
+        Ok(Some(document)) if tenant.is_none_or(|t| t.owns(&document.source)) => {
+            let mut document = document;
+            if let Some(tenant) = tenant {
+                tenant.present_document(&mut document);
+            }
+            Ok(Json(document))
+        }
+        Ok(_) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             format!("no document with id `{id}`"),
         )),

@@ -19,7 +19,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::ApiError;
-use crate::auth::{key_id, JwtVerifier, KeyRecord, KeyStore, Scope};
+use crate::auth::{key_id, JwtVerifier, KeyRecord, KeyStore, Scope, Tenant};
 use crate::config::Config;
 use crate::metrics as m;
 
@@ -31,6 +31,8 @@ pub struct RemoteAddr(pub SocketAddr);
 #[derive(Clone)]
 pub struct Caller {
     pub name: String,
+    /// The tenant the caller is confined to; handlers stamp, filter and namespace by it.
+    pub tenant: Option<Tenant>,
     records: Option<Arc<DefaultDirectRateLimiter>>,
     records_rate: u32,
 }
@@ -92,6 +94,8 @@ pub struct Gate {
     max_uri_bytes: usize,
     default_rate: u32,
     default_records_rate: u32,
+    /// `auth.tenant_field`.
+    tenant_field: String,
 }
 
 /// Why a server may not start with these settings.
@@ -171,6 +175,7 @@ impl Gate {
             max_uri_bytes: config.server.max_uri_bytes,
             default_rate: config.auth.default_rate_per_second,
             default_records_rate: config.auth.default_records_per_second,
+            tenant_field: config.auth.tenant_field.clone(),
         }))
     }
 
@@ -428,6 +433,7 @@ fn admit(gate: &Gate, request: &mut Request) -> Result<(), ApiError> {
             records_rate: record
                 .records_per_second
                 .unwrap_or(gate.default_records_rate),
+            tenant: record.tenant.as_deref(),
         },
     )
 }
@@ -447,6 +453,7 @@ struct Identified<'a> {
     scopes: &'a [Scope],
     rate: u32,
     records_rate: u32,
+    tenant: Option<&'a str>,
 }
 
 /// The checks after identification, the same for keys and tokens: the scope, the request rate,
@@ -483,9 +490,23 @@ fn admit_caller(
             ));
         }
     }
+    let tenant = who
+        .tenant
+        .map(|name| Tenant::new(&gate.tenant_field, name))
+        .transpose()
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "{} is confined to a tenant that is not valid: {e}",
+                    who.described
+                ),
+            )
+        })?;
     count(who.label, "allowed");
     let caller = Caller {
         name: who.name,
+        tenant,
         records: (scope == Scope::Ingest && request.method() == Method::POST)
             .then(|| Gate::key_limiter(&gate.record_limiters, &who.limiter_id, who.records_rate))
             .flatten(),
@@ -528,6 +549,7 @@ fn admit_token(
             scopes: &caller.scopes,
             rate: gate.default_rate,
             records_rate: gate.default_records_rate,
+            tenant: caller.tenant.as_deref(),
         },
     )
 }

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::gate::Caller;
 use super::{ApiError, AppState};
+use crate::auth::Tenant;
 use crate::metrics as m;
 use crate::pipeline::{Admission, PipelineError};
 use crate::record::{RawRecord, SourcePosition};
@@ -61,7 +62,7 @@ pub async fn post_documents(
     }
     let bytes = super::read_body(body, limit, &state.config, too_large).await?;
     let source = request_source();
-    let records = split_body(&bytes, &source)?;
+    let mut records = split_body(&bytes, &source)?;
     if records.is_empty() {
         return Err(ApiError::bad_request(
             "the body holds no records: send NDJSON (one JSON object per line) or a JSON array of objects",
@@ -69,6 +70,9 @@ pub async fn post_documents(
     }
     if let Some(caller) = &caller {
         caller.admit_records(records.len())?;
+        if let Some(tenant) = caller.tenant.clone() {
+            records = stamp(tenant, records).await?;
+        }
     }
     let pending = state
         .pipeline
@@ -91,6 +95,20 @@ pub async fn post_documents(
         rejected,
         languages: outcome.languages,
     }))
+}
+
+/// Makes every record the tenant's (stamped field, namespaced id), off the async workers: it
+/// parses every record. One record naming another tenant refuses the whole request.
+async fn stamp(tenant: Tenant, mut records: Vec<RawRecord>) -> Result<Vec<RawRecord>, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        for record in &mut records {
+            record.bytes = tenant.stamp(&record.bytes, record.position.line)?;
+        }
+        Ok(records)
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(|e: crate::auth::TenantError| ApiError::new(StatusCode::FORBIDDEN, e.to_string()))
 }
 
 /// The source name of one HTTP request's records (`http:N`), for dead letters and logs.

@@ -6,11 +6,13 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::gate::Caller;
 use super::{ApiError, AppState};
+use crate::auth::Tenant;
 use crate::backend::SearchError;
 use crate::detect::Method;
 use crate::metrics as m;
@@ -65,6 +67,7 @@ pub struct SearchAnswer {
 
 pub async fn get_search(
     State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<SearchAnswer>, ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
@@ -94,11 +97,17 @@ pub async fn get_search(
             },
         }
     }
-    search(state, body).await
+    search(state, tenant_of(caller), body).await
+}
+
+/// The tenant a caller's searches are confined to.
+fn tenant_of(caller: Option<Extension<Caller>>) -> Option<Tenant> {
+    caller.and_then(|Extension(caller)| caller.tenant)
 }
 
 pub async fn post_search(
     State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
     body: Body,
 ) -> Result<Json<SearchAnswer>, ApiError> {
     let bytes = super::read_body(body, MAX_SEARCH_BODY_BYTES, &state.config, || {
@@ -110,7 +119,7 @@ pub async fn post_search(
     .await?;
     let body: SearchBody = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request(format!("invalid search body: {e}")))?;
-    search(state, body).await
+    search(state, tenant_of(caller), body).await
 }
 
 /// `filter.year.gte=2000` becomes `{"year": {"gte": 2000}}`; `filter.tag=x` becomes `{"tag": "x"}`.
@@ -168,9 +177,13 @@ fn languages_to_search(
     langs
 }
 
-async fn search(state: AppState, body: SearchBody) -> Result<Json<SearchAnswer>, ApiError> {
+async fn search(
+    state: AppState,
+    tenant: Option<Tenant>,
+    body: SearchBody,
+) -> Result<Json<SearchAnswer>, ApiError> {
     let started = Instant::now();
-    let result = run(state, body, started).await;
+    let result = run(state, tenant, body, started).await;
     let status = match &result {
         Ok(_) => "ok",
         Err(e) if e.status.is_client_error() => "client_error",
@@ -183,6 +196,7 @@ async fn search(state: AppState, body: SearchBody) -> Result<Json<SearchAnswer>,
 
 async fn run(
     state: AppState,
+    tenant: Option<Tenant>,
     body: SearchBody,
     started: Instant,
 ) -> Result<Json<SearchAnswer>, ApiError> {
@@ -217,8 +231,11 @@ async fn run(
         .map(Cursor::decode)
         .transpose()
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let filters = crate::search::parse_filters(body.filters)
+    let mut filters = crate::search::parse_filters(body.filters)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if let Some(tenant) = &tenant {
+        filters.push(tenant.filter());
+    }
     let router = state.languages.clone();
     let (query_language, langs) = match body.lang.as_deref().map(str::trim) {
         Some(code) if !code.is_empty() => {
@@ -302,7 +319,7 @@ async fn run(
             );
         }
     }
-    let result = result.map_err(|e| match e {
+    let mut result = result.map_err(|e| match e {
         SearchError::InvalidQuery(message) => ApiError::bad_request(message),
         SearchError::ExpiredCursor(message) => ApiError::new(StatusCode::GONE, message),
         SearchError::Busy {
@@ -317,6 +334,12 @@ async fn run(
             ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
         },
     })?;
+    if let Some(tenant) = &tenant {
+        result
+            .hits
+            .iter_mut()
+            .for_each(|hit| tenant.present_hit(hit));
+    }
     Ok(Json(SearchAnswer {
         took_ms,
         query_language,

@@ -45,6 +45,8 @@ pub struct TokenCaller {
     /// The `name_claim` (default `sub`).
     pub subject: String,
     pub scopes: Vec<Scope>,
+    /// The `tenant_claim`, when one is configured: the caller is confined to that tenant.
+    pub tenant: Option<String>,
 }
 
 impl JwtVerifier {
@@ -96,6 +98,17 @@ impl JwtVerifier {
         let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
             .map_err(|e| format!("the token is not valid: {e}"))?
             .claims;
+        let tenant = match &self.settings.tenant_claim {
+            None => None,
+            Some(claim) => {
+                let name = claims.get(claim).and_then(Value::as_str).ok_or_else(|| {
+                    format!("the token has no `{claim}` claim naming its tenant (auth.jwt.tenant_claim)")
+                })?;
+                super::check_tenant_name(name)
+                    .map_err(|e| format!("the token's `{claim}` claim: {e}"))?;
+                Some(name.to_string())
+            }
+        };
         Ok(TokenCaller {
             subject: claims
                 .get(&self.settings.name_claim)
@@ -103,6 +116,7 @@ impl JwtVerifier {
                 .unwrap_or("unnamed")
                 .to_string(),
             scopes: self.scopes(&claims),
+            tenant,
         })
     }
 

@@ -8,9 +8,11 @@
 
 mod jwt;
 mod store;
+mod tenant;
 
 pub use jwt::{JwksError, JwtVerifier, TokenCaller};
 pub use store::{KeyStore, StoreError};
+pub use tenant::{check_tenant_name, Tenant, TenantError};
 
 use std::fmt;
 
@@ -76,6 +78,9 @@ pub struct KeyRecord {
     pub rate_per_second: Option<u32>,
     /// Records per second through ingest; `None` takes `auth.default_records_per_second`.
     pub records_per_second: Option<u32>,
+    /// The tenant the key is confined to (see [`Tenant`]); `None` reaches every document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
     /// Hex BLAKE3 hash of the whole key.
     pub hash: String,
     /// RFC 3339.
@@ -114,6 +119,7 @@ pub struct NewKey {
     pub scopes: Vec<Scope>,
     pub rate_per_second: Option<u32>,
     pub records_per_second: Option<u32>,
+    pub tenant: Option<String>,
 }
 
 /// A freshly made key: the secret to show once, and the record to store.
@@ -143,6 +149,7 @@ pub fn issue(new: NewKey) -> Issued {
             scopes,
             rate_per_second: new.rate_per_second,
             records_per_second: new.records_per_second,
+            tenant: new.tenant,
             hash: blake3::hash(key.as_bytes()).to_hex().to_string(),
             created_at: crate::dlq::now_rfc3339(),
             revoked_at: None,
@@ -165,6 +172,7 @@ pub fn chosen_key(key: &str, name: &str, scopes: Vec<Scope>) -> Result<KeyRecord
             scopes,
             rate_per_second: None,
             records_per_second: None,
+            tenant: None,
             hash: blake3::hash(key.as_bytes()).to_hex().to_string(),
             created_at: crate::dlq::now_rfc3339(),
             revoked_at: None,
@@ -185,6 +193,7 @@ mod tests {
             scopes,
             rate_per_second: None,
             records_per_second: None,
+            tenant: None,
         })
     }
 

@@ -232,6 +232,7 @@ mod tests {
                 scopes: vec![Scope::Search],
                 rate_per_second: Some(5),
                 records_per_second: None,
+                tenant: None,
             })
         };
         let (a, b, c) = (make("app"), make("etl"), make("etl"));

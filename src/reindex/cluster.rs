@@ -408,13 +408,7 @@ impl Reindexer {
             redetect: job.redetect,
             replayed: job.replay_from.is_some(),
             failed_copies: job.failed,
-            filterable: self
-                .config
-                .opensearch
-                .metadata_fields
-                .keys()
-                .cloned()
-                .collect(),
+            filterable: self.config.filterable_metadata().into_keys().collect(),
         };
         let verification = versions
             .verify(&self.router, self.config.reindex.sample_size, &job.queries)

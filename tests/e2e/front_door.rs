@@ -30,6 +30,22 @@ fn create_key(args: &[&str], scopes: &str, name: &str, extra: &[&str]) -> String
     key
 }
 
+/// The command-line arguments that point `glossa keys` at a test config's cluster.
+fn cluster_args(config: &glossa::config::Config) -> Vec<String> {
+    [
+        "--backend",
+        "opensearch",
+        "--opensearch-urls",
+        &config.opensearch.urls.join(","),
+        "--opensearch-index",
+        &config.opensearch.index,
+        "--data-dir",
+        &config.data_dir.display().to_string(),
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
 fn keys(args: &[&str], command: &[&str]) -> Output {
     glossa()
         .args(args)
@@ -561,17 +577,8 @@ async fn opensearch_keys_are_shared_by_every_worker() {
     let dir = tempdir();
     let mut config = crate::opensearch::opensearch_config(dir.path(), "keys");
     config.auth.refresh_seconds = 1;
-    let urls = config.opensearch.urls.join(",");
-    let args = [
-        "--backend",
-        "opensearch",
-        "--opensearch-urls",
-        &urls,
-        "--opensearch-index",
-        &config.opensearch.index,
-        "--data-dir",
-        dir.path().to_str().unwrap(),
-    ];
+    let args = cluster_args(&config);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let key = create_key(&args, "search", "shared", &[]);
     assert!(
         !dir.path().join("api-keys.json").exists(),
@@ -645,6 +652,7 @@ async fn identity_provider_tokens_are_checked_like_keys() {
             scopes_claim: "scope".into(),
             scope_prefix: "glossa/".into(),
             name_claim: "sub".into(),
+            tenant_claim: Some("org".into()),
         });
     })
     .await;
@@ -654,7 +662,7 @@ async fn identity_provider_tokens_are_checked_like_keys() {
         .as_secs();
     let claims = |aud: &str, exp: u64| {
         serde_json::json!({"iss": "https://idp.example", "aud": aud, "exp": exp, "sub": "alice",
-            "scope": "openid glossa/search"})
+            "scope": "openid glossa/search", "org": "acme"})
     };
     let search = format!("{}/v1/search?q=Altstadt", server.base);
     let documents = format!("{}/v1/documents", server.base);
@@ -709,5 +717,224 @@ async fn identity_provider_tokens_are_checked_like_keys() {
         assert_eq!(status, 401, "{what}: {body}");
         assert!(error_message(&body).contains(says), "{what}: {body}");
     }
+
+    // The `org` claim (auth.jwt.tenant_claim) confines a token like a tenant key.
+    let writer = |org: Option<&str>| {
+        let mut claims = serde_json::json!({"iss": "https://idp.example", "aud": "glossa",
+            "exp": now + 300, "sub": "etl", "scope": "glossa/ingest glossa/search"});
+        if let Some(org) = org {
+            claims["org"] = org.into();
+        }
+        token(&key, "k1", claims)
+    };
+    let (status, _, body) = send(
+        client
+            .post(&documents)
+            .bearer_auth(writer(Some("acme")))
+            .body(r#"{"id":"t1","title":"Die Altstadt von Tallinn ist alt"}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, _, body) = send(client.get(&search).bearer_auth(writer(Some("acme")))).await;
+    assert_eq!(hit_ids(&body), ["t1"], "{body}");
+    assert_eq!(body["hits"][0]["source"]["tenant"], "acme", "{body}");
+    let (_, _, body) = send(client.get(&search).bearer_auth(writer(Some("globex")))).await;
+    assert!(
+        hit_ids(&body).is_empty(),
+        "another tenant's token read it: {body}"
+    );
+    let (status, _, body) = send(client.get(&search).bearer_auth(writer(None))).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(error_message(&body).contains("no `org` claim"), "{body}");
+    server.stop().await;
+}
+
+/// The keys of the tenant test: two tenants' writers-and-readers and an unscoped operator.
+struct TenantKeys {
+    acme: String,
+    globex: String,
+    operator: String,
+}
+
+fn tenant_keys(args: &[&str]) -> TenantKeys {
+    let refused = glossa()
+        .args(args)
+        .args(["keys", "create", "--scope", "admin", "--tenant", "acme"])
+        .output()
+        .expect("run glossa keys create");
+    assert!(!refused.status.success(), "an admin key was confined");
+    assert!(
+        text(&refused.stderr).contains("cannot have the admin scope"),
+        "{}",
+        text(&refused.stderr)
+    );
+    TenantKeys {
+        acme: create_key(args, "ingest,search", "acme-app", &["--tenant", "acme"]),
+        globex: create_key(args, "ingest,search", "globex-app", &["--tenant", "globex"]),
+        operator: create_key(args, "ingest,search", "operator", &[]),
+    }
+}
+
+/// Two tenants write the same ids into one index: each reads, fetches and deletes only its
+/// own documents, sees its own ids, and cannot write into the other's.
+async fn tenants_are_confined(server: &TestServer, keys: &TenantKeys) {
+    let post = |key: &str, body: &str| {
+        server
+            .client
+            .post(format!("{}/v1/documents", server.base))
+            .bearer_auth(key)
+            .body(body.to_string())
+    };
+    let acme_records = concat!(
+        r#"{"id":"1","title":"Der Mietvertrag für die Wohnung in Berlin"}"#,
+        "\n",
+        r#"{"id":"2","title":"Ein Mietvertrag für die Garage in Berlin"}"#,
+        "\n",
+    );
+    let (status, _, answer) = send(post(&keys.acme, acme_records)).await;
+    assert_eq!(
+        (status, answer["accepted"].as_u64()),
+        (200, Some(2)),
+        "{answer}"
+    );
+    let (status, _, answer) = send(post(
+        &keys.globex,
+        r#"{"id":"1","title":"Der Mietvertrag für das Büro in Hamburg"}"#,
+    ))
+    .await;
+    assert_eq!(
+        (status, answer["accepted"].as_u64()),
+        (200, Some(1)),
+        "{answer}"
+    );
+    // A record claiming the other tenant refuses the request; nothing of it is written.
+    let (status, _, answer) = send(post(
+        &keys.globex,
+        r#"{"id":"9","title":"Mietvertrag eingeschmuggelt","tenant":"acme"}"#,
+    ))
+    .await;
+    assert_eq!(status, 403, "{answer}");
+    assert!(error_message(&answer).contains("confined to"), "{answer}");
+    server.refresh().await;
+
+    let search = |key: &str, extra: &[(&str, &str)]| {
+        let mut params = vec![("q", "Mietvertrag"), ("lang", "de")];
+        params.extend_from_slice(extra);
+        server
+            .client
+            .get(format!("{}/v1/search", server.base))
+            .bearer_auth(key)
+            .query(&params)
+    };
+    let titles = |answer: &Value| -> Vec<(String, String)> {
+        let mut found: Vec<(String, String)> = answer["hits"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|h| {
+                assert_eq!(h["source"]["id"], h["id"], "{h}");
+                (
+                    h["id"].as_str().unwrap_or("").to_string(),
+                    h["source"]["title"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let (status, _, answer) = send(search(&keys.acme, &[])).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["total"], 2, "{answer}");
+    let acme_titles = titles(&answer);
+    assert_eq!(acme_titles.len(), 2, "{answer}");
+    assert_eq!(acme_titles[0].0, "1");
+    assert!(
+        acme_titles[0].1.contains("Wohnung"),
+        "acme's 1 was overwritten by globex's: {answer}"
+    );
+    assert_eq!(acme_titles[1].0, "2");
+    let (_, _, answer) = send(search(&keys.globex, &[])).await;
+    let globex_titles = titles(&answer);
+    assert_eq!(globex_titles.len(), 1, "{answer}");
+    assert!(globex_titles[0].1.contains("Hamburg"), "{answer}");
+    // Asking for the other tenant finds nothing.
+    let (status, _, answer) = send(search(&keys.globex, &[("filter.tenant", "acme")])).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        hit_ids(&answer).is_empty(),
+        "globex read acme's documents: {answer}"
+    );
+    // The operator's unscoped key sees every tenant, under the stored (namespaced) ids.
+    let (_, _, answer) = send(search(&keys.operator, &[])).await;
+    assert_eq!(
+        sorted_ids(&answer),
+        ["acme/1", "acme/2", "globex/1"],
+        "{answer}"
+    );
+
+    let document = |method: reqwest::Method, key: &str, id: &str| {
+        server
+            .client
+            .request(method, format!("{}/v1/documents/{id}", server.base))
+            .bearer_auth(key)
+    };
+    let fetch = |key: &str, id: &str| document(reqwest::Method::GET, key, id);
+    let delete = |key: &str, id: &str| document(reqwest::Method::DELETE, key, id);
+    let (status, _, document) = send(fetch(&keys.acme, "1")).await;
+    assert_eq!(status, 200, "{document}");
+    assert_eq!(document["id"], "1");
+    assert_eq!(document["source"]["tenant"], "acme");
+    let (status, _, answer) = send(fetch(&keys.globex, "2")).await;
+    assert_eq!(status, 404, "globex fetched acme's document: {answer}");
+
+    // globex deleting "2" cannot reach acme's 2; acme deleting "1" leaves globex's 1.
+    let (status, _, answer) = send(delete(&keys.globex, "2")).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, _, answer) = send(delete(&keys.acme, "1")).await;
+    assert_eq!(status, 200, "{answer}");
+    server.refresh().await;
+    assert_eq!(
+        send(fetch(&keys.acme, "2")).await.0,
+        200,
+        "globex deleted acme's 2"
+    );
+    assert_eq!(
+        send(fetch(&keys.acme, "1")).await.0,
+        404,
+        "acme's delete did not happen"
+    );
+    let (status, _, document) = send(fetch(&keys.globex, "1")).await;
+    assert_eq!(status, 200, "acme deleted globex's 1: {document}");
+    assert!(document["source"]["title"]
+        .as_str()
+        .unwrap_or("")
+        .contains("Hamburg"));
+}
+
+fn sorted_ids(answer: &Value) -> Vec<String> {
+    let mut ids = hit_ids(answer);
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn embedded_tenant_keys_are_confined_to_their_tenant() {
+    let dir = tempdir();
+    let config = test_config(dir.path());
+    let keys = tenant_keys(&["--data-dir", dir.path().to_str().unwrap()]);
+    let server = TestServer::start(config).await;
+    tenants_are_confined(&server, &keys).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the OpenSearch cluster of scripts/test.sh"]
+async fn opensearch_tenant_keys_are_confined_to_their_tenant() {
+    let dir = tempdir();
+    let config = crate::opensearch::opensearch_config(dir.path(), "tenants");
+    let args = cluster_args(&config);
+    let keys = tenant_keys(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let server = crate::opensearch::start(config).await;
+    tenants_are_confined(&server, &keys).await;
     server.stop().await;
 }

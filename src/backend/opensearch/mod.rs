@@ -52,7 +52,7 @@ pub fn mapping_options(config: &Config, languages: &[&'static str]) -> MappingOp
             .collect(),
         shards: settings.shards,
         replicas: settings.replicas,
-        metadata_fields: settings.metadata_fields.clone(),
+        metadata_fields: config.filterable_metadata(),
         unknown_metadata: settings.unknown_metadata,
         icu_fallback: settings.icu_fallback,
         icu_instead: Default::default(),
