@@ -8,6 +8,29 @@ use crate::record::{RawRecord, Record, Rejection, SourcePosition};
 /// Longest accepted caller-given id, in bytes.
 pub const MAX_ID_BYTES: usize = 512;
 
+/// The field that turns a record into a delete of its `id`, for sources without tombstones
+/// (NDJSON files, S3 objects, HTTP bodies): `{"id": "42", "_delete": true}`.
+pub const DELETE_MARKER: &str = "_delete";
+
+/// Whether `bytes` is a delete marker record: its id, or why it names none; `None` for any
+/// other record. Cheap for records that do not mention the marker (one substring search).
+pub fn delete_marker(bytes: &[u8]) -> Option<Result<String, String>> {
+    memchr::memmem::find(bytes, b"\"_delete\"")?;
+    let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(bytes) else {
+        return None;
+    };
+    if object.get(DELETE_MARKER) != Some(&Value::Bool(true)) {
+        return None;
+    }
+    Some(match object.get("id") {
+        Some(Value::String(id)) if !id.is_empty() && id.len() <= MAX_ID_BYTES => Ok(id.clone()),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
+        _ => Err(format!(
+            "a record with \"{DELETE_MARKER}\": true deletes the document of its `id`, which must be a string of 1 to {MAX_ID_BYTES} bytes or a whole number"
+        )),
+    })
+}
+
 /// Why a record was rejected before detection.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum DecodeError {
@@ -215,6 +238,26 @@ fn json_kind(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delete_markers_name_an_id_or_say_why_not() {
+        let marker = |text: &str| delete_marker(text.as_bytes());
+        assert_eq!(
+            marker(r#"{"id":"42","_delete":true}"#),
+            Some(Ok("42".into()))
+        );
+        assert_eq!(marker(r#"{"_delete":true,"id":7}"#), Some(Ok("7".into())));
+        assert!(matches!(marker(r#"{"_delete":true}"#), Some(Err(_))));
+        assert!(matches!(
+            marker(r#"{"_delete":true,"id":""}"#),
+            Some(Err(_))
+        ));
+        // Not a marker: written as usual.
+        assert_eq!(marker(r#"{"id":"1","title":"x","_delete":false}"#), None);
+        assert_eq!(marker(r#"{"id":"1","title":"the \"_delete\" flag"}"#), None);
+        assert_eq!(marker(r#"{"id":"1","title":"x"}"#), None);
+        assert_eq!(marker(r#"not json "_delete""#), None);
+    }
 
     fn decoder() -> Decoder {
         Decoder::new(vec!["title".into(), "body".into()], 1000)

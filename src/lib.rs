@@ -9,6 +9,7 @@ pub mod auth;
 pub mod backend;
 pub mod config;
 pub mod decode;
+pub mod delete;
 pub mod detect;
 pub mod disk;
 pub mod dlq;

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use glossa::config::{BackendKind, Config};
 use glossa::detect::{Detector, DetectorConfig};
-use glossa::pipeline::{Admission, Outcome};
+use glossa::pipeline::Outcome;
 use glossa::record::RawRecord;
 use glossa::service::Service;
 use glossa::source::file;
@@ -170,6 +170,37 @@ enum Command {
     Dlq {
         #[command(subcommand)]
         command: DlqCommand,
+    },
+    /// Delete every document a search finds: counted first, then deleted through the pipeline
+    /// (in order with writes, durable when done), on either backend.
+    #[command(
+        after_help = "The query is read and its language chosen as GET /v1/search does \
+        (natural text; --syntax advanced for + and -), so `glossa delete` removes what the same \
+        search shows. Filters are FIELD=VALUE or FIELD.gte|gt|lte|lt=VALUE, like filter.FIELD \
+        parameters; a delete needs a query, a filter or both. Without --yes it asks on a \
+        terminal and refuses otherwise. Examples:\n  \
+        glossa delete --filter tenant=acme --dry-run\n  \
+        glossa delete --query 'discontinued model' --filter category=phones --yes"
+    )]
+    Delete {
+        /// Query text, as `q` of the search API.
+        #[arg(long)]
+        query: Option<String>,
+        /// FIELD=VALUE or FIELD.gte=VALUE (repeatable; all must hold).
+        #[arg(long = "filter")]
+        filters: Vec<String>,
+        /// The query's language (ISO 639-1); detected when absent.
+        #[arg(long)]
+        lang: Option<String>,
+        /// `natural` (default) or `advanced` query syntax.
+        #[arg(long, default_value = "natural")]
+        syntax: String,
+        /// Count and show a sample of what would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Delete without asking.
+        #[arg(long)]
+        yes: bool,
     },
     /// Rebuild the index as a new version (new mappings, analyzers, languages or detector),
     /// verify it, and swap it in; roll back if needed.
@@ -408,6 +439,17 @@ fn run(cli: Cli) -> Result<()> {
         Command::Dlq {
             command: DlqCommand::Replay,
         } => runtime.block_on(replay(config)),
+        Command::Delete {
+            query,
+            filters,
+            lang,
+            syntax,
+            dry_run,
+            yes,
+        } => {
+            let selection = selection(query, &filters, lang, &syntax)?;
+            runtime.block_on(delete_by_query(config, selection, dry_run, yes))
+        }
         Command::Dlq {
             command: DlqCommand::List,
         } => {
@@ -728,33 +770,8 @@ async fn replay(config: Config) -> Result<()> {
         })
         .collect();
     let total = records.len();
-    let chunk = config.pipeline.chunk_records.max(1);
     let service = tokio::task::spawn_blocking(move || Service::start(config)).await??;
-    // Chunks are submitted as room allows and acknowledged on their own task, so replay runs at
-    // pipeline speed rather than one commit per chunk.
-    let (pending_tx, mut pending_rx) = tokio::sync::mpsc::unbounded_channel();
-    let acks = tokio::spawn(async move {
-        let mut outcome = Outcome::default();
-        while let Some(pending) = pending_rx.recv().await {
-            let pending: glossa::pipeline::Pending = pending;
-            outcome.merge(pending.outcome().await?);
-        }
-        Ok::<Outcome, glossa::pipeline::PipelineError>(outcome)
-    });
-    let pipeline = service.state.pipeline.clone();
-    let mut records = records.into_iter().peekable();
-    while records.peek().is_some() {
-        let batch: Vec<RawRecord> = records.by_ref().take(chunk).collect();
-        if pending_tx
-            .send(pipeline.submit(batch, Admission::Wait).await?)
-            .is_err()
-        {
-            break;
-        }
-    }
-    pipeline.drain();
-    drop((pending_tx, pipeline));
-    let outcome = acks.await??;
+    let outcome = service.state.pipeline.submit_all(records, |_| {}).await?;
     service.stop().await?;
     replay.finish()?;
     println!(
@@ -769,6 +786,110 @@ async fn replay(config: Config) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The `glossa delete` flags as a selection, checked as the search API checks its parameters.
+fn selection(
+    query: Option<String>,
+    filters: &[String],
+    lang: Option<String>,
+    syntax: &str,
+) -> Result<glossa::delete::Selection> {
+    let syntax = glossa::search::Syntax::from_param(syntax)
+        .with_context(|| format!("--syntax {syntax}: use natural or advanced"))?;
+    let mut parsed = serde_json::Map::new();
+    for filter in filters {
+        let (field, value) = filter
+            .split_once('=')
+            .with_context(|| format!("--filter {filter}: give FIELD=VALUE or FIELD.gte=VALUE"))?;
+        glossa::search::filter::add_text_filter(&mut parsed, field.trim(), value.to_string())?;
+    }
+    Ok(glossa::delete::Selection {
+        text: query.unwrap_or_default(),
+        syntax,
+        lang,
+        filters: glossa::search::parse_filters(parsed)?,
+    })
+}
+
+async fn delete_by_query(
+    config: Config,
+    selection: glossa::delete::Selection,
+    dry_run: bool,
+    yes: bool,
+) -> Result<()> {
+    use glossa::delete::{delete_ids, Plan};
+    let described = format!("{selection:?}");
+    let service = tokio::task::spawn_blocking(move || Service::start(config)).await??;
+    let result = async {
+        let index = &service.state.index;
+        let plan = Plan::new(index, &service.state.languages, selection).await?;
+        let language = &plan.query_language;
+        println!(
+            "{} documents match (query language {}, {}; searched {:?})",
+            plan.total, language.lang, language.chosen_by, language.searched
+        );
+        if dry_run {
+            let sample = plan.sample(index, 10).await?;
+            if !sample.is_empty() {
+                println!("for example: {}", sample.join(", "));
+            }
+            println!("dry run: nothing deleted");
+            return Ok(());
+        }
+        if plan.total == 0 {
+            return Ok(());
+        }
+        if !yes && !confirmed(plan.total)? {
+            anyhow::bail!("nothing deleted: confirm with --yes (or look first with --dry-run)");
+        }
+        let bar = ProgressBar::new(plan.total);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} {msg} {per_sec} eta {eta}",
+        ) {
+            bar.set_style(style);
+        }
+        bar.set_message("matches read");
+        let ids = plan
+            .ids(index, |read| bar.set_position(read as u64))
+            .await?;
+        bar.set_length(ids.len() as u64);
+        bar.set_position(0);
+        bar.set_message("deleted");
+        let ticker = bar.clone();
+        let outcome = delete_ids(
+            &service.state.pipeline,
+            "delete-by-query",
+            ids,
+            move |deleted| ticker.inc(deleted),
+        )
+        .await?;
+        bar.finish_and_clear();
+        tracing::info!(
+            by = %std::env::var("USER").unwrap_or_else(|_| "-".into()),
+            deleted = outcome.deleted,
+            selection = %described,
+            "documents deleted by query"
+        );
+        println!("deleted {} documents", outcome.deleted);
+        Ok(())
+    }
+    .await;
+    service.stop().await?;
+    result
+}
+
+/// Asks on a terminal whether to delete `total` documents; refuses when nobody can answer.
+fn confirmed(total: u64) -> Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    print!("Delete {total} documents? [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
 async fn reindex(
@@ -979,9 +1100,13 @@ fn progress_bar(progress: Arc<Progress>) -> ProgressBar {
 
 fn print_summary(outcome: &Outcome, elapsed: Duration, bytes: u64) {
     let seconds = elapsed.as_secs_f64().max(0.001);
-    let records = outcome.indexed + outcome.rejected.len() as u64;
+    let records = outcome.indexed + outcome.deleted + outcome.rejected.len() as u64;
+    let deleted = match outcome.deleted {
+        0 => String::new(),
+        n => format!(", deleted {n}"),
+    };
     println!(
-        "indexed {} records, rejected {}, in {:.1}s ({:.0} records/s, {:.1} MB/s)",
+        "indexed {} records{deleted}, rejected {}, in {:.1}s ({:.0} records/s, {:.1} MB/s)",
         outcome.indexed,
         outcome.rejected.len(),
         seconds,

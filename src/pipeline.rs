@@ -201,14 +201,15 @@ impl PipelineHandle {
         };
         metrics::gauge!(m::IN_FLIGHT_RECORDS).increment(records.len() as f64);
         let mut receivers = Vec::new();
-        let mut records = records.into_iter().peekable();
+        let mut records = records.into_iter().map(|r| (is_delete(&r), r)).peekable();
         while records.peek().is_some() {
             // A chunk ends where writes turn into deletes or back.
             let mut chunk: Vec<RawRecord> = Vec::new();
-            while let Some(next) = records.next_if(|r| {
-                chunk.len() < self.options.chunk_records
-                    && chunk.first().is_none_or(|first| first.delete == r.delete)
+            let mut kind = None;
+            while let Some((deletes, next)) = records.next_if(|(deletes, _)| {
+                chunk.len() < self.options.chunk_records && kind.is_none_or(|k| k == *deletes)
             }) {
+                kind = Some(deletes);
                 chunk.push(next);
             }
             let chunk_permit = permit.split(chunk.len()).ok_or(PipelineError::Closed)?;
@@ -226,6 +227,41 @@ impl PipelineHandle {
         }
         metrics::gauge!(m::QUEUE_DEPTH, "stage" => "detect").set(self.input.len() as f64);
         Ok(Pending { receivers })
+    }
+
+    /// Submits every record of a one-shot job (dead-letter replay, delete by query), a chunk at
+    /// a time as room allows, and waits for all of them. Acknowledgements are awaited on their
+    /// own task, so the job runs at pipeline speed rather than one commit per chunk;
+    /// `on_acked` hears each chunk's outcome (for progress bars).
+    pub async fn submit_all(
+        &self,
+        records: Vec<RawRecord>,
+        mut on_acked: impl FnMut(&Outcome) + Send + 'static,
+    ) -> Result<Outcome, PipelineError> {
+        let (pending_tx, mut pending_rx) = tokio::sync::mpsc::unbounded_channel::<Pending>();
+        let acks = tokio::spawn(async move {
+            let mut total = Outcome::default();
+            while let Some(pending) = pending_rx.recv().await {
+                let outcome = pending.outcome().await?;
+                on_acked(&outcome);
+                total.merge(outcome);
+            }
+            Ok::<Outcome, PipelineError>(total)
+        });
+        let chunk = self.options.chunk_records.max(1);
+        let mut records = records.into_iter().peekable();
+        while records.peek().is_some() {
+            let batch: Vec<RawRecord> = records.by_ref().take(chunk).collect();
+            if pending_tx
+                .send(self.submit(batch, Admission::Wait).await?)
+                .is_err()
+            {
+                break;
+            }
+        }
+        self.drain();
+        drop(pending_tx);
+        acks.await.map_err(|_| PipelineError::Closed)?
     }
 
     /// Asks the sink to write out (commit, or send in bulk) as soon as every record admitted so
@@ -389,15 +425,24 @@ fn put_in_order(input: flume::Receiver<Prepared>, output: flume::Sender<Prepared
     }
 }
 
-/// The id a delete names: the same rules as a record's `id`.
-fn delete_id(bytes: &[u8]) -> Result<String, String> {
-    match std::str::from_utf8(bytes) {
+/// Whether a record deletes: a tombstone from its source, or a delete marker record.
+fn is_delete(raw: &RawRecord) -> bool {
+    raw.delete || crate::decode::delete_marker(&raw.bytes).is_some()
+}
+
+/// The id a delete names (the same rules as a record's `id`), or why it names none; `None`
+/// when the record is a write.
+fn delete_id(raw: &RawRecord) -> Option<Result<String, String>> {
+    if !raw.delete {
+        return crate::decode::delete_marker(&raw.bytes);
+    }
+    Some(match std::str::from_utf8(&raw.bytes) {
         Ok(id) if !id.is_empty() && id.len() <= crate::decode::MAX_ID_BYTES => Ok(id.to_string()),
         _ => Err(format!(
             "a delete (a Kafka tombstone) needs the id as its key: 1 to {} bytes of UTF-8",
             crate::decode::MAX_ID_BYTES
         )),
-    }
+    })
 }
 
 fn detect_worker(
@@ -424,8 +469,8 @@ fn detect_worker(
         let mut rejected = Vec::new();
         let mut deletes = Vec::new();
         for raw in work.records {
-            if raw.delete {
-                match delete_id(&raw.bytes) {
+            if let Some(id) = delete_id(&raw) {
+                match id {
                     Ok(id) => deletes.push(id),
                     Err(message) => rejected.push(Rejection {
                         position: raw.position,

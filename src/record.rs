@@ -34,6 +34,21 @@ pub struct RawRecord {
     pub delete: bool,
 }
 
+impl RawRecord {
+    /// The delete of document `id`, read at `line` of `source` (an HTTP request, a job).
+    pub fn delete_of(source: &str, line: u64, id: String) -> RawRecord {
+        RawRecord {
+            position: SourcePosition {
+                source: source.to_string(),
+                line,
+            },
+            bytes: id.into_bytes(),
+            id_from_position: false,
+            delete: true,
+        }
+    }
+}
+
 /// A record that parsed: its id, its free text and everything else as metadata.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Record {

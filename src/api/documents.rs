@@ -14,7 +14,7 @@ use super::gate::Caller;
 use super::{ApiError, AppState};
 use crate::decode::MAX_ID_BYTES;
 use crate::pipeline::Admission;
-use crate::record::{RawRecord, SourcePosition};
+use crate::record::RawRecord;
 use crate::search::StoredDocument;
 
 /// Largest `POST /v1/documents/_delete` body.
@@ -91,16 +91,8 @@ async fn delete(
     let source = super::ingest::request_source();
     let records = ids
         .into_iter()
-        .enumerate()
-        .map(|(i, id)| RawRecord {
-            position: SourcePosition {
-                source: source.clone(),
-                line: i as u64 + 1,
-            },
-            bytes: id.into_bytes(),
-            id_from_position: false,
-            delete: true,
-        })
+        .zip(1..)
+        .map(|(id, line)| RawRecord::delete_of(&source, line, id))
         .collect();
     let pending = state
         .pipeline

@@ -25,6 +25,8 @@ static REQUEST_SEQ: AtomicU64 = AtomicU64::new(1);
 pub struct IngestAnswer {
     /// Records indexed.
     accepted: u64,
+    /// Documents deleted by delete marker records (`"_delete": true`).
+    deleted: u64,
     /// True when at least one record was rejected.
     errors: bool,
     rejected: Vec<RejectedLine>,
@@ -91,6 +93,7 @@ pub async fn post_documents(
         .collect();
     Ok(Json(IngestAnswer {
         accepted: outcome.indexed,
+        deleted: outcome.deleted,
         errors: !rejected.is_empty(),
         rejected,
         languages: outcome.languages,

@@ -14,8 +14,8 @@ use super::gate::Caller;
 use super::{ApiError, AppState};
 use crate::auth::Tenant;
 use crate::backend::SearchError;
-use crate::detect::Method;
 use crate::metrics as m;
+use crate::search::language::{self, QueryLanguage};
 use crate::search::{Cursor, SearchQuery, SearchResult, Syntax, TextQuery};
 
 /// A slow-search log line shows at most this much of the query text.
@@ -39,21 +39,6 @@ pub struct SearchBody {
     highlight: Option<bool>,
     #[serde(default)]
     filters: serde_json::Map<String, Value>,
-}
-
-/// How the query language was chosen.
-#[derive(Debug, Serialize)]
-struct QueryLanguage {
-    /// ISO 639-1 code, or `und`.
-    lang: &'static str,
-    /// `given`, `detected`, or `undetermined`.
-    chosen_by: &'static str,
-    confidence: f64,
-    /// Other candidates the detector considered, best first.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    alternatives: Vec<(&'static str, f64)>,
-    /// Languages whose analyzers the query was run through (several when it was ambiguous).
-    searched: Vec<&'static str>,
 }
 
 /// The search answer.
@@ -88,7 +73,8 @@ pub async fn get_search(
                 body.highlight = Some(matches!(value.as_str(), "" | "true" | "1" | "yes"))
             }
             _ => match key.strip_prefix("filter.") {
-                Some(field) => add_get_filter(&mut body.filters, field, value)?,
+                Some(field) => crate::search::filter::add_text_filter(&mut body.filters, field, value)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?,
                 None => {
                     return Err(ApiError::bad_request(format!(
                         "unknown parameter `{key}`; known: q, syntax, lang, size, cursor, highlight, filter.FIELD[.gte|.gt|.lte|.lt]"
@@ -120,61 +106,6 @@ pub async fn post_search(
     let body: SearchBody = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request(format!("invalid search body: {e}")))?;
     search(state, tenant_of(caller), body).await
-}
-
-/// `filter.year.gte=2000` becomes `{"year": {"gte": 2000}}`; `filter.tag=x` becomes `{"tag": "x"}`.
-fn add_get_filter(
-    filters: &mut serde_json::Map<String, Value>,
-    field: &str,
-    value: String,
-) -> Result<(), ApiError> {
-    for op in ["gte", "gt", "lte", "lt"] {
-        if let Some(name) = field.strip_suffix(&format!(".{op}")) {
-            let entry = filters
-                .entry(name.to_string())
-                .or_insert_with(|| Value::Object(Default::default()));
-            let Value::Object(bounds) = entry else {
-                return Err(ApiError::bad_request(format!(
-                    "filter `{name}` has both an exact value and a range"
-                )));
-            };
-            let bound = value
-                .parse::<serde_json::Number>()
-                .map(Value::Number)
-                .unwrap_or(Value::String(value));
-            bounds.insert(op.to_string(), bound);
-            return Ok(());
-        }
-    }
-    filters.insert(field.to_string(), Value::String(value));
-    Ok(())
-}
-
-/// Most languages an ambiguous query is analyzed for.
-const MAX_QUERY_LANGUAGES: usize = 3;
-/// A candidate is searched too when its confidence is at least this share of the best one.
-const CLOSE_CANDIDATE_SHARE: f64 = 0.5;
-
-/// The detected language plus close runners-up: a one-word query such as "свобода" is often
-/// ambiguous between related languages, and searching each one's field costs little.
-fn languages_to_search(
-    best: &'static str,
-    confidence: f64,
-    alternatives: &[(&'static str, f64)],
-) -> Vec<&'static str> {
-    let mut langs = vec![best];
-    for (lang, candidate) in alternatives {
-        if langs.len() >= MAX_QUERY_LANGUAGES {
-            break;
-        }
-        if *lang != "und"
-            && !langs.contains(lang)
-            && *candidate >= confidence * CLOSE_CANDIDATE_SHARE
-        {
-            langs.push(lang);
-        }
-    }
-    langs
 }
 
 async fn search(
@@ -237,60 +168,26 @@ async fn run(
         filters.push(tenant.filter());
     }
     let router = state.languages.clone();
-    let (query_language, langs) = match body.lang.as_deref().map(str::trim) {
+    let query_language = match body.lang.as_deref().map(str::trim) {
         Some(code) if !code.is_empty() => {
-            let lang = router.given_language(code).ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "lang `{code}` is not a supported language; use an ISO 639-1 code such as de, fr, zh (supported: {})",
-                    router.detector().languages().join(", ")
-                ))
-            })?;
-            let chosen = QueryLanguage {
-                lang,
-                chosen_by: "given",
-                confidence: 1.0,
-                alternatives: Vec::new(),
-                searched: vec![lang],
-            };
-            (chosen, vec![lang])
+            language::given(&router, code).map_err(ApiError::bad_request)?
         }
         _ => {
             let query_text = text.clone();
             let detect_started = Instant::now();
-            let detection =
-                tokio::task::spawn_blocking(move || router.detector().detect_accurate(&query_text))
+            let chosen =
+                tokio::task::spawn_blocking(move || language::detected(&router, &query_text))
                     .await
                     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
             metrics::histogram!(m::SEARCH_PHASE_SECONDS, "phase" => "detect")
                 .record(detect_started.elapsed().as_secs_f64());
-            let undetermined = detection.method == Method::Undetermined || detection.lang == "und";
-            let searched = if undetermined {
-                Vec::new()
-            } else {
-                languages_to_search(
-                    detection.lang,
-                    detection.confidence,
-                    &detection.alternatives,
-                )
-            };
-            let chosen = QueryLanguage {
-                lang: detection.lang,
-                chosen_by: if undetermined {
-                    "undetermined"
-                } else {
-                    "detected"
-                },
-                confidence: detection.confidence,
-                alternatives: detection.alternatives,
-                searched: searched.clone(),
-            };
-            (chosen, searched)
+            chosen
         }
     };
     let query = SearchQuery {
         text,
         query: parsed,
-        langs,
+        langs: query_language.searched.clone(),
         lang_confidence: query_language.confidence,
         filters,
         size,

@@ -42,6 +42,36 @@ pub fn parse_filters(filters: Map<String, Value>) -> Result<Vec<Filter>, FilterE
         .collect()
 }
 
+/// Adds one filter given as text (a `filter.year.gte=2000` query parameter, a `--filter
+/// year.gte=2000` flag): `year.gte` + `2000` becomes `{"year": {"gte": 2000}}`, `tag` + `x`
+/// becomes `{"tag": "x"}`.
+pub fn add_text_filter(
+    filters: &mut Map<String, Value>,
+    field: &str,
+    value: String,
+) -> Result<(), FilterError> {
+    for op in ["gte", "gt", "lte", "lt"] {
+        if let Some(name) = field.strip_suffix(&format!(".{op}")) {
+            let entry = filters
+                .entry(name.to_string())
+                .or_insert_with(|| Value::Object(Default::default()));
+            let Value::Object(bounds) = entry else {
+                return Err(FilterError(format!(
+                    "filter `{name}` has both an exact value and a range"
+                )));
+            };
+            let bound = value
+                .parse::<serde_json::Number>()
+                .map(Value::Number)
+                .unwrap_or(Value::String(value));
+            bounds.insert(op.to_string(), bound);
+            return Ok(());
+        }
+    }
+    filters.insert(field.to_string(), Value::String(value));
+    Ok(())
+}
+
 fn range(field: &str, bounds: Map<String, Value>) -> Result<RangeBounds, FilterError> {
     let bounds: RangeBounds = serde_json::from_value(Value::Object(bounds)).map_err(|e| {
         FilterError(format!(

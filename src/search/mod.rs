@@ -3,6 +3,7 @@
 
 pub mod cursor;
 pub mod filter;
+pub mod language;
 pub mod text;
 
 use std::collections::BTreeMap;

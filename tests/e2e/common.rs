@@ -258,3 +258,12 @@ pub fn wait_for_serving(child: &mut Child, timeout: Duration) -> String {
         }
     }
 }
+
+/// `base`, edited, as a TOML file in `dir` for the real binary (`--config PATH`).
+pub fn config_file(dir: &Path, base: &Config, edit: impl FnOnce(&mut Config)) -> String {
+    let mut config = base.clone();
+    edit(&mut config);
+    let path = dir.join("glossa-test.toml");
+    std::fs::write(&path, toml::to_string(&config).expect("config to TOML")).expect("write config");
+    path.display().to_string()
+}

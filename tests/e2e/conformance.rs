@@ -18,6 +18,41 @@ pub async fn run_all(server: &TestServer) {
     hostile_query_text_is_answered_and_the_server_stays_up(server).await;
     documents_are_fetched_by_id(server).await;
     documents_are_deleted_by_id_and_by_list(server).await;
+    delete_markers_in_a_body_apply_in_order(server).await;
+}
+
+/// `{"id": .., "_delete": true}` records delete in order with the writes around them; one
+/// without an id is reported by line.
+async fn delete_markers_in_a_body_apply_in_order(server: &TestServer) {
+    let body = [
+        r#"{"id":"mark-1","title":"Markierungsprobe Nummer eins"}"#,
+        r#"{"id":"mark-2","title":"Markierungsprobe Nummer zwei"}"#,
+        r#"{"id":"mark-1","_delete":true}"#,
+        r#"{"id":"mark-2","_delete":true}"#,
+        r#"{"id":"mark-2","title":"Markierungsprobe Nummer zwei ist zurück"}"#,
+        r#"{"_delete":true}"#,
+    ]
+    .join("\n");
+    let (status, answer) = server.post(body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["accepted"], 3, "{answer}");
+    assert_eq!(answer["deleted"], 2, "{answer}");
+    assert_eq!(answer["rejected"][0]["line"], 6, "{answer}");
+    assert_eq!(answer["rejected"][0]["reason"], "bad_delete", "{answer}");
+    server.refresh().await;
+    let found = server
+        .search(&[("q", "Markierungsprobe"), ("lang", "de")])
+        .await;
+    assert_eq!(hit_ids(&found), ["mark-2"], "{found}");
+    let (status, document) = server.get("/v1/documents/mark-2").await;
+    assert_eq!(status, 200, "{document}");
+    assert!(
+        document["source"]["title"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("zurück"),
+        "{document}"
+    );
 }
 
 /// `DELETE /v1/documents/{id}` and `POST /v1/documents/_delete`: answered once durable, gone

@@ -7,6 +7,7 @@ mod conformance;
 mod embedded;
 mod front_door;
 mod kafka;
+mod lifecycle;
 mod opensearch;
 mod reindex;
 mod relevance;

@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use glossa::config::Config;
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -34,14 +33,6 @@ fn records(prefix: &str, range: std::ops::Range<usize>) -> String {
 }
 
 /// A config file for the `glossa` binary: the test's cluster settings, with `edit` applied.
-fn config_file(dir: &Path, base: &Config, edit: impl FnOnce(&mut Config)) -> String {
-    let mut config = base.clone();
-    edit(&mut config);
-    let path = dir.join("reindex.toml");
-    std::fs::write(&path, toml::to_string(&config).expect("config to TOML")).expect("write config");
-    path.display().to_string()
-}
-
 fn reindex(config: &str, args: &[&str]) -> std::process::Output {
     glossa()
         .args(["--config", config, "reindex"])
