@@ -167,6 +167,15 @@ impl PipelineHandle {
         }
     }
 
+    /// Whether the data directory's disk is above its floor (`limits.min_free_disk_mb`), or why
+    /// not; for readiness checks.
+    pub fn disk_state(&self) -> Result<(), String> {
+        self.options
+            .disk
+            .as_ref()
+            .map_or(Ok(()), |disk| disk.admit())
+    }
+
     /// Admits `records` and queues them; the returned [`Pending`] resolves at acknowledgement.
     pub async fn submit(
         &self,

@@ -16,7 +16,7 @@ use crate::dlq::{DeadLetterQueue, DlqError};
 use crate::pipeline::{Pipeline, PipelineOptions};
 use crate::route::Router;
 use crate::sink::{OpenSearchSink, Sink};
-use crate::source::{run_stream, Progress, StreamOptions, StreamUrl};
+use crate::source::{run_stream, Progress, SourceHealth, StreamOptions, StreamUrl};
 use tokio::sync::watch;
 
 /// Why the service could not start.
@@ -90,6 +90,7 @@ impl Service {
             index,
             languages: router,
             config: Arc::new(config),
+            sources: Arc::default(),
         };
         Ok(Service { pipeline, state })
     }
@@ -102,7 +103,10 @@ impl Service {
         listener: tokio::net::TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let Service { pipeline, state } = self;
+        let Service {
+            pipeline,
+            mut state,
+        } = self;
         let config = state.config.clone();
         let (gate, tls) = match front_door(&config, &listener).await {
             Ok(door) => door,
@@ -114,15 +118,21 @@ impl Service {
         };
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut sources = Vec::new();
-        for text in &config.sources {
+        let mut health = Vec::new();
+        for (i, text) in config.sources.iter().enumerate() {
             let url = StreamUrl::parse(text).map_err(std::io::Error::other)?;
+            let kind = text.split("://").next().unwrap_or("source");
+            let source = Arc::new(SourceHealth::new(format!("{kind} #{}", i + 1)));
+            health.push(source.clone());
             sources.push(tokio::spawn(keep_consuming(
                 url,
                 config.clone(),
                 state.pipeline.clone(),
+                source,
                 stop_rx.clone(),
             )));
         }
+        state.sources = Arc::new(health);
         let app = api::router(state, gate);
         let stop_sources = stop_tx.clone();
         let served = api::server::serve(listener, app, &config.server, tls, async move {
@@ -229,6 +239,7 @@ async fn keep_consuming(
     url: StreamUrl,
     config: Arc<Config>,
     handle: crate::pipeline::PipelineHandle,
+    health: Arc<SourceHealth>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut backoff = Duration::from_secs(1);
@@ -238,6 +249,7 @@ async fn keep_consuming(
     };
     loop {
         let progress = Arc::new(Progress::default());
+        health.started(progress.clone());
         let result = run_stream(
             &url,
             &config,
@@ -250,6 +262,7 @@ async fn keep_consuming(
         if *stop.borrow() {
             return;
         }
+        health.failed();
         match result {
             Ok(()) => tracing::warn!(source = ?url, "stream source ended; starting it again"),
             Err(error) => {

@@ -3,7 +3,7 @@
 //!
 //! Who is served without a key: everyone with `auth.insecure_no_auth`; loopback clients of a
 //! server listening on loopback while no key was ever created (a fresh `cargo run`, the demo);
-//! and anyone on `/healthz` (no user data). Everything else needs `Authorization: Bearer KEY`.
+//! and anyone on `/healthz` and `/readyz` (no user data). Everything else needs `Authorization: Bearer KEY`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

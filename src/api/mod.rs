@@ -31,6 +31,8 @@ pub struct AppState {
     pub index: SearchBackend,
     pub languages: LanguageRouter,
     pub config: Arc<Config>,
+    /// The stream sources `serve` consumes, for `/readyz`.
+    pub sources: Arc<Vec<Arc<crate::source::SourceHealth>>>,
 }
 
 /// Builds the router with all routes behind the front door (`gate`).
@@ -54,6 +56,7 @@ pub fn router(state: AppState, gate: Arc<gate::Gate>) -> Router {
             get(search::get_search).post(search::post_search),
         )
         .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)

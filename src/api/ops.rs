@@ -23,6 +23,47 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+/// Readiness, for orchestrators that route traffic or roll deployments: 200 only when the
+/// index answers, the data directory's disk is above its floor (ingest is accepted), and every
+/// stream source has reached its input (joined its consumer group, listed its prefix); else 503
+/// saying which check failed. Names no URL: it is open like `/healthz`.
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let index = match state.index.num_docs().await {
+        Ok(documents) => json!({"ready": true, "documents": documents}),
+        Err(error) => json!({"ready": false, "detail": error.to_string()}),
+    };
+    let disk = match state.pipeline.disk_state() {
+        Ok(()) => json!({"ready": true}),
+        Err(detail) => json!({"ready": false, "detail": detail}),
+    };
+    let sources: Vec<_> = state
+        .sources
+        .iter()
+        .map(|source| match source.state() {
+            Ok(()) => json!({"source": source.name, "ready": true}),
+            Err(detail) => json!({"source": source.name, "ready": false, "detail": detail}),
+        })
+        .collect();
+    let ready = [&index, &disk]
+        .into_iter()
+        .chain(&sources)
+        .all(|check| check["ready"] == true);
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({
+            "status": if ready { "ready" } else { "not_ready" },
+            "index": index,
+            "disk": disk,
+            "sources": sources,
+        })),
+    )
+}
+
 /// Prometheus text exposition.
 pub async fn metrics() -> impl IntoResponse {
     (
@@ -51,7 +92,7 @@ pub async fn not_found(uri: Uri) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         format!(
-            "no route {}; try POST /v1/documents, GET or DELETE /v1/documents/ID, POST /v1/documents/_delete, GET or POST /v1/search, GET /healthz, GET /metrics",
+            "no route {}; try POST /v1/documents, GET or DELETE /v1/documents/ID, POST /v1/documents/_delete, GET or POST /v1/search, GET /healthz, GET /readyz, GET /metrics",
             uri.path()
         ),
     )

@@ -260,6 +260,7 @@ struct Mark {
 struct SourceContext {
     tracker: Arc<Mutex<Tracker>>,
     paused: Arc<AtomicBool>,
+    progress: Arc<Progress>,
 }
 
 impl ClientContext for SourceContext {
@@ -300,6 +301,7 @@ impl ConsumerContext for SourceContext {
 
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(assigned) = rebalance {
+            self.progress.connected.store(true, Ordering::Relaxed);
             let mut tracker = lock(&self.tracker);
             for elem in assigned.elements() {
                 tracker.assign(elem.topic(), elem.partition());
@@ -355,6 +357,7 @@ pub async fn run(
         client_config(url, settings, chunk_records).create_with_context(SourceContext {
             tracker: tracker.clone(),
             paused: paused.clone(),
+            progress: progress.clone(),
         })?,
     );
     check_topics(

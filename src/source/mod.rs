@@ -7,7 +7,7 @@ pub mod kafka;
 pub mod lines;
 pub mod s3;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
@@ -29,6 +29,9 @@ pub struct Progress {
     pub records_rejected: AtomicU64,
     /// Sum of the sizes of all inputs; 0 when unknown (stdin, a listing still going on).
     pub total_bytes: AtomicU64,
+    /// The source reached its input: joined its consumer group (Kafka; even with no partition
+    /// to read, which is normal with more workers than partitions) or listed its prefix (S3).
+    pub connected: AtomicBool,
 }
 
 impl Progress {
@@ -38,6 +41,46 @@ impl Progress {
         self.records_done
             .fetch_add(outcome.indexed + rejected, Ordering::Relaxed);
         self.records_rejected.fetch_add(rejected, Ordering::Relaxed);
+    }
+}
+
+/// A long-running source of `glossa serve`, as `/readyz` reports it.
+#[derive(Debug)]
+pub struct SourceHealth {
+    /// `kafka #1`, `s3 #2`: never the URL, which may carry credentials.
+    pub name: String,
+    run: Mutex<Arc<Progress>>,
+    failed: AtomicBool,
+}
+
+impl SourceHealth {
+    pub fn new(name: String) -> SourceHealth {
+        SourceHealth {
+            name,
+            run: Mutex::new(Arc::default()),
+            failed: AtomicBool::new(false),
+        }
+    }
+
+    /// A new run of the source starts, reporting through `progress`.
+    pub fn started(&self, progress: Arc<Progress>) {
+        *lock(&self.run) = progress;
+    }
+
+    /// The current run failed; a new one starts after a backoff.
+    pub fn failed(&self) {
+        self.failed.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the source is reading, and if not, what it waits for.
+    pub fn state(&self) -> Result<(), &'static str> {
+        if lock(&self.run).connected.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        if self.failed.load(Ordering::Relaxed) {
+            return Err("failed; starting again from its last committed position (see the logs)");
+        }
+        Err("connecting (waiting for its consumer group or first listing)")
     }
 }
 

@@ -20,6 +20,41 @@ async fn embedded_search_conformance() {
     server.stop().await;
 }
 
+/// `/readyz` is 200 once the index answers and every source has reached its input; a source
+/// that cannot reach its broker keeps the worker not ready (503, naming the source but not its
+/// URL) while `/healthz` stays 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_waits_for_every_source() {
+    let dir = tempdir();
+    let server = TestServer::start(test_config(dir.path())).await;
+    let (status, ready) = server.get("/readyz").await;
+    assert_eq!(status, 200, "{ready}");
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(ready["index"]["documents"], 0, "{ready}");
+    server.stop().await;
+
+    let dir = tempdir();
+    let mut config = test_config(dir.path());
+    config.kafka.connect_timeout_ms = 500;
+    config.sources = vec!["kafka://127.0.0.1:9/orders?group=g&sasl.password=secret".into()];
+    let server = TestServer::start(config).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let (status, ready) = server.get("/readyz").await;
+    assert_eq!(status, 503, "{ready}");
+    assert_eq!(ready["status"], "not_ready", "{ready}");
+    assert_eq!(ready["index"]["ready"], true, "{ready}");
+    assert_eq!(ready["sources"][0]["source"], "kafka #1", "{ready}");
+    assert_eq!(ready["sources"][0]["ready"], false, "{ready}");
+    let text = ready.to_string();
+    assert!(
+        !text.contains("secret") && !text.contains("127.0.0.1:9"),
+        "{text}"
+    );
+    let (status, health) = server.get("/healthz").await;
+    assert_eq!(status, 200, "{health}");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_relevance_stays_above_its_floors() {
     let dir = tempdir();

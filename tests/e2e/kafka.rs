@@ -674,6 +674,14 @@ async fn serve_consumes_kafka_and_s3_sources_until_stopped() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // Both sources reached their input: the worker is ready.
+    let (status, ready) = server.get("/readyz").await;
+    assert_eq!(status, 200, "{ready}");
+    assert_eq!(
+        ready["sources"],
+        serde_json::json!([{"source": "kafka #1", "ready": true}, {"source": "s3 #2", "ready": true}]),
+        "{ready}"
+    );
     // Consumer lag is published per partition.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

@@ -227,11 +227,16 @@ async fn pass(
             && lock(&job.checkpoint).window_len() < MAX_WINDOW
         {
             let Some(meta) = listing.next().await else {
+                // An empty listing reached the store as well as a full one.
+                job.progress.connected.store(true, Ordering::Relaxed);
                 listing_done = true;
                 break;
             };
             let meta = match meta {
-                Ok(meta) => meta,
+                Ok(meta) => {
+                    job.progress.connected.store(true, Ordering::Relaxed);
+                    meta
+                }
                 Err(error) => {
                     // Let the objects in progress finish and checkpoint before failing.
                     failure.get_or_insert(error.into());
