@@ -213,7 +213,7 @@ fn opensearch_backend(
         .block_on(bootstrap::prepare(&client, &names, options))
         .map_err(|e| StartError::Cluster(e.to_string()))?;
     let (indexer, bulk_bytes) = runtime.block_on(opensearch::bulk_indexer(&client, settings));
-    let sink = Sink::OpenSearch(OpenSearchSink::new(
+    let sink = OpenSearchSink::new(
         indexer,
         match target {
             WriteTarget::Live => names.write_alias.clone(),
@@ -222,7 +222,11 @@ fn opensearch_backend(
         bulk_bytes,
         Duration::from_millis(settings.bulk_flush_ms),
         settings.bulk_max_concurrency,
-    ));
+    );
+    let sink = Sink::OpenSearch(match target {
+        WriteTarget::Live => sink.mirror_deletes_to(names.deletes_alias.clone()),
+        WriteTarget::Version(_) => sink,
+    });
     let search = OpenSearchSearch::new(
         client,
         names.read_alias,

@@ -114,6 +114,9 @@ impl Reindexer {
                 Some(&body),
             )
             .await?;
+        // From now on every live delete reaches the new version too: a document deleted after
+        // the copier took it is not brought back by the job.
+        self.point_deletes_alias_at(&target).await?;
         let total = self.count(write).await?;
         let slices = job::slices(options.slices.unwrap_or(self.config.reindex.slices));
         let mut job = Job::new(
@@ -464,12 +467,29 @@ impl Reindexer {
     }
 
     /// Moves the read and write aliases from `from` to `to` in one atomic request.
+    /// Moves the read and write aliases from `from` to `to`, and in the same step the deletes
+    /// alias to `from`: deletes then reach the version a final pass or a rollback copies from.
     async fn move_aliases(&self, from: &str, to: &str) -> Result<(), ReindexError> {
         let actions = json!({ "actions": [
             { "remove": { "index": from, "alias": self.names.read_alias } },
             { "remove": { "index": from, "alias": self.names.write_alias } },
             { "add": { "index": to, "alias": self.names.read_alias } },
             { "add": { "index": to, "alias": self.names.write_alias, "is_write_index": true } },
+            { "remove": { "index": self.names.version_pattern(), "alias": self.names.deletes_alias, "must_exist": false } },
+            { "add": { "index": from, "alias": self.names.deletes_alias } },
+        ]});
+        self.client
+            .json(Method::POST, "_aliases", Some(&actions))
+            .await?;
+        Ok(())
+    }
+
+    /// Points the deletes alias at `index` alone (an alias on two indices would refuse every
+    /// delete sent to it).
+    async fn point_deletes_alias_at(&self, index: &str) -> Result<(), ReindexError> {
+        let actions = json!({ "actions": [
+            { "remove": { "index": self.names.version_pattern(), "alias": self.names.deletes_alias, "must_exist": false } },
+            { "add": { "index": index, "alias": self.names.deletes_alias } },
         ]});
         self.client
             .json(Method::POST, "_aliases", Some(&actions))

@@ -26,6 +26,7 @@ use super::job::{Job, Phase};
 use super::transform::rebuild_document;
 use super::verify::{QueryCheck, Verification};
 use super::{ReindexError, StartOptions};
+use crate::backend::embedded::schema::ID_HASH_FIELD;
 use crate::backend::embedded::{live_index_dir, set_live_index_dir, EmbeddedIndex};
 use crate::config::Config;
 use crate::decode::Decoder;
@@ -324,8 +325,56 @@ impl EmbeddedReindexer {
             job.copy_seconds = copy_seconds + started.elapsed().as_secs_f64();
             self.save_job(job)?;
         }
+        let pruned = self.prune(job, &searcher, &mut writer)?;
+        if pruned > 0 {
+            writer.commit()?;
+            tracing::info!(
+                pruned,
+                "removed from the new version what was deleted from the live one after its copy"
+            );
+        }
         writer.close()?;
         Ok(())
+    }
+
+    /// Deletes from the new version every document the live one (`live`) no longer holds: a
+    /// document a server deleted while the job was paused, after its segment was copied, must
+    /// not come back with the swap. Compared by id hash (a fast field), then deleted by id.
+    fn prune(
+        &self,
+        job: &Job,
+        live: &tantivy::Searcher,
+        writer: &mut crate::backend::embedded::EmbeddedWriter,
+    ) -> Result<u64, ReindexError> {
+        let hashes = |searcher: &tantivy::Searcher| -> Result<Vec<(u32, u32, u64)>, ReindexError> {
+            let mut found = Vec::new();
+            for (ordinal, segment) in searcher.segment_readers().iter().enumerate() {
+                let column = segment.fast_fields().u64(ID_HASH_FIELD)?;
+                for doc in segment.doc_ids_alive() {
+                    if let Some(hash) = column.first(doc) {
+                        found.push((ordinal as u32, doc, hash));
+                    }
+                }
+            }
+            Ok(found)
+        };
+        let alive: std::collections::HashSet<u64> =
+            hashes(live)?.into_iter().map(|(_, _, hash)| hash).collect();
+        let new = Index::open_in_dir(self.data_dir().join(&job.target))?;
+        let searcher = new.reader()?.searcher();
+        let id_field = new.schema().get_field("id")?;
+        let mut pruned = 0;
+        for (ordinal, doc, hash) in hashes(&searcher)? {
+            if alive.contains(&hash) {
+                continue;
+            }
+            let stored: TantivyDocument = searcher.doc(DocAddress::new(ordinal, doc))?;
+            if let Some(id) = stored.get_first(id_field).and_then(|v| v.as_str()) {
+                writer.delete(id);
+                pruned += 1;
+            }
+        }
+        Ok(pruned)
     }
 
     fn verify(&self, job: &mut Job) -> Result<Phase, ReindexError> {

@@ -31,6 +31,9 @@ pub const REASON_BACKEND_REJECTED: &str = "backend_rejected";
 pub struct OpenSearchSink {
     indexer: BulkIndexer,
     write_alias: String,
+    /// Where deletes are sent as well (`<name>-deletes`): while a reindex job runs, the
+    /// version the write alias does not point at, so a deleted document is not copied back.
+    deletes_alias: Option<String>,
     batch_bytes: usize,
     flush_interval: Duration,
     max_outstanding: usize,
@@ -49,10 +52,18 @@ impl OpenSearchSink {
         OpenSearchSink {
             indexer,
             write_alias,
+            deletes_alias: None,
             batch_bytes,
             flush_interval,
             max_outstanding: max_outstanding.max(1),
         }
+    }
+
+    /// Sends every delete to `alias` too (a missing alias, outside reindex jobs, answers 404,
+    /// which counts as done).
+    pub fn mirror_deletes_to(mut self, alias: String) -> Self {
+        self.deletes_alias = Some(alias);
+        self
     }
 
     /// Runs on the pipeline's sink thread, with its own small async runtime for the HTTP calls.
@@ -93,7 +104,7 @@ impl OpenSearchSink {
             };
             match event {
                 Event::Input(Ok(prepared)) => {
-                    batch.add(prepared, &self.write_alias);
+                    batch.add(prepared, &self.write_alias, self.deletes_alias.as_deref());
                     batch
                         .deadline
                         .get_or_insert(Instant::now() + self.flush_interval);
@@ -212,11 +223,13 @@ struct Batch {
     bytes: usize,
     /// Records in `chunks`, documents and rejections.
     records: usize,
+    /// Bulk operations per delete: 2 when deletes are mirrored to the deletes alias.
+    ops_per_delete: usize,
     deadline: Option<Instant>,
 }
 
 impl Batch {
-    fn add(&mut self, prepared: Prepared, write_alias: &str) {
+    fn add(&mut self, prepared: Prepared, write_alias: &str, deletes_alias: Option<&str>) {
         let now = crate::dlq::now_rfc3339();
         for doc in &prepared.docs {
             let source = document::to_source(doc, &now);
@@ -229,15 +242,19 @@ impl Batch {
                 delete: false,
             });
         }
+        let targets: Vec<&str> = std::iter::once(write_alias).chain(deletes_alias).collect();
+        self.ops_per_delete = targets.len();
         for id in &prepared.deletes {
-            self.bytes += id.len() + write_alias.len() + 40;
-            self.ops.push(BulkOp {
-                index: write_alias.to_string(),
-                id: id.clone(),
-                source: Default::default(),
-                condition: None,
-                delete: true,
-            });
+            for target in &targets {
+                self.bytes += id.len() + target.len() + 40;
+                self.ops.push(BulkOp {
+                    index: target.to_string(),
+                    id: id.clone(),
+                    source: Default::default(),
+                    condition: None,
+                    delete: true,
+                });
+            }
         }
         self.records += prepared.docs.len() + prepared.deletes.len() + prepared.rejected.len();
         self.chunks.push(prepared);
@@ -305,18 +322,26 @@ async fn index_batch(indexer: BulkIndexer, batch: Batch, dlq: Arc<Mutex<DeadLett
         }
         let mut refused = None;
         for id in &prepared.deletes {
-            match results.next() {
-                Some(ItemResult::Indexed) => outcome.deleted += 1,
-                Some(ItemResult::Failed { status, reason }) => {
-                    refused.get_or_insert(format!(
-                        "the cluster refused to delete `{id}` (HTTP {status}): {reason}"
-                    ));
-                }
-                None => {
-                    refused
-                        .get_or_insert("bulk indexer returned fewer results than deletes".into());
+            // Done only when every copy is (the live version and a reindex job's other one).
+            let mut done = true;
+            for _ in 0..batch.ops_per_delete {
+                match results.next() {
+                    Some(ItemResult::Indexed) => {}
+                    Some(ItemResult::Failed { status, reason }) => {
+                        done = false;
+                        refused.get_or_insert(format!(
+                            "the cluster refused to delete `{id}` (HTTP {status}): {reason}"
+                        ));
+                    }
+                    None => {
+                        done = false;
+                        refused.get_or_insert(
+                            "bulk indexer returned fewer results than deletes".into(),
+                        );
+                    }
                 }
             }
+            outcome.deleted += u64::from(done);
         }
         if let Some(message) = refused {
             // A delete the cluster refused is not done: the caller hears so and can retry.

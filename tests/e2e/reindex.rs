@@ -408,6 +408,26 @@ fn embedded(dir: &Path) -> std::process::Command {
     command
 }
 
+/// `parts` loads of `per_part` records (`doc-N`) into the embedded index under `data`, one
+/// committed segment each.
+fn ingest_in_parts(dir: &Path, data: &Path, parts: usize, per_part: usize, args: &[&str]) {
+    for part in 0..parts {
+        let file = dir.join(format!("part-{part}.ndjson"));
+        std::fs::write(
+            &file,
+            records("doc", part * per_part..(part + 1) * per_part),
+        )
+        .expect("write");
+        let status = embedded(data)
+            .args(args)
+            .args(["ingest", &file.display().to_string()])
+            .stdout(Stdio::null())
+            .status()
+            .expect("ingest");
+        assert!(status.success());
+    }
+}
+
 fn live_docs(dir: &Path) -> u64 {
     glossa::backend::embedded::EmbeddedIndex::open(
         &glossa::backend::embedded::live_index_dir(dir),
@@ -446,21 +466,7 @@ async fn embedded_reindex_resumes_after_a_kill_verifies_swaps_rolls_back_and_cle
     let dir = tempdir();
     let data = dir.path().join("data");
     // Three loads, three committed segments; English and French only, so German is mislabelled.
-    for part in 0..3 {
-        let file = dir.path().join(format!("part-{part}.ndjson"));
-        std::fs::write(&file, records("doc", part * 200..(part + 1) * 200)).expect("write");
-        let status = embedded(&data)
-            .args([
-                "--languages",
-                "en,fr",
-                "ingest",
-                &file.display().to_string(),
-            ])
-            .stdout(Stdio::null())
-            .status()
-            .expect("ingest");
-        assert!(status.success());
-    }
+    ingest_in_parts(dir.path(), &data, 3, 200, &["--languages", "en,fr"]);
     assert_eq!(live_docs(&data), 600);
 
     // While a server holds the index, a reindex refuses to start and says why.
@@ -662,4 +668,126 @@ async fn embedded_reindex_replays_the_original_kafka_topic_into_a_new_version() 
     assert!(stdout.contains("verification PASSED"), "{}", text(&job));
     assert!(stdout.contains("Swapped"), "{}", text(&job));
     assert_live_finds_german(&data, "index-v2", 300, 100).await;
+}
+
+/// Deletes during a job stay deleted: before the swap they reach the new version too (the
+/// deletes alias points at it), after the swap the old one (so a rollback does not bring them
+/// back either).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the OpenSearch cluster of scripts/test.sh"]
+async fn documents_deleted_during_a_reindex_stay_deleted_after_swap_and_rollback() {
+    let dir = tempdir();
+    let base = opensearch_config(dir.path(), "reindex-deletes");
+    let index = base.opensearch.index.clone();
+    let server = start(base.clone()).await;
+    let (status, answer) = server.post(records("doc", 0..1000)).await;
+    assert_eq!(status, 200, "{answer}");
+    let config = config_file(dir.path(), &base, |c| {
+        c.reindex.settle_seconds = 1;
+        c.reindex.catch_up_margin_seconds = 5;
+    });
+    let (v1, v2) = (format!("{index}-v1"), format!("{index}-v2"));
+    let job = reindex(&config, &["start", "--no-swap"]);
+    assert!(job.status.success(), "{}", text(&job));
+    assert_eq!(count_ids(&v2, &fixture_like_ids("doc", 1000)).await, 1000);
+
+    // Copied already, then deleted through the live worker: gone from the new version too.
+    let before: Vec<String> = (0..10).map(|i| format!("doc-{i}")).collect();
+    let (status, answer) = server
+        .post_json("/v1/documents/_delete", json!({ "ids": before }))
+        .await;
+    assert_eq!(
+        (status, answer["deleted"].as_u64()),
+        (200, Some(10)),
+        "{answer}"
+    );
+    let swapped = reindex(&config, &["swap"]);
+    assert!(swapped.status.success(), "{}", text(&swapped));
+    assert_eq!(alias_target(&index).await, v2);
+    let before: BTreeSet<String> = before.into_iter().collect();
+    assert_eq!(
+        count_ids(&index, &before).await,
+        0,
+        "documents deleted before the swap are back"
+    );
+
+    // Deleted after the swap: gone from the old version too, so a rollback keeps them gone.
+    let after: Vec<String> = (10..20).map(|i| format!("doc-{i}")).collect();
+    let (status, answer) = server
+        .post_json("/v1/documents/_delete", json!({ "ids": after }))
+        .await;
+    assert_eq!(
+        (status, answer["deleted"].as_u64()),
+        (200, Some(10)),
+        "{answer}"
+    );
+    let rolled_back = reindex(&config, &["rollback"]);
+    assert!(rolled_back.status.success(), "{}", text(&rolled_back));
+    assert_eq!(alias_target(&index).await, v1);
+    let mut deleted = before;
+    deleted.extend(after);
+    assert_eq!(
+        count_ids(&index, &deleted).await,
+        0,
+        "documents deleted during the job are back after the rollback"
+    );
+    assert_eq!(count_ids(&index, &fixture_like_ids("doc", 1000)).await, 980);
+    // The deletes alias is an alias on one version, never an index of its own.
+    let deletes = cluster_get(&format!("_alias/{index}-deletes")).await;
+    assert_eq!(
+        deletes
+            .as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>()),
+        Some(vec![v2.clone()]),
+        "{deletes}"
+    );
+    server.stop().await;
+}
+
+/// A document a server deletes while an embedded job waits for its swap is not brought back
+/// by the swap: the catch-up copies what was written and prunes what was deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_documents_deleted_while_a_job_waits_stay_deleted() {
+    let dir = tempdir();
+    let data = dir.path().join("data");
+    ingest_in_parts(dir.path(), &data, 2, 300, &[]);
+    let job = embedded(&data)
+        .args(["reindex", "start", "--no-swap"])
+        .output()
+        .expect("reindex start");
+    assert!(job.status.success(), "{}", text(&job));
+
+    let server = TestServer::start(test_config(&data)).await;
+    let ids: Vec<String> = (0..10).map(|i| format!("doc-{i}")).collect();
+    let (status, answer) = server
+        .post_json("/v1/documents/_delete", json!({ "ids": ids }))
+        .await;
+    assert_eq!(
+        (status, answer["deleted"].as_u64()),
+        (200, Some(10)),
+        "{answer}"
+    );
+    let (status, answer) = server.post(records("late", 0..5)).await;
+    assert_eq!(status, 200, "{answer}");
+    server.stop().await;
+
+    let swap = embedded(&data)
+        .args(["reindex", "swap"])
+        .output()
+        .expect("reindex swap");
+    assert!(swap.status.success(), "{}", text(&swap));
+    assert_eq!(
+        glossa::backend::embedded::live_index_dir(&data),
+        data.join("index-v2")
+    );
+    assert_eq!(
+        live_docs(&data),
+        600 - 10 + 5,
+        "deleted documents came back"
+    );
+    assert_eq!(jobs_file(&data)[0]["verification"]["passed"], true);
+    let server = TestServer::start(test_config(&data)).await;
+    assert_eq!(server.get("/v1/documents/doc-0").await.0, 404);
+    assert_eq!(server.get("/v1/documents/late-0").await.0, 200);
+    server.stop().await;
 }

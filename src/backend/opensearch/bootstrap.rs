@@ -49,6 +49,9 @@ pub struct IndexNames {
     pub read_alias: String,
     /// What bulk requests use (`<name>-write`).
     pub write_alias: String,
+    /// Where deletes go as well (`<name>-deletes`): during a reindex job, the version the
+    /// write alias does not point at; absent before the first job.
+    pub deletes_alias: String,
 }
 
 impl IndexNames {
@@ -57,7 +60,13 @@ impl IndexNames {
         IndexNames {
             read_alias: name.to_string(),
             write_alias: format!("{name}-write"),
+            deletes_alias: format!("{name}-deletes"),
         }
+    }
+
+    /// Every version's physical index (`<name>-v*`), for alias actions.
+    pub fn version_pattern(&self) -> String {
+        format!("{}-v*", self.read_alias)
     }
 
     /// Physical index of version `version` (`<name>-v<version>`).
