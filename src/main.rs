@@ -339,8 +339,14 @@ enum DlqCommand {
     /// Print every dead letter as NDJSON (time, source, line, reason, message, raw record).
     List,
     /// Send every dead letter through the pipeline again, once its cause is fixed (a raised
-    /// limit, a new text field...). Records that still fail go back to the queue.
-    Replay,
+    /// limit, a new text field...). Records that still fail go back to the queue. A letter of
+    /// a document deleted after the letter was written is dropped, not replayed (a replay
+    /// would bring the document back), unless --include-deleted.
+    Replay {
+        /// Replay letters of documents deleted since, bringing them back.
+        #[arg(long)]
+        include_deleted: bool,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -437,8 +443,8 @@ fn run(cli: Cli) -> Result<()> {
             metrics_listen,
         } => runtime.block_on(reindex(config, command, metrics_listen)),
         Command::Dlq {
-            command: DlqCommand::Replay,
-        } => runtime.block_on(replay(config)),
+            command: DlqCommand::Replay { include_deleted },
+        } => runtime.block_on(replay(config, include_deleted)),
         Command::Delete {
             query,
             filters,
@@ -747,11 +753,20 @@ async fn ingest_stream(
     Ok(())
 }
 
-async fn replay(config: Config) -> Result<()> {
+async fn replay(config: Config, include_deleted: bool) -> Result<()> {
     let replay = glossa::dlq::Replay::take(&config)?;
+    let (mut replayable, stale) = glossa::dlq::without_deleted(replay.letters().iter().collect());
+    if include_deleted {
+        replayable.extend(stale.iter().copied());
+    } else {
+        for letter in &stale {
+            tracing::info!(position = %letter.rejection.position, time = %letter.time, "dead letter dropped: its document was deleted after it was written");
+        }
+    }
+    let dropped = if include_deleted { 0 } else { stale.len() };
     // Truncated letters cannot be replayed from the queue: put them back as they were.
     let (truncated, replayable): (Vec<_>, Vec<_>) =
-        replay.letters().iter().partition(|l| l.rejection.truncated);
+        replayable.into_iter().partition(|l| l.rejection.truncated);
     if !truncated.is_empty() {
         let mut queue = glossa::dlq::DeadLetterQueue::open(&config)?;
         for letter in &truncated {
@@ -779,6 +794,11 @@ async fn replay(config: Config) -> Result<()> {
         outcome.indexed,
         outcome.rejected.len()
     );
+    if dropped > 0 {
+        println!(
+            "{dropped} dead letters were dropped: their documents were deleted after the letters were written (--include-deleted replays them)"
+        );
+    }
     if kept_back > 0 {
         println!(
             "{kept_back} dead letters were kept without replay: their records were over {} bytes and only their start is stored; re-ingest them from their source positions (`glossa dlq list`)",

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::record::Rejection;
+use crate::record::{Rejection, SourcePosition};
 
 /// Most bytes of a rejected record kept in its dead letter; longer records keep their start and
 /// are marked `truncated` (replay them from their source position instead).
@@ -253,6 +253,68 @@ pub fn read_all(data_dir: &Path) -> Result<Vec<DeadLetter>, DlqError> {
     Ok(letters)
 }
 
+/// Reason of a delete's record in the queue. Not a dead letter: it tells a replay that letters
+/// of this id older than it are stale (the document was deleted after they were written).
+pub const DELETED: &str = "deleted";
+
+/// The record of a delete of `id`, kept beside the dead letters.
+fn delete_record(id: &str) -> Rejection {
+    Rejection {
+        position: SourcePosition {
+            source: "delete".into(),
+            line: 0,
+        },
+        reason: DELETED.into(),
+        message: "the document was deleted; a replay skips its older dead letters".into(),
+        raw: id.into(),
+        truncated: false,
+    }
+}
+
+/// The document id a dead letter's record would be written under (the decode stage's rules),
+/// when its record is a JSON object.
+fn letter_id(letter: &DeadLetter) -> Option<String> {
+    let Ok(serde_json::Value::Object(object)) = serde_json::from_str(&letter.rejection.raw) else {
+        return None;
+    };
+    Some(match object.get("id") {
+        Some(serde_json::Value::String(id)) => id.clone(),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ if crate::source::ids_from_position(&letter.rejection.position) => {
+            crate::decode::position_id(&letter.rejection.position)
+        }
+        _ => crate::decode::content_id(&object),
+    })
+}
+
+fn parse_time(text: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// Splits taken letters into those to replay and those of documents deleted after the letter
+/// was written (a replay would bring them back); delete records are neither.
+pub fn without_deleted(letters: Vec<&DeadLetter>) -> (Vec<&DeadLetter>, Vec<&DeadLetter>) {
+    let mut deleted_at: std::collections::HashMap<&str, time::OffsetDateTime> = Default::default();
+    for letter in &letters {
+        if letter.rejection.reason == DELETED {
+            if let Some(at) = parse_time(&letter.time) {
+                let latest = deleted_at.entry(&letter.rejection.raw).or_insert(at);
+                *latest = (*latest).max(at);
+            }
+        }
+    }
+    letters
+        .into_iter()
+        .filter(|letter| letter.rejection.reason != DELETED)
+        .partition(|letter| {
+            let stale = letter_id(letter)
+                .and_then(|id| deleted_at.get(id.as_str()).copied())
+                .zip(parse_time(&letter.time))
+                .is_some_and(|(deleted, written)| deleted > written);
+            !stale
+        })
+}
+
 /// Where dead letters go: one variant per store.
 pub enum DeadLetterQueue {
     File(FileQueue),
@@ -330,6 +392,18 @@ impl DeadLetterQueue {
         }
     }
 
+    /// Records the deletes of `ids` beside the letters (durable with the next sync), so a replay
+    /// does not bring back a document deleted after its letter was written. A file queue with
+    /// no letters records nothing.
+    pub fn record_deletes(&mut self, ids: &[String]) -> Result<(), DlqError> {
+        if let DeadLetterQueue::File(queue) = self {
+            if queue.sealed == 0 && queue.current_bytes == 0 {
+                return Ok(());
+            }
+        }
+        ids.iter().try_for_each(|id| self.push(&delete_record(id)))
+    }
+
     /// Makes every queued letter durable (fsync, or acknowledged by all in-sync replicas).
     pub fn sync(&mut self) -> Result<(), DlqError> {
         match self {
@@ -340,17 +414,22 @@ impl DeadLetterQueue {
     }
 }
 
-/// Every dead letter still in the configured store (not yet replayed).
+/// Every dead letter still in the configured store (not yet replayed), without the records of
+/// deletes.
 pub fn list(config: &crate::config::Config) -> Result<Vec<DeadLetter>, DlqError> {
-    match Target::parse(&config.dlq.target)? {
-        Target::File => read_all(&config.data_dir),
-        Target::Kafka(url) => Ok(kafka::KafkaReplay::take(&url, &config.kafka)?.letters),
-        Target::OpenSearch(named) => Ok(opensearch::OpenSearchReplay::take(
-            config,
-            opensearch::index_name(config, named.as_deref()),
-        )?
-        .letters),
-    }
+    let mut letters = match Target::parse(&config.dlq.target)? {
+        Target::File => read_all(&config.data_dir)?,
+        Target::Kafka(url) => kafka::KafkaReplay::take(&url, &config.kafka)?.letters,
+        Target::OpenSearch(named) => {
+            opensearch::OpenSearchReplay::take(
+                config,
+                opensearch::index_name(config, named.as_deref()),
+            )?
+            .letters
+        }
+    };
+    letters.retain(|letter| letter.rejection.reason != DELETED);
+    Ok(letters)
 }
 
 /// Dead letters taken for a replay; [`Replay::finish`] once every one is acknowledged again.
@@ -458,7 +537,57 @@ impl FileReplay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::SourcePosition;
+
+    fn letter(time: &str, reason: &str, raw: &str) -> DeadLetter {
+        DeadLetter {
+            time: time.into(),
+            rejection: Rejection {
+                position: SourcePosition {
+                    source: "in.ndjson".into(),
+                    line: 1,
+                },
+                reason: reason.into(),
+                message: String::new(),
+                raw: raw.into(),
+                truncated: false,
+            },
+        }
+    }
+
+    #[test]
+    fn letters_of_documents_deleted_later_are_set_apart() {
+        let letters = [
+            letter(
+                "2026-12-05T10:00:00Z",
+                "too_large",
+                r#"{"id":"a","title":"x"}"#,
+            ),
+            letter(
+                "2026-12-05T10:00:00Z",
+                "too_large",
+                r#"{"id":7,"title":"x"}"#,
+            ),
+            letter(
+                "2026-12-05T10:00:00Z",
+                "too_large",
+                r#"{"id":"b","title":"x"}"#,
+            ),
+            letter("2026-12-05T10:00:00Z", "not_json", "not json"),
+            letter("2026-12-05T11:00:00Z", DELETED, "a"),
+            letter("2026-12-05T11:00:00Z", DELETED, "7"),
+            // Deleted before the letter was written: the letter is newer, so it is replayed.
+            letter("2026-12-05T09:00:00Z", DELETED, "b"),
+        ];
+        let (replay, stale) = without_deleted(letters.iter().collect());
+        let raw = |set: &[&DeadLetter]| -> Vec<String> {
+            set.iter().map(|l| l.rejection.raw.clone()).collect()
+        };
+        assert_eq!(raw(&replay), [r#"{"id":"b","title":"x"}"#, "not json"]);
+        assert_eq!(
+            raw(&stale),
+            [r#"{"id":"a","title":"x"}"#, r#"{"id":7,"title":"x"}"#]
+        );
+    }
 
     fn rejection(line: u64, raw_bytes: usize) -> Rejection {
         Rejection {

@@ -118,6 +118,12 @@ impl EmbeddedSink {
             self.writer.delete(id);
             outcome.deleted += 1;
         }
+        if let Err(error) = self.dlq.record_deletes(&prepared.deletes) {
+            let _ = prepared
+                .reply
+                .send(Err(PipelineError::Commit(error.to_string())));
+            return;
+        }
         for rejection in &prepared.rejected {
             if let Err(error) = self.dlq.push(rejection) {
                 let _ = prepared

@@ -291,6 +291,7 @@ async fn index_batch(indexer: BulkIndexer, batch: Batch, dlq: Arc<Mutex<DeadLett
     };
     let mut results = results.into_iter();
     let mut outcomes = Vec::with_capacity(batch.chunks.len());
+    let mut deleted = Vec::new();
     for prepared in batch.chunks {
         let mut outcome = Outcome::default();
         for (doc, position) in prepared.docs.iter().zip(&prepared.positions) {
@@ -349,13 +350,14 @@ async fn index_batch(indexer: BulkIndexer, batch: Batch, dlq: Arc<Mutex<DeadLett
             continue;
         }
         outcome.rejected.extend(prepared.rejected);
+        deleted.extend(prepared.deletes);
         outcomes.push((prepared.reply, outcome, prepared.permit));
     }
     let letters: Vec<Rejection> = outcomes
         .iter()
         .flat_map(|(_, outcome, _)| outcome.rejected.iter().cloned())
         .collect();
-    let stored = if letters.is_empty() {
+    let stored = if letters.is_empty() && deleted.is_empty() {
         Ok(())
     } else {
         let dlq = dlq.clone();
@@ -364,6 +366,7 @@ async fn index_batch(indexer: BulkIndexer, batch: Batch, dlq: Arc<Mutex<DeadLett
             letters
                 .iter()
                 .try_for_each(|letter| dlq.push(letter))
+                .and_then(|_| dlq.record_deletes(&deleted))
                 .and_then(|_| dlq.sync())
                 .map_err(|e| e.to_string())
         })

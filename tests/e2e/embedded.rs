@@ -625,19 +625,36 @@ fn dead_letters_replay_once_their_cause_is_fixed() {
     std::fs::write(
         &input,
         format!(
-            "{{\"id\":\"short\",\"title\":\"Kurz\"}}\n{{\"id\":\"long\",\"body\":\"{long_body}\"}}\nnot json\n"
+            "{{\"id\":\"short\",\"title\":\"Kurz\"}}\n{{\"id\":\"long\",\"body\":\"{long_body}\"}}\nnot json\n{{\"id\":\"gone\",\"body\":\"{long_body}\"}}\n"
         ),
     )
     .expect("write input");
-    let ingest = ingest_with_config(dir.path(), "[limits]\nmax_record_bytes = 300\n", &input)
+    let limits = "[limits]\nmax_record_bytes = 300\n";
+    let ingest = ingest_with_config(dir.path(), limits, &input)
         .output()
         .expect("run ingest");
     let stdout = String::from_utf8_lossy(&ingest.stdout);
     assert!(
-        stdout.contains("rejected too_large: 1") && stdout.contains("rejected not_json: 1"),
+        stdout.contains("rejected too_large: 2") && stdout.contains("rejected not_json: 1"),
         "{stdout}"
     );
     assert_eq!(count_docs(&data), 1);
+    // `gone` is deleted after its letter was written: the replay must not bring it back.
+    let deletes = dir.path().join("deletes.ndjson");
+    std::fs::write(&deletes, "{\"id\":\"gone\",\"_delete\":true}\n").expect("write deletes");
+    let ingest = ingest_with_config(dir.path(), limits, &deletes)
+        .output()
+        .expect("run ingest");
+    assert!(ingest.status.success());
+    let list = glossa()
+        .args(["--data-dir", &data_arg, "dlq", "list"])
+        .output()
+        .expect("dlq list");
+    assert_eq!(
+        String::from_utf8_lossy(&list.stdout).lines().count(),
+        3,
+        "a delete's record is listed as a dead letter"
+    );
 
     // With the default (larger) record limit the long record goes in; the broken one stays.
     let replay = glossa()
@@ -652,6 +669,10 @@ fn dead_letters_replay_once_their_cause_is_fixed() {
     );
     assert!(
         stdout.contains("replayed 2 dead letters: 1 indexed, 1 still failing"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 dead letters were dropped: their documents were deleted"),
         "{stdout}"
     );
     assert_eq!(count_docs(&data), 2);
