@@ -108,7 +108,10 @@ impl Tenant {
                 })
             }
         }
+        let marker = object.get(crate::decode::DELETE_MARKER) == Some(&Value::Bool(true));
         let id = match object.get("id") {
+            // A delete marker without an id stays one: decode refuses it as `bad_delete`.
+            None | Some(Value::Null) if marker => None,
             None | Some(Value::Null) => Some(crate::decode::content_id(&without_id(&object))),
             Some(Value::String(id)) if !id.is_empty() => Some(id.clone()),
             Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(n.to_string()),
@@ -200,6 +203,9 @@ mod tests {
         assert_eq!(acme().stamp(b"[1]", 1).unwrap(), b"[1]");
         // A bad id is left for decode to refuse.
         assert_eq!(stamped(r#"{"id":true,"title":"x"}"#)["id"], true);
+        // Delete markers name the tenant's id; one without an id gets none.
+        assert_eq!(stamped(r#"{"id":"4","_delete":true}"#)["id"], "acme/4");
+        assert_eq!(stamped(r#"{"_delete":true}"#).get("id"), None);
     }
 
     #[test]

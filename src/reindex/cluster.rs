@@ -392,6 +392,20 @@ impl Reindexer {
         job.copied += outcome.written;
         job.failed += outcome.failed;
         job.caught_up_at = Some(pass_started);
+        // Before the aliases move, so every document only the new version holds is one the
+        // old version deleted while the copier held it. (Checked on the cluster too: a job
+        // killed right after moving them has not recorded it.)
+        let (read, _) = self.alias_targets().await?;
+        if job.aliases_moved_at.is_none() && read.as_deref() != Some(job.target.as_str()) {
+            self.refresh(&job.target).await?;
+            let pruned = copier.prune(&self.stop).await?;
+            if pruned > 0 {
+                tracing::info!(
+                    pruned,
+                    "removed from the new version what was deleted during its copy"
+                );
+            }
+        }
         bulk_load::finish_on_index(&self.client, &job.target).await?;
         tracing::info!(since = %since, copied = outcome.written, "catch-up pass done");
         Ok(())
@@ -466,7 +480,6 @@ impl Reindexer {
         Ok(())
     }
 
-    /// Moves the read and write aliases from `from` to `to` in one atomic request.
     /// Moves the read and write aliases from `from` to `to`, and in the same step the deletes
     /// alias to `from`: deletes then reach the version a final pass or a rollback copies from.
     async fn move_aliases(&self, from: &str, to: &str) -> Result<(), ReindexError> {

@@ -111,6 +111,83 @@ impl Copier {
         }
     }
 
+    /// Deletes from the target every document the source no longer holds. Live deletes reach
+    /// both versions during a job, but one that lands between the copier reading a page and
+    /// writing it is undone by the write; before the aliases move (only the job writes to the
+    /// target then) anything in the target and not in the source was deleted that way. Returns
+    /// how many were removed. Reads the target's ids page by page and asks the source for them
+    /// with `_mget` (real time: no refresh needed there).
+    pub async fn prune(
+        &self,
+        stop: &tokio::sync::watch::Receiver<bool>,
+    ) -> Result<u64, ReindexError> {
+        let mut pruned = 0;
+        let mut after: Option<Value> = None;
+        loop {
+            if *stop.borrow() {
+                return Err(ReindexError::Interrupted);
+            }
+            let mut body = json!({
+                "size": self.page_size,
+                "sort": [{"id_hash": "asc"}, {"id": "asc"}],
+                "_source": false,
+                "track_total_hits": false,
+            });
+            if let Some(after) = &after {
+                body["search_after"] = after.clone();
+            }
+            let path = format!(
+                "{}/_search?filter_path=hits.hits._id,hits.hits.sort",
+                self.target
+            );
+            let answer =
+                with_retries(|| self.client.json(Method::POST, &path, Some(&body))).await?;
+            let hits = answer["hits"]["hits"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let Some(last) = hits.last() else {
+                return Ok(pruned);
+            };
+            after = Some(last["sort"].clone());
+            let ids: Vec<&str> = hits.iter().filter_map(|h| h["_id"].as_str()).collect();
+            let path = format!(
+                "{}/_mget?_source=false&filter_path=docs._id,docs.found",
+                self.source
+            );
+            let wanted = json!({ "ids": ids });
+            let found =
+                with_retries(|| self.client.json(Method::POST, &path, Some(&wanted))).await?;
+            let gone: Vec<BulkOp> = found["docs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|doc| doc["found"] == false)
+                .filter_map(|doc| doc["_id"].as_str())
+                .map(|id| BulkOp {
+                    index: self.target.clone(),
+                    id: id.to_string(),
+                    source: Default::default(),
+                    condition: None,
+                    delete: true,
+                })
+                .collect();
+            if gone.is_empty() {
+                continue;
+            }
+            let count = gone.len() as u64;
+            for result in self.indexer.index(gone).await? {
+                if let ItemResult::Failed { status, reason } = result {
+                    return Err(ReindexError::State(format!(
+                        "cannot remove a document deleted during the copy from {} (HTTP {status}): {reason}",
+                        self.target
+                    )));
+                }
+            }
+            pruned += count;
+        }
+    }
+
     async fn read_page(&self, range: &Range) -> Result<Vec<Value>, ReindexError> {
         let mut filter = vec![json!({"range": {"id_hash": {"gte": range.lo, "lte": range.hi}}})];
         if let Some(since) = &range.since {
