@@ -1,0 +1,197 @@
+//! `glossa ingest`: files (with progress bar and summary) and streams (Kafka, S3).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use glossa::config::{BackendKind, Config};
+use glossa::pipeline::Outcome;
+use glossa::service::Service;
+use glossa::source::file;
+use glossa::source::{Progress, StreamOptions, StreamUrl};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::serve::shutdown_signal;
+
+pub(crate) async fn ingest(config: Config, paths: Vec<String>, bulk_load: bool) -> Result<()> {
+    // Fail on a missing input before touching the data directory.
+    for path in paths.iter().filter(|p| p.as_str() != "-") {
+        std::fs::metadata(path).with_context(|| format!("cannot read {path}"))?;
+    }
+    if bulk_load && config.backend != BackendKind::OpenSearch {
+        anyhow::bail!("--bulk-load applies to the OpenSearch backend only (--backend opensearch)");
+    }
+    let chunk = config.pipeline.chunk_records;
+    let max_record = config.limits.max_record_bytes;
+    let data_dir = config.data_dir.clone();
+    let cluster = config.opensearch.clone();
+    let service = tokio::task::spawn_blocking(move || Service::start(config)).await??;
+    let bulk_load = begin_bulk_load(&cluster, bulk_load).await?;
+    let started = Instant::now();
+    let progress = Arc::new(Progress::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let bar = progress_bar(progress.clone());
+    let stopper = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::warn!("interrupted: stopping reading; what was read is still indexed");
+            stopper.store(true, Ordering::Relaxed);
+        }
+    });
+    let result = file::ingest(
+        paths,
+        service.state.pipeline.clone(),
+        chunk,
+        max_record,
+        progress.clone(),
+        stop,
+    )
+    .await;
+    bar.finish_and_clear();
+    let stopped = service.stop().await;
+    end_bulk_load(bulk_load).await?;
+    stopped?;
+    let outcome = result?;
+    print_summary(
+        &outcome,
+        started.elapsed(),
+        progress.bytes_read.load(Ordering::Relaxed),
+    );
+    println!("data directory: {}", data_dir.display());
+    Ok(())
+}
+
+/// Turns bulk-load mode on for the cluster index when asked (`--bulk-load`).
+pub(crate) async fn begin_bulk_load(
+    cluster: &glossa::config::OpenSearchSettings,
+    wanted: bool,
+) -> Result<Option<glossa::backend::opensearch::bulk_load::BulkLoad>> {
+    if !wanted {
+        return Ok(None);
+    }
+    let client = glossa::backend::opensearch::connect(cluster)?;
+    let alias = glossa::backend::opensearch::bootstrap::IndexNames::new(&cluster.index).write_alias;
+    Ok(Some(
+        glossa::backend::opensearch::bulk_load::BulkLoad::start(&client, &alias).await?,
+    ))
+}
+
+/// Restores the index settings whatever happened to the load.
+pub(crate) async fn end_bulk_load(
+    load: Option<glossa::backend::opensearch::bulk_load::BulkLoad>,
+) -> Result<()> {
+    if let Some(load) = load {
+        load.finish().await.context(
+            "cannot restore the index settings after the bulk load; the next Glossa start retries",
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn ingest_stream(
+    config: Config,
+    from: &str,
+    options: StreamOptions,
+    bulk_load: bool,
+) -> Result<()> {
+    let url = StreamUrl::parse(from)?;
+    if bulk_load && config.backend != BackendKind::OpenSearch {
+        anyhow::bail!("--bulk-load applies to the OpenSearch backend only (--backend opensearch)");
+    }
+    let data_dir = config.data_dir.clone();
+    let cluster = config.opensearch.clone();
+    let source_config = config.clone();
+    let service = tokio::task::spawn_blocking(move || Service::start(config)).await??;
+    let bulk_load = begin_bulk_load(&cluster, bulk_load).await?;
+    let started = Instant::now();
+    let progress = Arc::new(Progress::default());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::warn!("stopping: what was read is still indexed and its position committed");
+        let _ = stop_tx.send(true);
+    });
+    let bar = progress_bar(progress.clone());
+    let result = glossa::source::run_stream(
+        &url,
+        &source_config,
+        service.state.pipeline.clone(),
+        options,
+        progress.clone(),
+        stop_rx,
+    )
+    .await;
+    bar.finish_and_clear();
+    let stopped = service.stop().await;
+    end_bulk_load(bulk_load).await?;
+    stopped?;
+    result?;
+    let done = progress.records_done.load(Ordering::Relaxed);
+    let rejected = progress.records_rejected.load(Ordering::Relaxed);
+    let seconds = started.elapsed().as_secs_f64().max(0.001);
+    println!(
+        "indexed {} records, rejected {rejected}, in {seconds:.1}s ({:.0} records/s, {:.1} MB/s) from {from}",
+        done - rejected,
+        done as f64 / seconds,
+        progress.bytes_read.load(Ordering::Relaxed) as f64 / 1e6 / seconds
+    );
+    if rejected > 0 {
+        println!("  rejected records are in the dead-letter queue (see `glossa dlq list`)");
+    }
+    println!("data directory: {}", data_dir.display());
+    Ok(())
+}
+
+pub(crate) fn progress_bar(progress: Arc<Progress>) -> ProgressBar {
+    let total = progress.total_bytes.load(Ordering::Relaxed);
+    let bar = ProgressBar::new(total);
+    let template = "{spinner} {elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta} | {msg}";
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    let ticker = bar.clone();
+    let started = Instant::now();
+    tokio::spawn(async move {
+        while !ticker.is_finished() {
+            let total = progress.total_bytes.load(Ordering::Relaxed);
+            if total > 0 {
+                ticker.set_length(total);
+            }
+            ticker.set_position(progress.bytes_read.load(Ordering::Relaxed));
+            let done = progress.records_done.load(Ordering::Relaxed);
+            let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
+            ticker.set_message(format!("{done} records indexed, {rate:.0}/s"));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    bar
+}
+
+pub(crate) fn print_summary(outcome: &Outcome, elapsed: Duration, bytes: u64) {
+    let seconds = elapsed.as_secs_f64().max(0.001);
+    let records = outcome.indexed + outcome.deleted + outcome.rejected.len() as u64;
+    let deleted = match outcome.deleted {
+        0 => String::new(),
+        n => format!(", deleted {n}"),
+    };
+    println!(
+        "indexed {} records{deleted}, rejected {}, in {:.1}s ({:.0} records/s, {:.1} MB/s)",
+        outcome.indexed,
+        outcome.rejected.len(),
+        seconds,
+        records as f64 / seconds,
+        bytes as f64 / 1e6 / seconds
+    );
+    let mut reasons = std::collections::BTreeMap::new();
+    for r in &outcome.rejected {
+        *reasons.entry(r.reason.as_str()).or_insert(0u64) += 1;
+    }
+    for (reason, count) in reasons {
+        println!("  rejected {reason}: {count} (see `glossa dlq list`)");
+    }
+    let mut languages: Vec<_> = outcome.languages.iter().collect();
+    languages.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let listed: Vec<String> = languages.iter().map(|(l, c)| format!("{l} {c}")).collect();
+    println!("languages: {}", listed.join(", "));
+}
