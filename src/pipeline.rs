@@ -96,6 +96,8 @@ pub(crate) type Reply = oneshot::Sender<Result<Outcome, PipelineError>>;
 
 struct Work {
     records: Vec<RawRecord>,
+    /// The chunk holds deletes (tombstones, delete markers), not writes.
+    deletes: bool,
     reply: Reply,
     permit: Admitted,
 }
@@ -225,6 +227,7 @@ impl PipelineHandle {
             let (reply, receiver) = oneshot::channel();
             let work = Work {
                 records: chunk,
+                deletes: kind == Some(true),
                 reply,
                 permit: Admitted(chunk_permit),
             };
@@ -439,19 +442,20 @@ fn is_delete(raw: &RawRecord) -> bool {
     raw.delete || crate::decode::delete_marker(&raw.bytes).is_some()
 }
 
-/// The id a delete names (the same rules as a record's `id`), or why it names none; `None`
-/// when the record is a write.
-fn delete_id(raw: &RawRecord) -> Option<Result<String, String>> {
+/// The id a delete names (the same rules as a record's `id`), or why it names none.
+fn delete_id(raw: &RawRecord) -> Result<String, String> {
     if !raw.delete {
-        return crate::decode::delete_marker(&raw.bytes);
+        // A delete marker record: a chunk of deletes holds nothing else.
+        return crate::decode::delete_marker(&raw.bytes)
+            .unwrap_or_else(|| Err("not a delete record".into()));
     }
-    Some(match std::str::from_utf8(&raw.bytes) {
+    match std::str::from_utf8(&raw.bytes) {
         Ok(id) if !id.is_empty() && id.len() <= crate::decode::MAX_ID_BYTES => Ok(id.to_string()),
         _ => Err(format!(
             "a delete (a Kafka tombstone) needs the id as its key: 1 to {} bytes of UTF-8",
             crate::decode::MAX_ID_BYTES
         )),
-    })
+    }
 }
 
 fn detect_worker(
@@ -477,9 +481,11 @@ fn detect_worker(
         let mut positions = Vec::with_capacity(work.records.len());
         let mut rejected = Vec::new();
         let mut deletes = Vec::new();
+        // Whether a record deletes was decided once, when the chunk was cut.
+        let chunk_deletes = work.deletes;
         for raw in work.records {
-            if let Some(id) = delete_id(&raw) {
-                match id {
+            if chunk_deletes {
+                match delete_id(&raw) {
                     Ok(id) => deletes.push(id),
                     Err(message) => rejected.push(Rejection {
                         position: raw.position,

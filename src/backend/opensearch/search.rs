@@ -178,7 +178,6 @@ impl OpenSearchSearch {
         Ok(answer["count"].as_u64().unwrap_or(0))
     }
 
-    /// One page of results.
     /// The document with this id, through the read alias (an `ids` search, which works
     /// whichever index version the alias points at).
     pub async fn get(&self, id: &str) -> Result<Option<StoredDocument>, SearchError> {
@@ -192,6 +191,7 @@ impl OpenSearchSearch {
         Ok(answer["hits"]["hits"].get(0).map(stored))
     }
 
+    /// One page of results.
     pub async fn search(&self, query: &SearchQuery) -> Result<SearchResult, SearchError> {
         let start = match &query.cursor {
             None => Start::Top,
@@ -519,7 +519,7 @@ fn filter_clause(filter: &Filter, filterable: &BTreeSet<String>) -> Result<Value
     })
 }
 
-/// The stored document of an `ids` search hit.
+/// The stored document of a search hit (an `ids` search's, or a query's).
 fn stored(raw: &Value) -> StoredDocument {
     let source = &raw["_source"];
     StoredDocument {
@@ -542,7 +542,6 @@ fn stored(raw: &Value) -> StoredDocument {
 /// the record's text field names.
 fn hit(raw: &Value) -> Hit {
     let source = &raw["_source"];
-    let lang = source["lang"].as_str().unwrap_or("und").to_string();
     let texts = super::document::stored_texts(source);
     let mut highlights = BTreeMap::new();
     if let Some(fields) = raw["highlight"].as_object() {
@@ -563,13 +562,14 @@ fn hit(raw: &Value) -> Hit {
             }
         }
     }
+    let stored = stored(raw);
     Hit {
-        id: source["id"].as_str().unwrap_or_default().to_string(),
-        lang,
-        lang_confidence: source["lang_confidence"].as_f64().unwrap_or(0.0),
+        id: stored.id,
+        lang: stored.lang,
+        lang_confidence: stored.lang_confidence,
         score: raw["_score"].as_f64().unwrap_or(0.0) as f32,
         highlights,
-        source: super::document::original_record(source),
+        source: stored.source,
     }
 }
 
