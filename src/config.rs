@@ -189,6 +189,9 @@ pub struct SearchSettings {
     /// Log a warning line for every search that takes at least this long, in milliseconds
     /// (with the query's first 200 characters); 0 turns the slow-search log off.
     pub slow_query_ms: u64,
+    /// How often `serve` re-reads the index's documents per language, the prior query
+    /// detection weighs candidates by, in seconds (0: once at start).
+    pub language_prior_refresh_seconds: u64,
 }
 
 impl Default for SearchSettings {
@@ -197,6 +200,7 @@ impl Default for SearchSettings {
             cursor_keep_alive_seconds: 300,
             max_open_cursors: 64,
             slow_query_ms: 1000,
+            language_prior_refresh_seconds: 30,
         }
     }
 }

@@ -3,11 +3,12 @@
 //! once durable), on either backend. The query is read and its language chosen exactly as the
 //! search API does, so a delete removes what the same search shows.
 
+use std::sync::Arc;
+
 use crate::backend::{SearchBackend, SearchError};
 use crate::pipeline::{Outcome, PipelineError, PipelineHandle};
 use crate::record::RawRecord;
-use crate::route::Router;
-use crate::search::language::{self, QueryLanguage};
+use crate::search::language::{self, QueryLanguage, QueryLanguages};
 use crate::search::{Cursor, Filter, SearchQuery, Syntax, TextQuery};
 
 /// Ids read per search page while collecting the matches.
@@ -52,7 +53,7 @@ impl Plan {
     /// Reads the selection like a search and counts its matches.
     pub async fn new(
         index: &SearchBackend,
-        router: &Router,
+        languages: &Arc<QueryLanguages>,
         selection: Selection,
     ) -> Result<Plan, DeleteError> {
         let text = crate::decode::nfc(&selection.text);
@@ -67,12 +68,14 @@ impl Plan {
         }
         let query_language = match selection.lang.as_deref().map(str::trim) {
             Some(code) if !code.is_empty() => {
-                language::given(router, code).map_err(DeleteError::Query)?
+                language::given(languages.router(), code).map_err(DeleteError::Query)?
             }
             _ if parsed == TextQuery::All => language::undetermined(),
             _ => {
-                let (router, text) = (router.clone(), text.clone());
-                tokio::task::spawn_blocking(move || language::detected(&router, &text))
+                // The same prior a search would have now.
+                languages.refresh(index).await?;
+                let (languages, text) = (languages.clone(), text.clone());
+                tokio::task::spawn_blocking(move || languages.detect(&text))
                     .await
                     .map_err(|e| DeleteError::Query(e.to_string()))?
             }

@@ -25,3 +25,10 @@ pub mod service;
 pub mod sink;
 
 pub mod source;
+
+/// Locks shared state; a panicked holder leaves a plain value behind, and it stays usable.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -27,6 +27,9 @@ pub const SEARCH_SECONDS: &str = "glossa_search_seconds";
 /// Time of one phase of a search, in seconds: `phase` = `detect` (the query's language) or
 /// `backend` (the index's own search, labelled by `backend`: `embedded` or `opensearch`).
 pub const SEARCH_PHASE_SECONDS: &str = "glossa_search_phase_seconds";
+/// Detected query languages by `result`: `hit` (the same text's answer under the same prior,
+/// cached) or `miss` (detected).
+pub const QUERY_LANGUAGE_CACHE: &str = "glossa_query_language_cache_total";
 /// Searches answered, labelled by `status`.
 pub const SEARCHES: &str = "glossa_searches_total";
 /// Requests at the front door, by `key` (its name; `-` without one) and `outcome`: `allowed`,

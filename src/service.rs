@@ -15,6 +15,7 @@ use crate::detect::{DetectError, Detector, DetectorConfig};
 use crate::dlq::{DeadLetterQueue, DlqError};
 use crate::pipeline::{Pipeline, PipelineOptions};
 use crate::route::Router;
+use crate::search::language::QueryLanguages;
 use crate::sink::{OpenSearchSink, Sink};
 use crate::source::{run_stream, Progress, SourceHealth, StreamOptions, StreamUrl};
 use tokio::sync::watch;
@@ -88,7 +89,7 @@ impl Service {
         let state = AppState {
             pipeline: pipeline.handle(),
             index,
-            languages: router,
+            query_languages: Arc::new(QueryLanguages::new(router)),
             config: Arc::new(config),
             sources: Arc::default(),
         };
@@ -133,6 +134,12 @@ impl Service {
             )));
         }
         state.sources = Arc::new(health);
+        let prior = tokio::spawn(keep_language_prior_fresh(
+            state.query_languages.clone(),
+            state.index.clone(),
+            Duration::from_secs(config.search.language_prior_refresh_seconds),
+            stop_rx.clone(),
+        ));
         let app = api::router(state, gate);
         let stop_sources = stop_tx.clone();
         let served = api::server::serve(listener, app, &config.server, tls, async move {
@@ -144,6 +151,7 @@ impl Service {
         for source in sources {
             let _ = source.await;
         }
+        let _ = prior.await;
         stop_pipeline(pipeline).await?;
         served
     }
@@ -154,6 +162,29 @@ impl Service {
         // The state holds a pipeline handle; it must go before the pipeline can drain.
         drop(state);
         stop_pipeline(pipeline).await
+    }
+}
+
+/// Reads the index's language distribution at start and every `every` after (0: at start
+/// only), so query detection weighs the languages the index holds; a failed read keeps the
+/// last prior and is logged.
+async fn keep_language_prior_fresh(
+    languages: Arc<QueryLanguages>,
+    index: SearchBackend,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        if let Err(error) = languages.refresh(&index).await {
+            tracing::warn!(%error, "cannot read the index's languages for query detection; keeping the last ones");
+        }
+        if every.is_zero() {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
     }
 }
 

@@ -22,14 +22,14 @@ use serde_json::json;
 use crate::backend::SearchBackend;
 use crate::config::Config;
 use crate::pipeline::PipelineHandle;
-use crate::route::Router as LanguageRouter;
 
 /// What every handler needs.
 #[derive(Clone)]
 pub struct AppState {
     pub pipeline: PipelineHandle,
     pub index: SearchBackend,
-    pub languages: LanguageRouter,
+    /// How query languages are chosen (the index's language prior, cached answers).
+    pub query_languages: Arc<crate::search::language::QueryLanguages>,
     pub config: Arc<Config>,
     /// The stream sources `serve` consumes, for `/readyz`.
     pub sources: Arc<Vec<Arc<crate::source::SourceHealth>>>,

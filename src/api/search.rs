@@ -167,18 +167,16 @@ async fn run(
     if let Some(tenant) = &tenant {
         filters.push(tenant.filter());
     }
-    let router = state.languages.clone();
     let query_language = match body.lang.as_deref().map(str::trim) {
         Some(code) if !code.is_empty() => {
-            language::given(&router, code).map_err(ApiError::bad_request)?
+            language::given(state.query_languages.router(), code).map_err(ApiError::bad_request)?
         }
         _ => {
-            let query_text = text.clone();
+            let (languages, query_text) = (state.query_languages.clone(), text.clone());
             let detect_started = Instant::now();
-            let chosen =
-                tokio::task::spawn_blocking(move || language::detected(&router, &query_text))
-                    .await
-                    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            let chosen = tokio::task::spawn_blocking(move || languages.detect(&query_text))
+                .await
+                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
             metrics::histogram!(m::SEARCH_PHASE_SECONDS, "phase" => "detect")
                 .record(detect_started.elapsed().as_secs_f64());
             chosen

@@ -35,6 +35,7 @@
 //! script's languages, plus the script rules, which are never less accurate than lingua alone.
 
 mod ngram;
+mod prior;
 mod sample;
 pub(crate) mod script;
 mod tables;
@@ -44,6 +45,7 @@ use std::collections::{HashMap, HashSet};
 use lingua::{IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder};
 use serde::Serialize;
 
+pub use prior::CorpusPrior;
 use script::{Script, ScriptStats};
 
 /// Languages to detect among and the confidence floor; read from the `[detect]` config section.

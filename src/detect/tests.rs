@@ -229,3 +229,65 @@ fn serializes_method_snake_case() {
     assert_eq!(json["method"], "script");
     assert_eq!(json["lang"], "el");
 }
+
+/// Counts as the search API reads them from an index.
+fn counts(pairs: &[(&str, u64)]) -> Vec<(String, u64)> {
+    pairs.iter().map(|(l, n)| (l.to_string(), *n)).collect()
+}
+
+#[test]
+fn a_query_prior_keeps_lingua_among_the_index_languages() {
+    let text = "Development files for libqrtr-glib";
+    let unaware = all().detect_accurate(text);
+    assert_ne!(unaware.lang, "en", "the case the prior is for: {unaware:?}");
+    let prior = all()
+        .corpus_prior(&counts(&[
+            ("en", 5000),
+            ("de", 3000),
+            ("fr", 2000),
+            ("und", 40),
+        ]))
+        .expect("10,000 documents make a prior");
+    assert_eq!(prior.documents(), 10_000, "und is not a language");
+    assert_eq!(prior.languages(), vec!["en", "de", "fr"]);
+    let d = all().detect_query(text, Some(&prior));
+    assert_eq!(d.lang, "en", "{d:?}");
+    assert!(d
+        .alternatives
+        .iter()
+        .all(|(l, _)| ["en", "de", "fr"].contains(l)));
+    let sum: f64 = d.alternatives.iter().map(|(_, p)| p).sum();
+    assert!(sum <= 1.0 + 1e-9 && d.confidence > 0.0, "{d:?}");
+}
+
+#[test]
+fn a_query_prior_weighs_close_calls_toward_the_larger_language() {
+    // Two words both Italian and Portuguese: the index's share decides.
+    let text = "casa nova";
+    let pt_heavy = all()
+        .corpus_prior(&counts(&[("pt", 9_000), ("it", 100), ("en", 900)]))
+        .expect("prior");
+    let it_heavy = all()
+        .corpus_prior(&counts(&[("it", 9_000), ("pt", 100), ("en", 900)]))
+        .expect("prior");
+    assert_eq!(all().detect_query(text, Some(&pt_heavy)).lang, "pt");
+    assert_eq!(all().detect_query(text, Some(&it_heavy)).lang, "it");
+}
+
+#[test]
+fn a_query_prior_never_hides_strong_evidence() {
+    let latin_only = all()
+        .corpus_prior(&counts(&[("en", 600), ("de", 400)]))
+        .expect("prior");
+    // A script of one language, and a script no index language is written in.
+    assert_eq!(
+        all().detect_query("서울 날씨", Some(&latin_only)).lang,
+        "ko"
+    );
+    assert_eq!(all().detect_query(RU, Some(&latin_only)).lang, "ru");
+    // Too few documents to say anything: no prior at all.
+    assert!(all().corpus_prior(&counts(&[("en", 99)])).is_none());
+    // One lingua language: lingua cannot choose among one, the whole detector decides.
+    let one = all().corpus_prior(&counts(&[("fr", 500)])).expect("prior");
+    assert_eq!(all().detect_query(DE, Some(&one)).lang, "de");
+}

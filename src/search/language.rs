@@ -1,11 +1,18 @@
 //! Which language a query is taken for: the caller's, or detected with the most accurate
-//! detector (queries are short, the hard case), plus close runners-up to search as well. The
-//! search API and delete-by-query choose alike, so a delete removes what the same search finds.
+//! detector (queries are short, the hard case) weighed against the languages the index holds,
+//! plus close runners-up to search as well. The search API and delete-by-query choose alike,
+//! so a delete removes what the same search finds.
 
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex, RwLock};
+
+use lru::LruCache;
 use serde::Serialize;
 
-use crate::detect::Method;
+use crate::backend::{SearchBackend, SearchError};
+use crate::detect::{CorpusPrior, Method};
 use crate::route::Router;
+use crate::search::{SearchQuery, TextQuery};
 
 /// Most languages an ambiguous query is analyzed for.
 const MAX_QUERY_LANGUAGES: usize = 3;
@@ -27,6 +34,18 @@ pub struct QueryLanguage {
     /// Languages whose analyzers the query is run through (several when it was ambiguous;
     /// none when undetermined: then only the generic field is searched).
     pub searched: Vec<&'static str>,
+    /// The index's language distribution the detection was weighed against, if it had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prior: Option<PriorSummary>,
+}
+
+/// What the prior of a detected query language was: the index's documents and languages
+/// (only these languages were candidates, each weighted by its share; see
+/// `detect::prior`).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct PriorSummary {
+    pub documents: u64,
+    pub languages: usize,
 }
 
 /// The language the caller named, or why it is not one Glossa supports.
@@ -43,6 +62,7 @@ pub fn given(router: &Router, code: &str) -> Result<QueryLanguage, String> {
         confidence: 1.0,
         alternatives: Vec::new(),
         searched: vec![lang],
+        prior: None,
     })
 }
 
@@ -54,12 +74,14 @@ pub fn undetermined() -> QueryLanguage {
         confidence: 0.0,
         alternatives: Vec::new(),
         searched: Vec::new(),
+        prior: None,
     }
 }
 
-/// The detected language of `text`. CPU-heavy: call from a blocking thread.
-pub fn detected(router: &Router, text: &str) -> QueryLanguage {
-    let detection = router.detector().detect_accurate(text);
+/// The detected language of `text`, weighed against `prior` when there is one. CPU-heavy: call
+/// from a blocking thread.
+fn detected(router: &Router, text: &str, prior: Option<&CorpusPrior>) -> QueryLanguage {
+    let detection = router.detector().detect_query(text, prior);
     let undetermined = detection.method == Method::Undetermined || detection.lang == "und";
     let searched = if undetermined {
         Vec::new()
@@ -80,7 +102,137 @@ pub fn detected(router: &Router, text: &str) -> QueryLanguage {
         confidence: detection.confidence,
         alternatives: detection.alternatives,
         searched,
+        prior: prior.map(|p| PriorSummary {
+            documents: p.documents(),
+            languages: p.languages().len(),
+        }),
     }
+}
+
+/// Query texts whose answer is remembered per prior; queries repeat (popular searches, a
+/// search box's successive pages), and detection is most of a search's CPU.
+const CACHED_QUERIES: usize = 10_000;
+/// Longer texts are not cached: they rarely repeat, and the cache's memory stays bounded
+/// (at most `CACHED_QUERIES` x this many bytes of keys).
+const MAX_CACHED_QUERY_BYTES: usize = 256;
+/// A new document count changes the prior only when some language's share moves by more than
+/// this (or a language appears or disappears): answers cached under the old prior stay right.
+const SHARE_TOLERANCE: f64 = 0.005;
+
+/// The query-language choice of one service: the index's language distribution (refreshed
+/// by `refresh`) and the answers given under it.
+pub struct QueryLanguages {
+    router: Router,
+    current: RwLock<Arc<Choice>>,
+}
+
+/// One prior and the answers detected under it (dropped together when the prior changes).
+struct Choice {
+    counts: Vec<(String, u64)>,
+    prior: Option<CorpusPrior>,
+    cache: Mutex<LruCache<String, QueryLanguage>>,
+}
+
+impl Choice {
+    fn new(counts: Vec<(String, u64)>, prior: Option<CorpusPrior>) -> Choice {
+        let capacity = NonZeroUsize::new(CACHED_QUERIES).unwrap_or(NonZeroUsize::MIN);
+        Choice {
+            counts,
+            prior,
+            cache: Mutex::new(LruCache::new(capacity)),
+        }
+    }
+}
+
+impl QueryLanguages {
+    /// No prior until the first `refresh`: queries are detected among all languages.
+    pub fn new(router: Router) -> QueryLanguages {
+        QueryLanguages {
+            router,
+            current: RwLock::new(Arc::new(Choice::new(Vec::new(), None))),
+        }
+    }
+
+    /// The language router, for languages the caller names.
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// The language of a query text. CPU-heavy on a cache miss: call from a blocking thread.
+    pub fn detect(&self, text: &str) -> QueryLanguage {
+        let choice = self.choice();
+        let cacheable = text.len() <= MAX_CACHED_QUERY_BYTES;
+        if cacheable {
+            if let Some(hit) = crate::lock(&choice.cache).get(text) {
+                metrics::counter!(crate::metrics::QUERY_LANGUAGE_CACHE, "result" => "hit")
+                    .increment(1);
+                return hit.clone();
+            }
+        }
+        metrics::counter!(crate::metrics::QUERY_LANGUAGE_CACHE, "result" => "miss").increment(1);
+        let answer = detected(&self.router, text, choice.prior.as_ref());
+        if cacheable {
+            crate::lock(&choice.cache).put(text.to_owned(), answer.clone());
+        }
+        answer
+    }
+
+    fn choice(&self) -> Arc<Choice> {
+        match self.current.read() {
+            Ok(current) => current.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Reads the index's documents per language (one match-all count, no hits) and, when the
+    /// distribution moved, builds the prior anew. Cheap enough to run every few seconds.
+    pub async fn refresh(self: &Arc<Self>, index: &SearchBackend) -> Result<(), SearchError> {
+        let query = SearchQuery {
+            text: "*".to_owned(),
+            query: TextQuery::All,
+            langs: Vec::new(),
+            lang_confidence: 0.0,
+            filters: Vec::new(),
+            size: 0,
+            cursor: None,
+            highlight: false,
+        };
+        let counts: Vec<(String, u64)> = index.search(query).await?.languages.into_iter().collect();
+        if same_distribution(&self.choice().counts, &counts) {
+            return Ok(());
+        }
+        let this = Arc::clone(self);
+        let _ = tokio::task::spawn_blocking(move || {
+            let prior = this.router.detector().corpus_prior(&counts);
+            let fresh = Arc::new(Choice::new(counts, prior));
+            match this.current.write() {
+                Ok(mut current) => *current = fresh,
+                Err(poisoned) => *poisoned.into_inner() = fresh,
+            }
+        })
+        .await;
+        Ok(())
+    }
+}
+
+/// Whether two per-language counts give the same prior, within `SHARE_TOLERANCE`.
+fn same_distribution(old: &[(String, u64)], new: &[(String, u64)]) -> bool {
+    let total = |counts: &[(String, u64)]| counts.iter().map(|(_, n)| *n).sum::<u64>().max(1);
+    let (old_total, new_total) = (total(old) as f64, total(new) as f64);
+    let langs = |counts: &[(String, u64)]| {
+        counts
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(l, _)| l.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    if langs(old) != langs(new) {
+        return false;
+    }
+    old.iter().all(|(lang, n)| {
+        let now = new.iter().find(|(l, _)| l == lang).map_or(0, |(_, m)| *m);
+        (*n as f64 / old_total - now as f64 / new_total).abs() <= SHARE_TOLERANCE
+    })
 }
 
 /// The detected language plus close runners-up: a one-word query such as "свобода" is often
@@ -103,4 +255,35 @@ fn languages_to_search(
         }
     }
     langs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_distribution;
+
+    fn counts(pairs: &[(&str, u64)]) -> Vec<(String, u64)> {
+        pairs.iter().map(|(l, n)| (l.to_string(), *n)).collect()
+    }
+
+    #[test]
+    fn the_prior_is_rebuilt_only_when_the_distribution_moves() {
+        let before = counts(&[("en", 1000), ("de", 1000)]);
+        // Both grew, same shares: cached answers stay right.
+        assert!(same_distribution(
+            &before,
+            &counts(&[("en", 1500), ("de", 1500)])
+        ));
+        // One share moved by 10 points.
+        assert!(!same_distribution(
+            &before,
+            &counts(&[("en", 1500), ("de", 1000)])
+        ));
+        // A new language appeared, however few its documents.
+        assert!(!same_distribution(
+            &before,
+            &counts(&[("en", 1000), ("de", 1000), ("fr", 1)])
+        ));
+        // The first read after start (nothing known yet) always builds one.
+        assert!(!same_distribution(&[], &before));
+    }
 }

@@ -80,6 +80,10 @@ pub struct SearchResult {
     pub languages: BTreeMap<String, u64>,
     /// Pass back as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
+    /// The backend's own share of `took_ms`, so callers and benchmarks see Glossa's overhead:
+    /// OpenSearch's `took` (the last request's, on a page that needed two); embedded, the
+    /// built query run on Tantivy with its stored documents and snippets.
+    pub backend_took_ms: f64,
 }
 
 /// One matching document.

@@ -8,7 +8,7 @@ pub mod lines;
 pub mod s3;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
@@ -94,12 +94,7 @@ pub(crate) fn stop_now(stop: &watch::Receiver<bool>) -> bool {
     *stop.borrow() || stop.has_changed().is_err()
 }
 
-/// Locks a source's shared state; a panicked holder does not make the state unusable.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+pub(crate) use crate::lock;
 
 /// Whether a record read from `position` gets a position-derived id when it has none: true for
 /// streams with stable positions (Kafka offsets, S3 object lines), so a dead letter replayed

@@ -235,6 +235,7 @@ impl EmbeddedIndex {
             },
         };
         let built = query::build(&self.index, &self.fields, request)?;
+        let started = std::time::Instant::now();
         let (skip, top) = match start {
             Start::Top => (
                 0,
@@ -300,6 +301,7 @@ impl EmbeddedIndex {
             hits,
             languages,
             next_cursor,
+            backend_took_ms: started.elapsed().as_secs_f64() * 1000.0,
         })
     }
 

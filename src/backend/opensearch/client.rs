@@ -8,7 +8,9 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
+
+use crate::lock;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -651,11 +653,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     out
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // a panic while holding the lock leaves a plain value behind: keep using it
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Backoff after `failures` consecutive failures: 1 s, 2 s, 4 s, ... capped at 60 s.

@@ -311,6 +311,7 @@ impl OpenSearchSearch {
             hits: hits.iter().map(hit).collect(),
             languages,
             next_cursor,
+            backend_took_ms: answer["took"].as_f64().unwrap_or(0.0),
         })
     }
 

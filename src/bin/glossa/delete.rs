@@ -40,7 +40,7 @@ pub(crate) async fn delete_by_query(
     let service = tokio::task::spawn_blocking(move || Service::start(config)).await??;
     let result = async {
         let index = &service.state.index;
-        let plan = Plan::new(index, &service.state.languages, selection).await?;
+        let plan = Plan::new(index, &service.state.query_languages, selection).await?;
         let language = &plan.query_language;
         println!(
             "{} documents match (query language {}, {}; searched {:?})",
