@@ -142,6 +142,7 @@ async fn glossa_ranks(
     if let Some(url) = refresh {
         client.post(url).send().await.expect("refresh");
     }
+    relevance::wait_for_language_prior(&client, &base, suite.corpus.lines().count()).await;
     eprintln!("  ingested in {:.1} s", started.elapsed().as_secs_f64());
     let started = std::time::Instant::now();
     let ranks = relevance::ranks(&client, &base, &suite.queries).await;
@@ -210,6 +211,7 @@ fn main() {
         ..Config::default()
     };
     config.pipeline.commit_interval_ms = 200;
+    config.search.language_prior_refresh_seconds = 1;
     eprintln!("Glossa embedded");
     columns.push((
         "embedded",

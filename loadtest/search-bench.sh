@@ -4,7 +4,9 @@
 # (loadtest/search_queries.py) at 1, 8 and 32 connections: searches/s, p50, p99, errors, and
 # Glossa's overhead over the backend's own time in the same run (every answer carries
 # `backend_took_ms`: OpenSearch's `took`, or the built Tantivy query's collection, stored
-# documents and snippets; overhead = client p50 - backend p50). Rows per connection count:
+# documents and snippets; overhead = client p50 - backend p50; on OpenSearch also the cluster
+# queried directly with a body of the same shape, loadtest/os_direct.py, for what any client
+# pays over `took`). Rows per connection count:
 #   given   queries with their language (`lang=xx`): no query-language detection
 #   detect  fresh queries (a new seed per row), language detected; the cache hit share shown
 #   repeat  500 popular queries over and over: detection answered from the cache
@@ -169,6 +171,9 @@ print(f"| {backend} | {kind} | {conns} | {rps:.0f} | {ms('50%'):.2f} | {ms('99%'
       f"{backend_p50:.2f} | {ms('50%') - backend_p50:.2f} | {share} | {errors} |")
 PY
   done
+  if [[ "$backend" == opensearch && "$conns" == 1 ]]; then
+    python3 loadtest/os_direct.py "${urls%%,*}" bench "$work/given.txt" "$seconds"
+  fi
 done
 
 if [[ "$soak_minutes" -gt 0 ]]; then

@@ -29,6 +29,8 @@ pub fn test_config(dir: &Path) -> Config {
     };
     config.pipeline.commit_interval_ms = 100;
     config.pipeline.writer_memory_mb = 32;
+    // Query detection weighs what the index holds a second after it changes.
+    config.search.language_prior_refresh_seconds = 1;
     config
 }
 

@@ -537,6 +537,8 @@ pub async fn relevance_stays_above_its_floors(server: &TestServer) {
     let suite = crate::relevance::load(&dir);
     crate::relevance::ingest(&server.client, &server.base, &suite.corpus).await;
     server.refresh().await;
+    let documents = suite.corpus.lines().count();
+    crate::relevance::wait_for_language_prior(&server.client, &server.base, documents).await;
     let ranks = crate::relevance::ranks(&server.client, &server.base, &suite.queries).await;
     let scores = crate::relevance::mrr_by_language(&suite.queries, &ranks);
     let mut below = Vec::new();

@@ -64,6 +64,35 @@ pub async fn ingest(client: &reqwest::Client, base: &str, corpus: &str) {
 }
 
 /// The 1-based rank of each query's target in Glossa's top 10 (`None` when not in it).
+/// Waits (at most 60 s) until query detection weighs the `documents` just ingested (98% of
+/// them: one may be undetermined, and `und` is no language), so every query of a run is
+/// detected under the same prior, however fast the run started.
+pub async fn wait_for_language_prior(client: &reqwest::Client, base: &str, documents: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let answer: serde_json::Value = client
+            .get(format!("{base}/v1/search"))
+            .query(&[("q", "prior"), ("size", "0")])
+            .send()
+            .await
+            .expect("search request")
+            .json()
+            .await
+            .expect("JSON answer");
+        let seen = answer["query_language"]["prior"]["documents"]
+            .as_u64()
+            .unwrap_or(0);
+        if seen >= (documents - documents / 50) as u64 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "after 60 s query detection weighs {seen} documents, not {documents}: {answer}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 pub async fn ranks(client: &reqwest::Client, base: &str, queries: &[Query]) -> Vec<Option<usize>> {
     let mut ranks = Vec::with_capacity(queries.len());
     for query in queries {
