@@ -40,7 +40,7 @@ port="${GLOSSA_BENCH_PORT:-18080}"
 command -v wrk >/dev/null || { echo "error: wrk not found (apt-get install wrk)" >&2; exit 1; }
 if [[ -n "${GLOSSA_BENCH_DIR:-}" ]]; then work="$GLOSSA_BENCH_DIR"; mkdir -p "$work"; keep=1; else work="$(mktemp -d)"; keep=0; fi
 OS=scripts/opensearch/cluster.sh
-export GLOSSA_OS_RUN=/tmp/glossa-bench-opensearch GLOSSA_OS_HTTP_PORT=9250 GLOSSA_OS_TRANSPORT_PORT=9350 \
+export GLOSSA_OS_RUN=/tmp/glossa-bench-opensearch GLOSSA_OS_HTTP_PORT=9280 GLOSSA_OS_TRANSPORT_PORT=9380 \
   GLOSSA_OS_HEAP="${GLOSSA_OS_HEAP:-1g}" GLOSSA_OS_CLUSTER_NAME=glossa-bench
 unset GLOSSA_OS_EXTRA_SETTINGS
 server="" started_cluster=0
