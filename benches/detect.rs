@@ -10,6 +10,11 @@
 //!   pipeline, whatlang narrowing, other sample sizes, rescoring choices, whole-text scoring,
 //!   lingua's low-accuracy mode) that the docs compare.
 //! - `GLOSSA_BENCH_ERRORS=1`: print the confusions (label -> answer) of each detector.
+//! - `GLOSSA_BENCH_QUERIES`: search queries with their language (`lang<TAB>target<TAB>text`,
+//!   the relevance suite's `queries.tsv`); default the committed slice
+//!   `tests/fixtures/relevance/queries.tsv`. Queries are detected without and with the
+//!   index's language prior (`Detector::detect_query`), the prior being the suite's own
+//!   distribution (one document per query).
 //!
 //! Accuracy counts "und" (or lingua's `None`) as wrong. Only texts whose label is a lingua
 //! language are compared (the others are counted as skipped); long documents under 300 bytes
@@ -400,6 +405,96 @@ fn main() {
     if show_errors {
         for (n, e) in &errs {
             print_errors(n, e);
+        }
+    }
+    queries(&lingua, &glossa, &root, show_errors);
+}
+
+/// Search queries: lingua, the accurate path, and the accurate path weighed by the index's
+/// languages (what the search API does), overall and per language.
+fn queries(
+    lingua: &LanguageDetector,
+    glossa: &Detector,
+    root: &std::path::Path,
+    show_errors: bool,
+) {
+    let path = std::env::var("GLOSSA_BENCH_QUERIES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("tests/fixtures/relevance/queries.tsv"));
+    let content = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        eprintln!("cannot read {}: {e}", path.display());
+        std::process::exit(2);
+    });
+    let samples: Vec<Sample> = content
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.splitn(3, '\t');
+            let lang = fields.next()?.to_string();
+            let _target = fields.next()?;
+            Some(Sample {
+                lang,
+                text: fields.next()?.to_string(),
+            })
+        })
+        .collect();
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for s in &samples {
+        *counts.entry(s.lang.clone()).or_insert(0) += 1;
+    }
+    let counts: Vec<(String, u64)> = counts.into_iter().collect();
+    let Some(prior) = glossa.corpus_prior(&counts) else {
+        eprintln!("{}: too few queries for a prior", path.display());
+        return;
+    };
+    let runs = [
+        run("lingua high accuracy, all languages", &samples, |t| {
+            lingua_answer(lingua, t)
+        }),
+        run("glossa detect_accurate()", &samples, |t| {
+            glossa.detect_accurate(t).lang.to_string()
+        }),
+        run("glossa detect_query(), index prior", &samples, |t| {
+            glossa.detect_query(t, Some(&prior)).lang.to_string()
+        }),
+    ];
+    let rows: Vec<Row> = runs
+        .iter()
+        .map(|(r, _)| Row {
+            name: r.name.clone(),
+            ..*r
+        })
+        .collect();
+    print_table(
+        &format!("Search queries: {}", path.display()),
+        &rows,
+        &format!(
+            "prior: {} languages, as many documents as queries",
+            counts.len()
+        ),
+    );
+    println!(
+        "\n| lang | queries | lingua % | accurate % | with prior % |\n|---|---:|---:|---:|---:|"
+    );
+    for (lang, n) in &counts {
+        let wrong = |i: usize| -> u64 {
+            runs[i]
+                .1
+                .iter()
+                .filter(|((label, _), _)| label == lang)
+                .map(|(_, k)| *k as u64)
+                .sum()
+        };
+        let pct = |i: usize| 100.0 * (*n - wrong(i)) as f64 / *n as f64;
+        println!(
+            "| {lang} | {n} | {:.1} | {:.1} | {:.1} |",
+            pct(0),
+            pct(1),
+            pct(2)
+        );
+    }
+    if show_errors {
+        for (r, e) in &runs {
+            print_errors(&r.name, e);
         }
     }
 }
