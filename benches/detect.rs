@@ -382,6 +382,15 @@ fn main() {
     });
     rows.push(r);
     errs.push(("glossa detect".to_string(), e));
+    // What a stream's learned prior does: the set's own distribution, as the stream's long
+    // documents would have taught it.
+    if let Some(prior) = glossa.corpus_prior(&distribution(&short)) {
+        let (r, e) = run("glossa detect(), the set's prior", &short, |t| {
+            glossa.detect_with_prior(t, Some(&prior)).lang.to_string()
+        });
+        rows.push(r);
+        errs.push(("glossa detect with prior".to_string(), e));
+    }
     let start = Instant::now();
     let correct = short
         .par_iter()
@@ -408,6 +417,15 @@ fn main() {
         }
     }
     queries(&lingua, &glossa, &root, show_errors);
+}
+
+/// Texts per language label: a set's own distribution, as a prior.
+fn distribution(samples: &[Sample]) -> Vec<(String, u64)> {
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for s in samples {
+        *counts.entry(s.lang.clone()).or_insert(0) += 1;
+    }
+    counts.into_iter().collect()
 }
 
 /// Search queries: lingua, the accurate path, and the accurate path weighed by the index's
@@ -437,11 +455,7 @@ fn queries(
             })
         })
         .collect();
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    for s in &samples {
-        *counts.entry(s.lang.clone()).or_insert(0) += 1;
-    }
-    let counts: Vec<(String, u64)> = counts.into_iter().collect();
+    let counts = distribution(&samples);
     let Some(prior) = glossa.corpus_prior(&counts) else {
         eprintln!("{}: too few queries for a prior", path.display());
         return;
@@ -453,9 +467,16 @@ fn queries(
         run("glossa detect_accurate()", &samples, |t| {
             glossa.detect_accurate(t).lang.to_string()
         }),
-        run("glossa detect_query(), index prior", &samples, |t| {
-            glossa.detect_query(t, Some(&prior)).lang.to_string()
-        }),
+        run(
+            "glossa detect_accurate_with_prior(), index prior",
+            &samples,
+            |t| {
+                glossa
+                    .detect_accurate_with_prior(t, Some(&prior))
+                    .lang
+                    .to_string()
+            },
+        ),
     ];
     let rows: Vec<Row> = runs
         .iter()

@@ -8,9 +8,11 @@
 # queried directly with a body of the same shape, loadtest/os_direct.py, for what any client
 # pays over `took`). Rows per connection count:
 #   given   queries with their language (`lang=xx`): no query-language detection
-#   detect  fresh queries (a new seed per row), language detected; the cache hit share shown
+#   detect  the same queries, language detected (a new seed per connection count, so mostly
+#           fresh texts); the cache hit share is shown
 #   repeat  500 popular queries over and over: detection answered from the cache
-# With --soak-minutes M, then M minutes at --soak-rate R searches/s (vegeta, constant rate).
+# With --soak-minutes M, then M minutes at --soak-rate R searches/s (vegeta, constant rate, at
+# most 64 in flight).
 #
 # Usage: loadtest/search-bench.sh [--backend embedded|opensearch] [--nodes N] [--count C]
 #                                 [--seconds S] [--soak-minutes M] [--soak-rate R]
@@ -79,6 +81,12 @@ else
     echo "== ingesting $count documents (OpenSearch, $urls)"
     "$bin" "${flags[@]}" ingest --bulk-load "$work/corpus.ndjson" | tail -1
   fi
+  # Replicas are restored when the load ends: measure once they are copied, not during it
+  # (a 1-node cluster stays yellow: it has nowhere to put a replica).
+  health="wait_for_no_initializing_shards=true&wait_for_no_relocating_shards=true&timeout=900s"
+  [[ "$nodes" -gt 1 && -z "${GLOSSA_BENCH_OS_URLS:-}" ]] && health="$health&wait_for_status=green"
+  curl -fs "${urls%%,*}/_cluster/health?$health" | grep -q '"timed_out":false' \
+    || { echo "error: the cluster's shards did not settle within 900 s" >&2; exit 1; }
   where="OpenSearch ($urls), $(curl -fs "${urls%%,*}/_cat/indices/bench*?h=index,pri,rep,docs.count,store.size" | tr '\n' ' ')"
 fi
 echo "== $where"
@@ -91,21 +99,27 @@ for _ in $(seq 1 120); do
 done
 curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || { echo "error: glossa serve did not get ready" >&2; tail -20 "$work/serve.log" >&2; exit 1; }
 
-# Each request takes the next query of the file (round robin from a random start per thread);
+# Each request takes the next query of the file (round robin from a fixed start per thread);
 # each answer's backend_took_ms is kept, and `done` prints their median.
 cat >"$work/queries.lua" <<'LUA'
 local queries = {}
 local n = 0
 took = {}
 local threads = {}
-setup = function(thread) table.insert(threads, thread) end
+local started = 0
+setup = function(thread)
+  started = started + 1
+  thread:set("id", started)
+  table.insert(threads, thread)
+end
 init = function(args)
   for line in io.lines(args[1]) do
     n = n + 1
     queries[n] = line
   end
-  math.randomseed(os.time() + math.random(1000))
-  i = math.random(n)
+  -- Fixed starting points (thread k at the k-th 5,000), so rows over the same file send the
+  -- same texts in the same order.
+  i = ((id or 1) - 1) * 5000 % n
 end
 request = function()
   i = (i % n) + 1
@@ -142,8 +156,9 @@ for q in $(cat "$work/repeat.txt"); do curl -fs "http://127.0.0.1:$port/v1/searc
 echo "| backend | queries | connections | searches/s | p50 ms | p99 ms | backend p50 ms | Glossa overhead p50 ms | cache hits | errors |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for conns in 1 8 32; do
-  python3 loadtest/search_queries.py --count 20000 --seed "$((conns * 10 + 1))" --with-lang --out "$work/given.txt"
-  python3 loadtest/search_queries.py --count 20000 --seed "$((conns * 10 + 2))" --out "$work/detect.txt"
+  # The same texts in both rows, with and without their language.
+  python3 loadtest/search_queries.py --count 20000 --seed "$conns" --with-lang --out "$work/given.txt"
+  python3 loadtest/search_queries.py --count 20000 --seed "$conns" --out "$work/detect.txt"
   for kind in given detect repeat; do
     read -r hits_before misses_before < <(cache_counts)
     out="$(wrk -t "$(( conns < 2 ? 1 : 2 ))" -c "$conns" -d "${seconds}s" --latency \
@@ -187,7 +202,9 @@ if [[ "$soak_minutes" -gt 0 ]]; then
   sed "s|^|GET http://127.0.0.1:$port/v1/search?|" "$work/soak.txt" >"$work/soak.targets"
   echo "== soak: $soak_minutes min at $soak_rate searches/s ($backend)"
   read -r hits_before misses_before < <(cache_counts)
-  "$vegeta" attack -rate="$soak_rate/s" -duration="${soak_minutes}m" -timeout=10s \
+  # At most 64 requests in flight: a server slower than the rate shows as a lower throughput
+  # and longer latencies, not as thousands of connections.
+  "$vegeta" attack -rate="$soak_rate/s" -duration="${soak_minutes}m" -timeout=10s -max-workers=64 \
     -targets="$work/soak.targets" -output="$work/soak.bin"
   read -r hits_after misses_after < <(cache_counts)
   "$vegeta" report -type=json "$work/soak.bin" >"$work/soak.json"

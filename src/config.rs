@@ -1,6 +1,7 @@
 //! Runtime configuration: defaults, then a TOML file, then `GLOSSA_*` environment variables and
 //! command-line flags (applied by the binary). One struct so every stage reads the same settings.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -449,6 +450,21 @@ pub struct DetectSettings {
     pub languages: Vec<String>,
     /// Below this confidence a document's language is `und`.
     pub min_confidence: f64,
+    /// How short records (under 120 letters) are weighed: `learned` from the languages of the
+    /// stream's long documents and hints so far (see `detect::LearnedPrior`), or `off`.
+    pub short_text_prior: ShortTextPrior,
+    /// A fixed language distribution for short records instead of a learned one: documents
+    /// (or any relative weights) per ISO 639-1 code, e.g. `{ en = 70, de = 30 }`.
+    pub prior: BTreeMap<String, u64>,
+}
+
+/// Whether short records are weighed by the stream's languages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShortTextPrior {
+    #[default]
+    Learned,
+    Off,
 }
 
 /// Size limits; requests over them get a 413 naming the limit.
@@ -512,6 +528,8 @@ impl Default for DetectSettings {
         DetectSettings {
             languages: Vec::new(),
             min_confidence: crate::detect::DetectorConfig::default().min_confidence,
+            short_text_prior: ShortTextPrior::default(),
+            prior: BTreeMap::new(),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::detect::{Detection, Detector};
+use crate::detect::{Detection, Detector, LearnedPrior, Method};
 use crate::record::{Document, LangMethod, Record};
 
 /// The catch-all field every document's text is indexed into, whatever its language.
@@ -21,11 +21,29 @@ const DETECT_SAMPLE_BYTES: usize = 4096;
 #[derive(Clone)]
 pub struct Router {
     detector: Arc<Detector>,
+    /// The stream's languages so far, weighing short records' detection (`None`: off).
+    prior: Option<Arc<LearnedPrior>>,
 }
 
+/// A long document's decision counts toward the stream's prior only this sure (the fast
+/// scorer's answers on 120+ letters; script decisions are 1.0).
+const LEARN_MIN_CONFIDENCE: f64 = 0.9;
+
 impl Router {
+    /// Short records detected without a prior (tools, reindex verification, tests).
     pub fn new(detector: Arc<Detector>) -> Self {
-        Router { detector }
+        Router {
+            detector,
+            prior: None,
+        }
+    }
+
+    /// Short records weighed against `prior` (what `serve` and `ingest` run).
+    pub fn with_prior(detector: Arc<Detector>, prior: LearnedPrior) -> Self {
+        Router {
+            detector,
+            prior: Some(Arc::new(prior)),
+        }
     }
 
     /// The detector, shared with the search API for query detection.
@@ -37,6 +55,9 @@ impl Router {
     pub fn route(&self, record: Record) -> Document {
         if let Some(hint) = record.lang_hint.as_deref() {
             if let Some(code) = self.given_language(hint) {
+                if let Some(prior) = &self.prior {
+                    prior.observe(code);
+                }
                 return Document {
                     record,
                     lang: code,
@@ -46,12 +67,19 @@ impl Router {
             }
         }
         let sample = detection_sample(&record);
+        let prior = self.prior.as_ref().and_then(|p| p.current());
         let Detection {
             lang,
             confidence,
             method,
             ..
-        } = self.detector.detect(&sample);
+        } = self.detector.detect_with_prior(&sample, prior.as_deref());
+        if let Some(learned) = &self.prior {
+            if matches!(method, Method::Fast | Method::Script) && confidence >= LEARN_MIN_CONFIDENCE
+            {
+                learned.observe(lang);
+            }
+        }
         Document {
             record,
             lang,

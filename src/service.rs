@@ -9,9 +9,9 @@ use crate::backend::embedded::{CursorLimits, EmbeddedError, EmbeddedIndex};
 use crate::backend::opensearch::bootstrap::{self, IndexNames};
 use crate::backend::opensearch::search::OpenSearchSearch;
 use crate::backend::{opensearch, SearchBackend};
-use crate::config::{BackendKind, Config};
+use crate::config::{BackendKind, Config, ShortTextPrior};
 use crate::decode::Decoder;
-use crate::detect::{DetectError, Detector, DetectorConfig};
+use crate::detect::{DetectError, Detector, DetectorConfig, LearnedPrior};
 use crate::dlq::{DeadLetterQueue, DlqError};
 use crate::pipeline::{Pipeline, PipelineOptions};
 use crate::route::Router;
@@ -39,6 +39,8 @@ pub enum StartError {
     Cluster(String),
     #[error("source: {0}")]
     Source(#[from] crate::source::SourceError),
+    #[error("detect.prior names {0:?}, which is not a language the detector returns (see detect.languages)")]
+    PriorLanguage(String),
 }
 
 /// A started Glossa: the pipeline plus everything the API needs.
@@ -71,7 +73,7 @@ impl Service {
             BackendKind::OpenSearch => opensearch_backend(&config, &detector.languages(), &target)?,
         };
         let dlq = DeadLetterQueue::open(&config)?;
-        let router = Router::new(detector);
+        let router = router(&config, detector)?;
         let options = PipelineOptions {
             max_in_flight_records: config.pipeline.max_in_flight_records,
             chunk_records: config.pipeline.chunk_records,
@@ -163,6 +165,29 @@ impl Service {
         drop(state);
         stop_pipeline(pipeline).await
     }
+}
+
+/// The route stage's router, with the short-record prior the configuration asks for.
+fn router(config: &Config, detector: Arc<Detector>) -> Result<Router, StartError> {
+    let settings = &config.detect;
+    if !settings.prior.is_empty() {
+        if let Some(code) = settings.prior.keys().find(|c| !detector.supports(c)) {
+            return Err(StartError::PriorLanguage(code.clone()));
+        }
+        let counts: Vec<(String, u64)> = settings
+            .prior
+            .iter()
+            .map(|(code, n)| (code.clone(), *n))
+            .collect();
+        let prior = LearnedPrior::configured(detector.clone(), &counts);
+        return Ok(Router::with_prior(detector, prior));
+    }
+    Ok(match settings.short_text_prior {
+        ShortTextPrior::Learned => {
+            Router::with_prior(detector.clone(), LearnedPrior::learning(detector))
+        }
+        ShortTextPrior::Off => Router::new(detector),
+    })
 }
 
 /// Reads the index's language distribution at start and every `every` after (0: at start

@@ -34,6 +34,7 @@
 //! `detect_accurate` skips sampling and the fast scorer: it is lingua restricted to the
 //! script's languages, plus the script rules, which are never less accurate than lingua alone.
 
+mod learned;
 mod ngram;
 mod prior;
 mod sample;
@@ -45,7 +46,8 @@ use std::collections::{HashMap, HashSet};
 use lingua::{IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder};
 use serde::Serialize;
 
-pub use prior::CorpusPrior;
+pub use learned::LearnedPrior;
+pub use prior::{CorpusPrior, Explanation};
 use script::{Script, ScriptStats};
 
 /// Languages to detect among and the confidence floor; read from the `[detect]` config section.
@@ -398,10 +400,16 @@ impl Detector {
     /// Documents: the fast path (this is what ingest runs on every record). Bounded cost per
     /// record whatever its size.
     pub fn detect(&self, text: &str) -> Detection {
+        self.detect_with_prior(text, None)
+    }
+
+    /// [`Detector::detect`], with short texts weighed against `prior` (the stream's languages
+    /// so far, see `LearnedPrior`); longer texts carry enough evidence of their own.
+    pub fn detect_with_prior(&self, text: &str, prior: Option<&CorpusPrior>) -> Detection {
         let sample = sample::sample(text, self.tuning.sample_chars, self.tuning.windows);
         // Too short for the fast scorer: a short document is a short text, take the accurate path.
         if ScriptStats::of(&sample).letters < ngram::MIN_LETTERS as u32 {
-            return self.detect_accurate(text);
+            return self.detect_accurate_with_prior(text, prior);
         }
         let d = self.run(&sample, true);
         // A close-language answer on a text longer than the sample: rescore the cluster alone

@@ -97,31 +97,118 @@ impl Detector {
         })
     }
 
-    /// A query's language given what the index holds (see the module comment); without a
-    /// prior, exactly [`Detector::detect_accurate`].
-    pub fn detect_query(&self, text: &str, prior: Option<&CorpusPrior>) -> Detection {
-        let Some((prior, lingua)) = prior.and_then(|p| Some((p, p.lingua.as_ref()?))) else {
-            return self.detect_accurate(text);
+    /// A query's (or short record's) language given what the index (or stream) holds (see the
+    /// module comment); without a prior, exactly [`Detector::detect_accurate`].
+    pub fn detect_accurate_with_prior(&self, text: &str, prior: Option<&CorpusPrior>) -> Detection {
+        match self.weigh(text, prior) {
+            Some(scores) => {
+                let values: Vec<(Language, f64)> =
+                    scores.iter().map(|s| (s.lang, s.posterior)).collect();
+                self.decide(&values, super::Method::Lingua)
+            }
+            None => self.detect_accurate(text),
+        }
+    }
+
+    /// What `detect_accurate_with_prior` decided from, for `glossa detect --explain`.
+    pub fn explain(&self, text: &str, prior: Option<&CorpusPrior>) -> Explanation {
+        let sample = super::sample::sample(text, super::ACCURATE_MAX_CHARS, 4);
+        let stats = super::script::ScriptStats::of(&sample);
+        let script = super::choose_script(&stats);
+        let weighed = self.weigh(text, prior);
+        let path = match (&weighed, script) {
+            (Some(_), _) => "lingua over the prior's languages, weighted by their share",
+            (None, None) => "no letters: undetermined",
+            (None, Some(s)) if s.unique_language().is_some() => "script: one language writes it",
+            (None, Some(_)) if prior.is_some_and(|p| p.lingua.is_some()) => {
+                "lingua over all languages: none of the prior's is written in this script"
+            }
+            (None, Some(_)) => "lingua over all languages (no prior)",
         };
+        let scores = weighed
+            .unwrap_or_default()
+            .into_iter()
+            .take(5)
+            .filter_map(|s| {
+                Some(ExplainedScore {
+                    lang: self.lingua_code.get(&s.lang).copied()?,
+                    lingua: s.lingua,
+                    weight: s.weight,
+                    posterior: s.posterior,
+                })
+            })
+            .collect();
+        Explanation {
+            script: script.map(|s| format!("{s:?}")),
+            letters: stats.letters,
+            path,
+            prior_languages: prior.map(CorpusPrior::languages).unwrap_or_default(),
+            scores,
+            detection: self.detect_accurate_with_prior(text, prior),
+        }
+    }
+
+    /// lingua's values over the prior's languages, each times its weight, normalized, best
+    /// first; `None` where the prior does not apply (no prior or fewer than two lingua
+    /// languages in it, a single-language script, no letters, or a script none of the
+    /// prior's languages is written in).
+    fn weigh(&self, text: &str, prior: Option<&CorpusPrior>) -> Option<Vec<Weighed>> {
+        let prior = prior?;
+        let lingua = prior.lingua.as_ref()?;
         let sample = super::sample::sample(text, super::ACCURATE_MAX_CHARS, 4);
         let stats = super::script::ScriptStats::of(&sample);
         // Single-language scripts (and text without letters) are decided by the script rules.
-        match super::choose_script(&stats) {
-            Some(script) if script.unique_language().is_none() => {}
-            _ => return self.detect_accurate(text),
-        }
-        let mut values: Vec<(Language, f64)> = lingua
+        super::choose_script(&stats).filter(|s| s.unique_language().is_none())?;
+        let mut scores: Vec<Weighed> = lingua
             .compute_language_confidence_values(&*sample)
             .into_iter()
-            .map(|(lang, p)| (lang, p * prior.weight.get(&lang).copied().unwrap_or(0.0)))
+            .map(|(lang, p)| {
+                let weight = prior.weight.get(&lang).copied().unwrap_or(0.0);
+                Weighed {
+                    lang,
+                    lingua: p,
+                    weight,
+                    posterior: p * weight,
+                }
+            })
             .collect();
-        let sum: f64 = values.iter().map(|(_, p)| p).sum();
+        let sum: f64 = scores.iter().map(|s| s.posterior).sum();
         if sum <= 0.0 {
-            // No language the index holds is written in this script: decide without the prior.
-            return self.detect_accurate(text);
+            return None;
         }
-        values.iter_mut().for_each(|(_, p)| *p /= sum);
-        values.sort_by(|a, b| b.1.total_cmp(&a.1));
-        self.decide(&values, super::Method::Lingua)
+        scores.iter_mut().for_each(|s| s.posterior /= sum);
+        scores.sort_by(|a, b| b.posterior.total_cmp(&a.posterior));
+        Some(scores)
     }
+}
+
+/// One candidate's lingua value, prior weight and posterior.
+struct Weighed {
+    lang: Language,
+    lingua: f64,
+    weight: f64,
+    posterior: f64,
+}
+
+/// How a text's language was decided on the accurate path.
+#[derive(Debug, serde::Serialize)]
+pub struct Explanation {
+    /// The script that chose the path (`Latin`, `Hangul`...).
+    pub script: Option<String>,
+    pub letters: u32,
+    pub path: &'static str,
+    /// The languages the prior weighs, most documents first (empty without a prior).
+    pub prior_languages: Vec<&'static str>,
+    /// The best candidates with lingua's value, the prior's weight and the posterior.
+    pub scores: Vec<ExplainedScore>,
+    pub detection: Detection,
+}
+
+/// One line of an [`Explanation`].
+#[derive(Debug, serde::Serialize)]
+pub struct ExplainedScore {
+    pub lang: &'static str,
+    pub lingua: f64,
+    pub weight: f64,
+    pub posterior: f64,
 }

@@ -250,7 +250,7 @@ fn a_query_prior_keeps_lingua_among_the_index_languages() {
         .expect("10,000 documents make a prior");
     assert_eq!(prior.documents(), 10_000, "und is not a language");
     assert_eq!(prior.languages(), vec!["en", "de", "fr"]);
-    let d = all().detect_query(text, Some(&prior));
+    let d = all().detect_accurate_with_prior(text, Some(&prior));
     assert_eq!(d.lang, "en", "{d:?}");
     assert!(d
         .alternatives
@@ -270,8 +270,14 @@ fn a_query_prior_weighs_close_calls_toward_the_larger_language() {
     let it_heavy = all()
         .corpus_prior(&counts(&[("it", 9_000), ("pt", 100), ("en", 900)]))
         .expect("prior");
-    assert_eq!(all().detect_query(text, Some(&pt_heavy)).lang, "pt");
-    assert_eq!(all().detect_query(text, Some(&it_heavy)).lang, "it");
+    assert_eq!(
+        all().detect_accurate_with_prior(text, Some(&pt_heavy)).lang,
+        "pt"
+    );
+    assert_eq!(
+        all().detect_accurate_with_prior(text, Some(&it_heavy)).lang,
+        "it"
+    );
 }
 
 #[test]
@@ -281,13 +287,80 @@ fn a_query_prior_never_hides_strong_evidence() {
         .expect("prior");
     // A script of one language, and a script no index language is written in.
     assert_eq!(
-        all().detect_query("서울 날씨", Some(&latin_only)).lang,
+        all()
+            .detect_accurate_with_prior("서울 날씨", Some(&latin_only))
+            .lang,
         "ko"
     );
-    assert_eq!(all().detect_query(RU, Some(&latin_only)).lang, "ru");
+    assert_eq!(
+        all().detect_accurate_with_prior(RU, Some(&latin_only)).lang,
+        "ru"
+    );
     // Too few documents to say anything: no prior at all.
     assert!(all().corpus_prior(&counts(&[("en", 99)])).is_none());
     // One lingua language: lingua cannot choose among one, the whole detector decides.
     let one = all().corpus_prior(&counts(&[("fr", 500)])).expect("prior");
-    assert_eq!(all().detect_query(DE, Some(&one)).lang, "de");
+    assert_eq!(all().detect_accurate_with_prior(DE, Some(&one)).lang, "de");
+}
+
+#[test]
+fn a_learned_prior_starts_after_enough_confident_decisions_and_only_counts_those() {
+    let detector = Arc::new(Detector::new(&DetectorConfig::default()).expect("detector"));
+    let learned = LearnedPrior::learning(detector.clone());
+    for _ in 0..99 {
+        learned.observe("da");
+    }
+    assert!(
+        learned.current().is_none(),
+        "cold start: no prior before 100 decisions"
+    );
+    learned.observe("en");
+    let prior = learned.current().expect("a prior at 100 decisions");
+    assert_eq!(prior.documents(), 100);
+    assert_eq!(prior.languages(), vec!["da", "en"]);
+    learned.observe("xx");
+    learned.observe("und");
+    assert_eq!(
+        learned.current().map(|p| p.documents()),
+        Some(100),
+        "unknown codes are not counted, and the prior waits for the count to double"
+    );
+    // A stream of Danish and English: a short Danish record lingua alone takes for another
+    // language stays Danish under the stream's prior.
+    let short = "Vi ses i morgen";
+    let alone = detector.detect_accurate(short);
+    assert_ne!(alone.lang, "da", "the case the prior is for: {alone:?}");
+    let weighed = detector.detect_with_prior(short, Some(&prior));
+    assert_eq!(weighed.lang, "da", "alone: {alone:?}, weighed: {weighed:?}");
+}
+
+#[test]
+fn a_configured_prior_is_a_distribution_from_the_start() {
+    let detector = Arc::new(Detector::new(&DetectorConfig::default()).expect("detector"));
+    let fixed = LearnedPrior::configured(
+        detector.clone(),
+        &[("pt".to_string(), 7), ("it".to_string(), 3)],
+    );
+    let prior = fixed
+        .current()
+        .expect("shares as small as 7 and 3 make a prior");
+    assert_eq!(prior.languages(), vec!["pt", "it"]);
+    for _ in 0..1000 {
+        fixed.observe("en");
+    }
+    assert_eq!(
+        fixed.current().map(|p| p.languages()),
+        Some(vec!["pt", "it"])
+    );
+    let why = detector.explain("casa nova", Some(&prior));
+    assert!(why.path.contains("prior"), "{why:?}");
+    assert_eq!(why.detection.lang, "pt");
+    assert_eq!(why.scores.first().map(|s| s.lang), Some("pt"));
+    assert!(why
+        .scores
+        .iter()
+        .all(|s| s.posterior <= 1.0 && s.weight > 0.0));
+    // Hangul is decided by its script, whatever the prior says.
+    let why = detector.explain("서울 날씨", Some(&prior));
+    assert_eq!((why.detection.lang, why.scores.len()), ("ko", 0), "{why:?}");
 }

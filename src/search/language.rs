@@ -81,7 +81,7 @@ pub fn undetermined() -> QueryLanguage {
 /// The detected language of `text`, weighed against `prior` when there is one. CPU-heavy: call
 /// from a blocking thread.
 fn detected(router: &Router, text: &str, prior: Option<&CorpusPrior>) -> QueryLanguage {
-    let detection = router.detector().detect_query(text, prior);
+    let detection = router.detector().detect_accurate_with_prior(text, prior);
     let undetermined = detection.method == Method::Undetermined || detection.lang == "und";
     let searched = if undetermined {
         Vec::new()

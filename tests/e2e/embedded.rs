@@ -782,3 +782,41 @@ async fn embedded_writes_of_one_id_land_in_the_order_they_were_sent() {
     conformance::writes_of_one_id_land_in_the_order_they_were_sent(&server).await;
     server.stop().await;
 }
+
+/// Short records are weighed by the languages the stream has shown: after 150 long Danish and
+/// English documents, "Vi ses i morgen" (Bokmål to lingua alone) is stored as Danish; with
+/// `detect.short_text_prior = "off"` it is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_records_are_weighed_by_the_languages_of_the_stream() {
+    use glossa::config::ShortTextPrior;
+    let danish = "Alle mennesker er født frie og lige i værdighed og rettigheder. De er udstyret \
+        med fornuft og samvittighed, og de bør handle mod hverandre i en broderskabets ånd. \
+        Enhver har krav på alle de rettigheder og friheder, som nævnes i denne erklæring.";
+    let english = "All human beings are born free and equal in dignity and rights. They are \
+        endowed with reason and conscience and should act towards one another in a spirit of \
+        brotherhood. Everyone is entitled to all the rights and freedoms set forth here.";
+    for (setting, expect_danish) in [
+        (ShortTextPrior::Learned, true),
+        (ShortTextPrior::Off, false),
+    ] {
+        let dir = tempdir();
+        let mut config = test_config(dir.path());
+        config.detect.short_text_prior = setting;
+        let server = TestServer::start(config).await;
+        let long: String = (0..150)
+            .map(|i| {
+                let body = if i % 2 == 0 { danish } else { english };
+                format!("{}\n", json!({"id": format!("long-{i}"), "body": body}))
+            })
+            .collect();
+        let (status, answer) = server.post(long).await;
+        assert_eq!(status, 200, "{answer}");
+        let short = json!({"id": "short", "body": "Vi ses i morgen"}).to_string();
+        let (status, answer) = server.post(short).await;
+        assert_eq!(status, 200, "{answer}");
+        let (status, doc) = server.get("/v1/documents/short").await;
+        assert_eq!(status, 200, "{doc}");
+        assert_eq!(doc["lang"] == "da", expect_danish, "{setting:?}: {doc}");
+        server.stop().await;
+    }
+}

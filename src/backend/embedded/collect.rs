@@ -96,6 +96,19 @@ impl SegmentCollector for TopAfterSegment {
         if self.size == 0 {
             return;
         }
+        // Most documents of a broad query score below a full page's lowest, or above where the
+        // cursor's page ended: skip them before reading their id hash.
+        if self.heap.len() >= self.size
+            && self
+                .heap
+                .peek()
+                .is_some_and(|Reverse((min, _))| score < min.0)
+        {
+            return;
+        }
+        if self.after.is_some_and(|after| score > after.0) {
+            return;
+        }
         let key = Key(score, self.id_hashes.first(doc).unwrap_or(0));
         if self.after.is_some_and(|after| key >= after) {
             return;

@@ -181,6 +181,15 @@ pub(crate) enum Command {
         /// Use the document (fast) path instead of the most accurate one.
         #[arg(long)]
         fast: bool,
+        /// Show how the language was decided: the script, the path taken, and the best
+        /// candidates with lingua's value, the prior's weight and the posterior.
+        #[arg(long, conflicts_with = "fast")]
+        explain: bool,
+        /// Weigh the text against this language distribution, as a search weighs a query
+        /// against the index's languages (documents per language, e.g. en=700,de=300;
+        /// default: the configured detect.prior, if any).
+        #[arg(long, value_name = "LANG=N,...", conflicts_with = "fast")]
+        prior: Option<String>,
     },
     /// Load the bundled multilingual sample and serve it, printing example queries.
     Demo {

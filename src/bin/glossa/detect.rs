@@ -1,16 +1,59 @@
-//! `glossa detect`: the language of a text, with confidence values.
+//! `glossa detect`: the language of a text, with confidence values, and how it was decided.
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 use glossa::config::Config;
 use glossa::detect::{Detector, DetectorConfig};
 
-pub(crate) fn detect(config: &Config, text: &str, fast: bool) -> Result<()> {
+pub(crate) fn detect(
+    config: &Config,
+    text: &str,
+    fast: bool,
+    explain: bool,
+    prior: Option<&str>,
+) -> Result<()> {
     let detector = Detector::new(&DetectorConfig::from_settings(&config.detect))?;
-    let detection = if fast {
-        detector.detect(text)
-    } else {
-        detector.detect_accurate(text)
+    if fast {
+        return print(&detector.detect(text));
+    }
+    let counts = match prior {
+        Some(list) => parse_prior(list)?,
+        None => config.detect.prior.clone().into_iter().collect(),
     };
+    if let Some((code, _)) = counts.iter().find(|(code, _)| !detector.supports(code)) {
+        bail!("--prior names `{code}`, not a language the detector returns");
+    }
+    let prior = match counts.is_empty() {
+        true => None,
+        false => Some(detector.corpus_prior(&counts).with_context(|| {
+            "the prior is too small: give at least 100 documents in all (e.g. en=700,de=300)"
+        })?),
+    };
+    if !explain {
+        return print(&detector.detect_accurate_with_prior(text, prior.as_ref()));
+    }
+    let why = detector.explain(text, prior.as_ref());
+    println!(
+        "script {} ({} letters): {}",
+        why.script.as_deref().unwrap_or("none"),
+        why.letters,
+        why.path
+    );
+    if !why.prior_languages.is_empty() {
+        println!("prior languages: {}", why.prior_languages.join(" "));
+    }
+    if !why.scores.is_empty() {
+        println!("  lang\tlingua\tweight\tposterior");
+        for s in &why.scores {
+            println!(
+                "  {}\t{:.3}\t{:.3}\t{:.3}",
+                s.lang, s.lingua, s.weight, s.posterior
+            );
+        }
+    }
+    print(&why.detection)
+}
+
+fn print(detection: &glossa::detect::Detection) -> Result<()> {
     println!(
         "{} (confidence {:.3}, by {:?})",
         detection.lang, detection.confidence, detection.method
@@ -19,4 +62,21 @@ pub(crate) fn detect(config: &Config, text: &str, fast: bool) -> Result<()> {
         println!("  {lang}\t{confidence:.3}");
     }
     Ok(())
+}
+
+/// `en=700,de=300` as documents per language.
+fn parse_prior(list: &str) -> Result<Vec<(String, u64)>> {
+    list.split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| {
+            let (code, n) = part
+                .split_once('=')
+                .with_context(|| format!("--prior part `{part}` is not LANG=N"))?;
+            let n = n
+                .trim()
+                .parse()
+                .with_context(|| format!("--prior `{part}`: N must be a whole number"))?;
+            Ok((code.trim().to_ascii_lowercase(), n))
+        })
+        .collect()
 }

@@ -67,7 +67,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Ingest {
             paths, bulk_load, ..
         } => runtime.block_on(ingest::ingest(config, paths, bulk_load)),
-        Command::Detect { text, fast } => detect::detect(&config, &text, fast),
+        Command::Detect {
+            text,
+            fast,
+            explain,
+            prior,
+        } => detect::detect(&config, &text, fast, explain, prior.as_deref()),
         Command::Keys { command } => runtime.block_on(keys::keys(&config, command)),
         Command::Demo { listen, front_door } => {
             front_door.apply(&mut config);
