@@ -384,7 +384,7 @@ fn main() {
     errs.push(("glossa detect".to_string(), e));
     // What a stream's learned prior does: the set's own distribution, as the stream's long
     // documents would have taught it.
-    if let Some(prior) = glossa.corpus_prior(&distribution(&short)) {
+    if let Some(prior) = glossa.stream_prior(&distribution(&short)) {
         let (r, e) = run("glossa detect(), the set's prior", &short, |t| {
             glossa.detect_with_prior(t, Some(&prior)).lang.to_string()
         });

@@ -6,6 +6,9 @@
 //! Esperanto 148). The stream's own long documents say which languages it holds: their
 //! decisions (the fast scorer or a script, 99.6% right on 300+ bytes) and callers' language
 //! hints are counted, never the short records' own guesses, so the prior cannot feed itself.
+//! Every language stays a candidate (an unseen one at the smoothed weight of no decisions), so
+//! a stream sorted by language still labels the short records of a language it reaches late,
+//! when their evidence is strong.
 //!
 //! Cold start: no prior until [`super::prior::MIN_DOCUMENTS`] decisions are counted (short
 //! records are detected as without one until then); it is rebuilt when the count doubles, then
@@ -17,8 +20,10 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use super::{CorpusPrior, Detector};
 
-/// Counted decisions between rebuilds of a learned prior, once it has doubled up to this.
-pub const REBUILD_EVERY: u64 = 100_000;
+/// Counted decisions between rebuilds of a learned prior, once it has doubled up to this. A
+/// rebuild only recomputes the weights (lingua's all-language detector is shared), so it is
+/// cheap; rebuilding often keeps up with streams sorted by language.
+pub const REBUILD_EVERY: u64 = 1_000;
 
 /// A stream's language distribution, learned or configured.
 pub struct LearnedPrior {
@@ -58,7 +63,7 @@ impl LearnedPrior {
             .iter()
             .map(|(code, n)| (code.clone(), n.saturating_mul(1_000_000) / total))
             .collect();
-        let prior = detector.corpus_prior(&scaled).map(Arc::new);
+        let prior = detector.stream_prior(&scaled).map(Arc::new);
         let learned = LearnedPrior::learning(detector);
         learned.next_build.store(u64::MAX, Ordering::Relaxed);
         *learned.current.write().unwrap_or_else(|p| p.into_inner()) = prior;
@@ -100,7 +105,7 @@ impl LearnedPrior {
             .map(|(code, n)| (code.to_string(), n.load(Ordering::Relaxed)))
             .filter(|(_, n)| *n > 0)
             .collect();
-        let prior = self.detector.corpus_prior(&counts).map(Arc::new);
+        let prior = self.detector.stream_prior(&counts).map(Arc::new);
         match self.current.write() {
             Ok(mut current) => *current = prior,
             Err(poisoned) => *poisoned.into_inner() = prior,

@@ -7,10 +7,12 @@
 //! languages also makes it several times cheaper: its cost grows with the number of candidates.
 //!
 //! Decision rule (a tempered Bayes rule): posterior(l) ∝ lingua(l) · share(l)^`PRIOR_WEIGHT`,
-//! where share(l) = (documents(l) + 1) / (total + candidates). A language with no documents
-//! is not a candidate of lingua's statistical step, since its field cannot match anything; it
-//! is still chosen on the strongest evidence there is, its script (Hangul, Greek, kana...) or
-//! when no language the index holds is written in the query's script.
+//! where share(l) = (documents(l) + 1) / (total + candidates). For an index, a language with no
+//! documents is not a candidate of lingua's statistical step, since its field cannot match
+//! anything; it is still chosen on the strongest evidence there is, its script (Hangul, Greek,
+//! kana...) or when no language the index holds is written in the query's script. For a stream
+//! (`learned.rs`) every language stays a candidate, an unseen one at the weight of no
+//! documents: the stream's next record may be in a language it has not shown yet.
 
 use std::collections::HashMap;
 
@@ -32,11 +34,22 @@ pub struct CorpusPrior {
     /// Documents per language code the detector knows, and their sum.
     documents: HashMap<&'static str, u64>,
     total: u64,
-    /// lingua over the lingua languages with documents (`None` with fewer than two: lingua
-    /// needs two to choose between, and the whole detector decides instead).
-    lingua: Option<LanguageDetector>,
+    /// Whom lingua chooses among.
+    lingua: Candidates,
     /// share(l)^PRIOR_WEIGHT per candidate.
     weight: HashMap<Language, f64>,
+}
+
+/// The languages a prior lets lingua choose among.
+enum Candidates {
+    /// Only the languages with documents (an index: another language's field is empty), by
+    /// a lingua detector over them; `None` with fewer than two (lingua needs two to choose
+    /// between), and the whole detector decides instead.
+    Held(Option<LanguageDetector>),
+    /// Every configured language, unseen ones at the smoothed weight of no documents (a
+    /// stream: its next record may be in a language it has not shown yet, which then wins on
+    /// strong evidence only).
+    All,
 }
 
 impl CorpusPrior {
@@ -56,10 +69,22 @@ impl CorpusPrior {
 
 impl Detector {
     /// The prior for an index with `counts` documents per language code (codes the detector
-    /// does not know, such as `und`, are ignored); `None` when the index holds fewer than
-    /// [`MIN_DOCUMENTS`]. Builds a lingua detector over the index's languages from the
-    /// models already loaded: cheap, but call it from a blocking thread.
+    /// does not know, such as `und`, are ignored): lingua chooses among the languages with
+    /// documents only. `None` when the index holds fewer than [`MIN_DOCUMENTS`]. Builds a
+    /// lingua detector over them from the models already loaded: cheap, but call it from a
+    /// blocking thread.
     pub fn corpus_prior(&self, counts: &[(String, u64)]) -> Option<CorpusPrior> {
+        self.prior(counts, false)
+    }
+
+    /// The prior for a stream that has shown `counts` confident decisions per language: every
+    /// configured language stays a candidate, weighted by its smoothed share (see
+    /// `LearnedPrior`). `None` below [`MIN_DOCUMENTS`].
+    pub fn stream_prior(&self, counts: &[(String, u64)]) -> Option<CorpusPrior> {
+        self.prior(counts, true)
+    }
+
+    fn prior(&self, counts: &[(String, u64)], all: bool) -> Option<CorpusPrior> {
         let mut documents = HashMap::new();
         for (code, n) in counts {
             if let Some(known) = self.codes.iter().find(|c| **c == code.as_str()) {
@@ -75,20 +100,28 @@ impl Detector {
         let candidates: Vec<(Language, u64)> = self
             .lingua_code
             .iter()
-            .filter_map(|(lang, code)| documents.get(code).map(|n| (*lang, *n)))
+            .filter(|(_, code)| self.allowed.contains(*code))
+            .filter_map(|(lang, code)| match documents.get(code) {
+                Some(n) => Some((*lang, *n)),
+                None => all.then_some((*lang, 0)),
+            })
             .collect();
         let denominator = (total + candidates.len() as u64) as f64;
         let weight = candidates
             .iter()
             .map(|(lang, n)| (*lang, ((*n + 1) as f64 / denominator).powf(PRIOR_WEIGHT)))
             .collect();
-        let mut langs: Vec<Language> = candidates.iter().map(|(l, _)| *l).collect();
-        langs.sort();
-        let lingua = (langs.len() >= 2).then(|| {
-            LanguageDetectorBuilder::from_languages(&langs)
-                .with_preloaded_language_models()
-                .build()
-        });
+        let lingua = if all {
+            Candidates::All
+        } else {
+            let mut langs: Vec<Language> = candidates.iter().map(|(l, _)| *l).collect();
+            langs.sort();
+            Candidates::Held((langs.len() >= 2).then(|| {
+                LanguageDetectorBuilder::from_languages(&langs)
+                    .with_preloaded_language_models()
+                    .build()
+            }))
+        };
         Some(CorpusPrior {
             documents,
             total,
@@ -117,11 +150,11 @@ impl Detector {
         let script = super::choose_script(&stats);
         let weighed = self.weigh(text, prior);
         let path = match (&weighed, script) {
-            (Some(_), _) => "lingua over the prior's languages, weighted by their share",
+            (Some(_), _) => "lingua weighted by the prior's shares",
             (None, None) => "no letters: undetermined",
             (None, Some(s)) if s.unique_language().is_some() => "script: one language writes it",
-            (None, Some(_)) if prior.is_some_and(|p| p.lingua.is_some()) => {
-                "lingua over all languages: none of the prior's is written in this script"
+            (None, Some(_)) if prior.is_some() => {
+                "lingua over all languages: the prior does not apply to this text"
             }
             (None, Some(_)) => "lingua over all languages (no prior)",
         };
@@ -154,7 +187,11 @@ impl Detector {
     /// prior's languages is written in).
     fn weigh(&self, text: &str, prior: Option<&CorpusPrior>) -> Option<Vec<Weighed>> {
         let prior = prior?;
-        let lingua = prior.lingua.as_ref()?;
+        let lingua = match (&prior.lingua, &self.all) {
+            (Candidates::Held(held), _) => held.as_ref()?,
+            (Candidates::All, Some(super::Candidates::Many(all))) => all,
+            (Candidates::All, _) => return None,
+        };
         let sample = super::sample::sample(text, super::ACCURATE_MAX_CHARS, 4);
         let stats = super::script::ScriptStats::of(&sample);
         // Single-language scripts (and text without letters) are decided by the script rules.
