@@ -57,13 +57,7 @@ impl LearnedPrior {
     /// A fixed prior from configured documents (or any relative weights) per language; never
     /// learns.
     pub fn configured(detector: Arc<Detector>, counts: &[(String, u64)]) -> LearnedPrior {
-        // Weights as small as `en = 7, de = 3` are shares, not too few documents.
-        let total: u64 = counts.iter().map(|(_, n)| *n).sum::<u64>().max(1);
-        let scaled: Vec<(String, u64)> = counts
-            .iter()
-            .map(|(code, n)| (code.clone(), n.saturating_mul(1_000_000) / total))
-            .collect();
-        let prior = detector.stream_prior(&scaled).map(Arc::new);
+        let prior = configured_prior(&detector, counts).map(Arc::new);
         let learned = LearnedPrior::learning(detector);
         learned.next_build.store(u64::MAX, Ordering::Relaxed);
         *learned.current.write().unwrap_or_else(|p| p.into_inner()) = prior;
@@ -111,4 +105,15 @@ impl LearnedPrior {
             Err(poisoned) => *poisoned.into_inner() = prior,
         }
     }
+}
+
+/// The prior of a configured distribution (`detect.prior`): documents or any relative weights
+/// per language, since weights as small as `en = 7, de = 3` are shares, not too few documents.
+pub fn configured_prior(detector: &Detector, counts: &[(String, u64)]) -> Option<CorpusPrior> {
+    let total: u64 = counts.iter().map(|(_, n)| *n).sum::<u64>().max(1);
+    let scaled: Vec<(String, u64)> = counts
+        .iter()
+        .map(|(code, n)| (code.clone(), n.saturating_mul(1_000_000) / total))
+        .collect();
+    detector.stream_prior(&scaled)
 }

@@ -46,7 +46,7 @@ use std::collections::{HashMap, HashSet};
 use lingua::{IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder};
 use serde::Serialize;
 
-pub use learned::LearnedPrior;
+pub use learned::{configured_prior, LearnedPrior};
 pub use prior::{CorpusPrior, Explanation};
 use script::{Script, ScriptStats};
 

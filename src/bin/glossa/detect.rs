@@ -15,18 +15,23 @@ pub(crate) fn detect(
     if fast {
         return print(&detector.detect(text));
     }
-    let counts = match prior {
-        Some(list) => parse_prior(list)?,
-        None => config.detect.prior.clone().into_iter().collect(),
-    };
-    if let Some((code, _)) = counts.iter().find(|(code, _)| !detector.supports(code)) {
-        bail!("--prior names `{code}`, not a language the detector returns");
-    }
-    let prior = match counts.is_empty() {
-        true => None,
-        false => Some(detector.corpus_prior(&counts).with_context(|| {
-            "the prior is too small: give at least 100 documents in all (e.g. en=700,de=300)"
-        })?),
+    let prior = match prior {
+        // As a search weighs a query against the index's languages.
+        Some(list) => {
+            let counts = parse_prior(list)?;
+            if let Some((code, _)) = counts.iter().find(|(code, _)| !detector.supports(code)) {
+                bail!("--prior names `{code}`, not a language the detector returns");
+            }
+            Some(detector.corpus_prior(&counts).with_context(|| {
+                "the prior is too small: give at least 100 documents in all (e.g. en=700,de=300)"
+            })?)
+        }
+        // As ingest weighs a short record against the configured distribution.
+        None if !config.detect.prior.is_empty() => {
+            let counts: Vec<(String, u64)> = config.detect.prior.clone().into_iter().collect();
+            glossa::detect::configured_prior(&detector, &counts)
+        }
+        None => None,
     };
     if !explain {
         return print(&detector.detect_accurate_with_prior(text, prior.as_ref()));
