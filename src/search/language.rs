@@ -118,6 +118,8 @@ const MAX_CACHED_QUERY_BYTES: usize = 256;
 /// A new document count changes the prior only when some language's share moves by more than
 /// this (or a language appears or disappears): answers cached under the old prior stay right.
 const SHARE_TOLERANCE: f64 = 0.005;
+/// ... or when the index grew by more than this share since the prior was built.
+const GROWTH_TOLERANCE: f64 = 0.1;
 
 /// The query-language choice of one service: the index's language distribution (refreshed
 /// by `refresh`) and the answers given under it.
@@ -215,10 +217,15 @@ impl QueryLanguages {
     }
 }
 
-/// Whether two per-language counts give the same prior, within `SHARE_TOLERANCE`.
+/// Whether two per-language counts give the same prior: the same languages, every share
+/// within `SHARE_TOLERANCE`, and fewer than `GROWTH_TOLERANCE` more documents (so an index that
+/// grows past `MIN_DOCUMENTS` gets its first prior, and the answer's `prior.documents` keeps up).
 fn same_distribution(old: &[(String, u64)], new: &[(String, u64)]) -> bool {
-    let total = |counts: &[(String, u64)]| counts.iter().map(|(_, n)| *n).sum::<u64>().max(1);
-    let (old_total, new_total) = (total(old) as f64, total(new) as f64);
+    let total = |counts: &[(String, u64)]| counts.iter().map(|(_, n)| *n).sum::<u64>();
+    let (old_total, new_total) = (total(old), total(new));
+    if new_total as f64 > old_total as f64 * (1.0 + GROWTH_TOLERANCE) {
+        return false;
+    }
     let langs = |counts: &[(String, u64)]| {
         counts
             .iter()
@@ -229,6 +236,7 @@ fn same_distribution(old: &[(String, u64)], new: &[(String, u64)]) -> bool {
     if langs(old) != langs(new) {
         return false;
     }
+    let (old_total, new_total) = (old_total.max(1) as f64, new_total.max(1) as f64);
     old.iter().all(|(lang, n)| {
         let now = new.iter().find(|(l, _)| l == lang).map_or(0, |(_, m)| *m);
         (*n as f64 / old_total - now as f64 / new_total).abs() <= SHARE_TOLERANCE
@@ -268,15 +276,25 @@ mod tests {
     #[test]
     fn the_prior_is_rebuilt_only_when_the_distribution_moves() {
         let before = counts(&[("en", 1000), ("de", 1000)]);
-        // Both grew, same shares: cached answers stay right.
+        // Both grew a little, same shares: cached answers stay right.
         assert!(same_distribution(
+            &before,
+            &counts(&[("en", 1050), ("de", 1050)])
+        ));
+        // Grown by half, same shares: rebuilt, so an index that passes 100 documents gets
+        // its first prior and answers say how many documents they were weighed against.
+        assert!(!same_distribution(
             &before,
             &counts(&[("en", 1500), ("de", 1500)])
         ));
-        // One share moved by 10 points.
+        assert!(!same_distribution(
+            &counts(&[("en", 30), ("de", 30)]),
+            &counts(&[("en", 300), ("de", 300)])
+        ));
+        // One share moved by 1.2 points.
         assert!(!same_distribution(
             &before,
-            &counts(&[("en", 1500), ("de", 1000)])
+            &counts(&[("en", 1050), ("de", 1000)])
         ));
         // A new language appeared, however few its documents.
         assert!(!same_distribution(

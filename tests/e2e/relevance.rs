@@ -63,10 +63,9 @@ pub async fn ingest(client: &reqwest::Client, base: &str, corpus: &str) {
     }
 }
 
-/// The 1-based rank of each query's target in Glossa's top 10 (`None` when not in it).
-/// Waits (at most 60 s) until query detection weighs the `documents` just ingested (98% of
-/// them: one may be undetermined, and `und` is no language), so every query of a run is
-/// detected under the same prior, however fast the run started.
+/// Waits (at most 60 s) until query detection weighs the `documents` just ingested (85% of
+/// them: some may be undetermined, `und` is no language, and the prior is rebuilt when the
+/// index grows by 10%), so every query of a run is detected under one prior.
 pub async fn wait_for_language_prior(client: &reqwest::Client, base: &str, documents: usize) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
@@ -82,7 +81,7 @@ pub async fn wait_for_language_prior(client: &reqwest::Client, base: &str, docum
         let seen = answer["query_language"]["prior"]["documents"]
             .as_u64()
             .unwrap_or(0);
-        if seen >= (documents - documents / 50) as u64 {
+        if seen * 100 >= documents as u64 * 85 {
             return;
         }
         assert!(
@@ -93,6 +92,7 @@ pub async fn wait_for_language_prior(client: &reqwest::Client, base: &str, docum
     }
 }
 
+/// The 1-based rank of each query's target in Glossa's top 10 (`None` when not in it).
 pub async fn ranks(client: &reqwest::Client, base: &str, queries: &[Query]) -> Vec<Option<usize>> {
     let mut ranks = Vec::with_capacity(queries.len());
     for query in queries {
