@@ -32,7 +32,7 @@ impl DiskGuard {
         if self.min_free_bytes == 0 {
             return Ok(());
         }
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let mut last = crate::lock(&self.last);
         let free = match *last {
             Some((at, free)) if at.elapsed() < READING_TTL => free,
             _ => match fs4::available_space(&self.dir) {

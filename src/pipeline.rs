@@ -469,7 +469,7 @@ fn detect_worker(
         // Numbered as received, under one lock: the numbers are the channel's order. (Numbering
         // at submission could leave a gap forever when a submitter is cancelled mid-send.)
         let (seq, work) = {
-            let mut next = received.lock().unwrap_or_else(|e| e.into_inner());
+            let mut next = crate::lock(received);
             let Ok(work) = input.recv() else {
                 return;
             };

@@ -193,20 +193,14 @@ impl Gate {
                     return;
                 };
                 match store.load().await {
-                    Ok(keys) => {
-                        *gate.keys.write().unwrap_or_else(|e| e.into_inner()) =
-                            Arc::new(by_id(keys))
-                    }
+                    Ok(keys) => *crate::write_lock(&gate.keys) = Arc::new(by_id(keys)),
                     Err(error) => {
                         tracing::warn!(%error, "cannot reload API keys; keeping the ones loaded before")
                     }
                 }
                 if let Some(settings) = &gate.jwt_settings {
                     match JwtVerifier::load(settings) {
-                        Ok(verifier) => {
-                            *gate.jwt.write().unwrap_or_else(|e| e.into_inner()) =
-                                Some(Arc::new(verifier))
-                        }
+                        Ok(verifier) => *crate::write_lock(&gate.jwt) = Some(Arc::new(verifier)),
                         Err(error) => {
                             tracing::warn!(%error, "cannot reload the JWKS file; keeping the keys loaded before")
                         }
@@ -220,7 +214,7 @@ impl Gate {
     }
 
     fn current_keys(&self) -> Arc<HashMap<String, KeyRecord>> {
-        self.keys.read().unwrap_or_else(|e| e.into_inner()).clone()
+        crate::read_lock(&self.keys).clone()
     }
 
     /// Whether a request without a key may use a route that needs a scope.
@@ -253,7 +247,7 @@ impl Gate {
         rate: u32,
     ) -> Option<Arc<DefaultDirectRateLimiter>> {
         let rate_nz = NonZeroU32::new(rate)?;
-        let mut table = table.lock().unwrap_or_else(|e| e.into_inner());
+        let mut table = crate::lock(table);
         let entry = table.entry(id.to_string()).or_insert_with(|| {
             (
                 rate,
@@ -396,7 +390,7 @@ fn admit(gate: &Gate, request: &mut Request) -> Result<(), ApiError> {
         )));
     };
     if key_id(&presented).is_none() {
-        let verifier = gate.jwt.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let verifier = crate::read_lock(&gate.jwt).clone();
         if let Some(verifier) = verifier {
             return admit_token(gate, request, &verifier, &presented, scope, remote);
         }

@@ -60,16 +60,13 @@ impl LearnedPrior {
         let prior = configured_prior(&detector, counts).map(Arc::new);
         let learned = LearnedPrior::learning(detector);
         learned.next_build.store(u64::MAX, Ordering::Relaxed);
-        *learned.current.write().unwrap_or_else(|p| p.into_inner()) = prior;
+        *crate::write_lock(&learned.current) = prior;
         learned
     }
 
     /// The prior now, if there is one yet.
     pub fn current(&self) -> Option<Arc<CorpusPrior>> {
-        match self.current.read() {
-            Ok(current) => current.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        crate::read_lock(&self.current).clone()
     }
 
     /// Counts one confident decision for `lang` (a long document's, or a caller's hint);
@@ -100,10 +97,7 @@ impl LearnedPrior {
             .filter(|(_, n)| *n > 0)
             .collect();
         let prior = self.detector.stream_prior(&counts).map(Arc::new);
-        match self.current.write() {
-            Ok(mut current) => *current = prior,
-            Err(poisoned) => *poisoned.into_inner() = prior,
-        }
+        *crate::write_lock(&self.current) = prior;
     }
 }
 

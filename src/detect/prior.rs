@@ -133,7 +133,12 @@ impl Detector {
     /// A query's (or short record's) language given what the index (or stream) holds (see the
     /// module comment); without a prior, exactly [`Detector::detect_accurate`].
     pub fn detect_accurate_with_prior(&self, text: &str, prior: Option<&CorpusPrior>) -> Detection {
-        match self.weigh(text, prior) {
+        self.decide_weighed(text, self.weigh(text, prior).as_deref())
+    }
+
+    /// The decision from `weigh`'s scores, or without a prior where it did not apply.
+    fn decide_weighed(&self, text: &str, weighed: Option<&[Weighed]>) -> Detection {
+        match weighed {
             Some(scores) => {
                 let values: Vec<(Language, f64)> =
                     scores.iter().map(|s| (s.lang, s.posterior)).collect();
@@ -158,6 +163,7 @@ impl Detector {
             }
             (None, Some(_)) => "lingua over all languages (no prior)",
         };
+        let detection = self.decide_weighed(text, weighed.as_deref());
         let scores = weighed
             .unwrap_or_default()
             .into_iter()
@@ -177,7 +183,7 @@ impl Detector {
             path,
             prior_languages: prior.map(CorpusPrior::languages).unwrap_or_default(),
             scores,
-            detection: self.detect_accurate_with_prior(text, prior),
+            detection,
         }
     }
 

@@ -605,10 +605,7 @@ impl Reindexer {
 
 /// The job as the slices left it, with the copy time so far.
 fn snapshot(state: &Mutex<Job>, copy_seconds: f64, started: Instant) -> Job {
-    let mut job = match state.lock() {
-        Ok(job) => job.clone(),
-        Err(poisoned) => poisoned.into_inner().clone(),
-    };
+    let mut job = crate::lock(state).clone();
     job.copy_seconds = copy_seconds + started.elapsed().as_secs_f64();
     job
 }

@@ -180,10 +180,7 @@ impl QueryLanguages {
     }
 
     fn choice(&self) -> Arc<Choice> {
-        match self.current.read() {
-            Ok(current) => current.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        crate::read_lock(&self.current).clone()
     }
 
     /// Reads the index's documents per language (one match-all count, no hits) and, when the
@@ -207,10 +204,7 @@ impl QueryLanguages {
         let _ = tokio::task::spawn_blocking(move || {
             let prior = this.router.detector().corpus_prior(&counts);
             let fresh = Arc::new(Choice::new(counts, prior));
-            match this.current.write() {
-                Ok(mut current) => *current = fresh,
-                Err(poisoned) => *poisoned.into_inner() = fresh,
-            }
+            *crate::write_lock(&this.current) = fresh;
         })
         .await;
         Ok(())

@@ -362,7 +362,7 @@ async fn index_batch(indexer: BulkIndexer, batch: Batch, dlq: Arc<Mutex<DeadLett
     } else {
         let dlq = dlq.clone();
         tokio::task::spawn_blocking(move || {
-            let mut dlq = dlq.lock().unwrap_or_else(|e| e.into_inner());
+            let mut dlq = crate::lock(&dlq);
             letters
                 .iter()
                 .try_for_each(|letter| dlq.push(letter))

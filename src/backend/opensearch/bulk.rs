@@ -774,7 +774,7 @@ struct Limiter {
 
 impl Limiter {
     fn lock(&self) -> MutexGuard<'_, AdaptiveLimit> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        crate::lock(&self.state)
     }
 
     /// Waits for a free slot under the current limit. Cancel-safe: a slot is only taken by the

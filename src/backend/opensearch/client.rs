@@ -9,8 +9,6 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-
-use crate::lock;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -20,6 +18,8 @@ use reqwest::Method;
 use serde_json::Value;
 use tracing::{debug, info, warn};
 use url::Url;
+
+use crate::lock;
 
 /// Backoff of a node after its first failure; doubles on each further failure.
 const NODE_BACKOFF_BASE: Duration = Duration::from_secs(1);
