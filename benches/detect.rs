@@ -16,6 +16,12 @@
 //!   index's language prior (`Detector::detect_query`), the prior being the suite's own
 //!   distribution (one document per query).
 //!
+//! - `GLOSSA_BENCH_CLOSE`: the close-language set (ndjson with `lang`, `text`, `source`);
+//!   default `benches/data/langid-close.ndjson` (scripts/make-close-set.py: UDHR paragraphs,
+//!   held out, and lingua's test sentences). Reported per source and per close cluster, with
+//!   the errors inside each cluster, for lingua and for Glossa with and without the word
+//!   evidence of `detect/words.rs`.
+//!
 //! Accuracy counts "und" (or lingua's `None`) as wrong. Only texts whose label is a lingua
 //! language are compared (the others are counted as skipped); long documents under 300 bytes
 //! are skipped too, since the target is stated for documents of 300 bytes or more.
@@ -416,7 +422,139 @@ fn main() {
             print_errors(n, e);
         }
     }
-    queries(&lingua, &glossa, &root, show_errors);
+    let without_words = Detector::with_tuning(
+        &DetectorConfig::default(),
+        Tuning {
+            close_words: false,
+            ..Tuning::default()
+        },
+    )
+    .unwrap_or_else(|e| {
+        eprintln!("detector: {e}");
+        std::process::exit(2);
+    });
+    queries(&lingua, &glossa, &without_words, &root, show_errors);
+    close(&lingua, &glossa, &without_words, &root);
+}
+
+/// The close clusters the close-language set is reported by.
+const CLUSTERS: [&[&str]; 5] = [
+    &["id", "ms"],
+    &["bs", "hr", "sr", "sl"],
+    &["nb", "nn", "da"],
+    &["cs", "sk"],
+    &["es", "ca", "pt"],
+];
+
+/// Close languages: lingua, and Glossa's short-text and document paths with and without the
+/// word evidence, per source (UDHR, held out; lingua's sentences, tuned on) and per cluster:
+/// accuracy, and the errors that stay inside the cluster (the confusions the words address).
+fn close(
+    lingua: &LanguageDetector,
+    glossa: &Detector,
+    without_words: &Detector,
+    root: &std::path::Path,
+) {
+    let path = std::env::var("GLOSSA_BENCH_CLOSE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("benches/data/langid-close.ndjson"));
+    let content = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        eprintln!("cannot read {}: {e}", path.display());
+        std::process::exit(2);
+    });
+    let mut sources: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
+    for line in content.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let (Some(lang), Some(text), Some(source)) =
+            (v["lang"].as_str(), v["text"].as_str(), v["source"].as_str())
+        else {
+            continue;
+        };
+        let kind = source.split(':').next().unwrap_or(source).to_string();
+        sources.entry(kind).or_default().push(Sample {
+            lang: lang.to_string(),
+            text: text.to_string(),
+        });
+    }
+    for (kind, samples) in &sources {
+        let runs = [
+            run("lingua high accuracy, all languages", samples, |t| {
+                lingua_answer(lingua, t)
+            }),
+            run("glossa detect_accurate(), no word evidence", samples, |t| {
+                without_words.detect_accurate(t).lang.to_string()
+            }),
+            run("glossa detect_accurate()", samples, |t| {
+                glossa.detect_accurate(t).lang.to_string()
+            }),
+            run("glossa detect(), no word evidence", samples, |t| {
+                without_words.detect(t).lang.to_string()
+            }),
+            run("glossa detect()", samples, |t| {
+                glossa.detect(t).lang.to_string()
+            }),
+        ];
+        let rows = rows_of(&runs);
+        print_table(
+            &format!("Close languages, {kind}: {}", path.display()),
+            &rows,
+            "errors inside each cluster below",
+        );
+        let names: Vec<&str> = runs.iter().map(|(r, _)| r.name.as_str()).collect();
+        println!(
+            "\nErrors inside the cluster (label and answer both in it), per detector above:\n"
+        );
+        println!("| cluster | texts | {} |", names.join(" | "));
+        println!("|---|---:|{}", "---:|".repeat(names.len()));
+        for cluster in CLUSTERS {
+            let texts = samples
+                .iter()
+                .filter(|s| cluster.contains(&s.lang.as_str()))
+                .count();
+            let inside = |errors: &BTreeMap<(String, String), usize>| -> usize {
+                errors
+                    .iter()
+                    .filter(|((l, a), _)| {
+                        cluster.contains(&l.as_str()) && cluster.contains(&a.as_str())
+                    })
+                    .map(|(_, n)| *n)
+                    .sum()
+            };
+            let counts: Vec<String> = runs.iter().map(|(_, e)| inside(e).to_string()).collect();
+            println!(
+                "| {} | {texts} | {} |",
+                cluster.join("/"),
+                counts.join(" | ")
+            );
+        }
+        for (r, e) in [&runs[0], &runs[2], &runs[4]] {
+            let inside: BTreeMap<(String, String), usize> = e
+                .iter()
+                .filter(|((l, a), _)| {
+                    CLUSTERS
+                        .iter()
+                        .any(|c| c.contains(&l.as_str()) && c.contains(&a.as_str()))
+                })
+                .map(|(k, n)| (k.clone(), *n))
+                .collect();
+            print_errors(&format!("{} (inside clusters)", r.name), &inside);
+        }
+    }
+}
+
+/// (label, answer) -> texts, for the wrong answers of one detector.
+type Confusions = BTreeMap<(String, String), usize>;
+
+/// The table rows of `run` results (the errors stay with the runs).
+fn rows_of(runs: &[(Row, Confusions)]) -> Vec<Row> {
+    runs.iter()
+        .map(|(r, _)| Row {
+            name: r.name.clone(),
+            ..*r
+        })
+        .collect()
 }
 
 /// Texts per language label: a set's own distribution, as a prior.
@@ -433,6 +571,7 @@ fn distribution(samples: &[Sample]) -> Vec<(String, u64)> {
 fn queries(
     lingua: &LanguageDetector,
     glossa: &Detector,
+    without_words: &Detector,
     root: &std::path::Path,
     show_errors: bool,
 ) {
@@ -456,7 +595,10 @@ fn queries(
         })
         .collect();
     let counts = distribution(&samples);
-    let Some(prior) = glossa.corpus_prior(&counts) else {
+    let (Some(prior), Some(prior_without_words)) = (
+        glossa.corpus_prior(&counts),
+        without_words.corpus_prior(&counts),
+    ) else {
         eprintln!("{}: too few queries for a prior", path.display());
         return;
     };
@@ -468,6 +610,16 @@ fn queries(
             glossa.detect_accurate(t).lang.to_string()
         }),
         run(
+            "glossa detect_accurate_with_prior(), no word evidence",
+            &samples,
+            |t| {
+                without_words
+                    .detect_accurate_with_prior(t, Some(&prior_without_words))
+                    .lang
+                    .to_string()
+            },
+        ),
+        run(
             "glossa detect_accurate_with_prior(), index prior",
             &samples,
             |t| {
@@ -478,13 +630,7 @@ fn queries(
             },
         ),
     ];
-    let rows: Vec<Row> = runs
-        .iter()
-        .map(|(r, _)| Row {
-            name: r.name.clone(),
-            ..*r
-        })
-        .collect();
+    let rows = rows_of(&runs);
     print_table(
         &format!("Search queries: {}", path.display()),
         &rows,
@@ -494,7 +640,7 @@ fn queries(
         ),
     );
     println!(
-        "\n| lang | queries | lingua % | accurate % | with prior % |\n|---|---:|---:|---:|---:|"
+        "\n| lang | queries | lingua % | accurate % | prior, no words % | with prior % |\n|---|---:|---:|---:|---:|---:|"
     );
     for (lang, n) in &counts {
         let wrong = |i: usize| -> u64 {
@@ -507,10 +653,11 @@ fn queries(
         };
         let pct = |i: usize| 100.0 * (*n - wrong(i)) as f64 / *n as f64;
         println!(
-            "| {lang} | {n} | {:.1} | {:.1} | {:.1} |",
+            "| {lang} | {n} | {:.1} | {:.1} | {:.1} | {:.1} |",
             pct(0),
             pct(1),
-            pct(2)
+            pct(2),
+            pct(3)
         );
     }
     if show_errors {

@@ -40,6 +40,7 @@ mod prior;
 mod sample;
 pub(crate) mod script;
 mod tables;
+mod words;
 
 use std::collections::{HashMap, HashSet};
 
@@ -47,7 +48,7 @@ use lingua::{IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder};
 use serde::Serialize;
 
 pub use learned::{configured_prior, LearnedPrior};
-pub use prior::{CorpusPrior, Explanation};
+pub use prior::{CorpusPrior, Explanation, WordEvidence};
 use script::{Script, ScriptStats};
 
 /// Languages to detect among and the confidence floor; read from the `[detect]` config section.
@@ -164,6 +165,8 @@ pub struct Tuning {
     pub fast_scorer: bool,
     /// Rescore close clusters with lingua instead of the fast scorer.
     pub rescore_lingua: bool,
+    /// Weigh close languages by the frequency of the text's words in each (`words.rs`).
+    pub close_words: bool,
 }
 
 impl Default for Tuning {
@@ -177,6 +180,7 @@ impl Default for Tuning {
             rescore_chars: 1000,
             fast_scorer: true,
             rescore_lingua: false,
+            close_words: true,
         }
     }
 }
@@ -305,6 +309,10 @@ impl Detector {
         } else {
             None
         };
+        if tuning.close_words {
+            // Parsed here, once per process, so no request pays for it.
+            words::CloseWords::get();
+        }
         let table = tuning.fast_scorer.then(ngram::table);
         let mut fast_group = HashMap::new();
         let mut fast_close = HashMap::new();
@@ -570,7 +578,7 @@ impl Detector {
             return undetermined(0.0, Vec::new());
         };
         let values = table.score(text, mask);
-        self.decide(&values, method)
+        self.decide(&values, method, text)
     }
 
     fn score(&self, c: &Candidates, text: &str, method: Method) -> Detection {
@@ -586,17 +594,22 @@ impl Detector {
             Candidates::Many(d) => d,
         };
         let values = lingua.compute_language_confidence_values(text);
-        self.decide(&values, method)
+        self.decide(&values, method, text)
     }
 
-    /// Top candidates of a confidence list, and the floor applied to the best.
-    fn decide(&self, values: &[(Language, f64)], method: Method) -> Detection {
-        let alternatives: Vec<(&'static str, f64)> = values
+    /// Top candidates of a confidence list (best first) for `text`, after close languages are
+    /// weighed by its words, and the floor applied to the best.
+    fn decide(&self, values: &[(Language, f64)], method: Method, text: &str) -> Detection {
+        let mut coded: Vec<(&'static str, f64)> = values
             .iter()
             .filter(|(_, p)| *p > 0.0)
-            .take(3)
             .filter_map(|(l, p)| self.lingua_code.get(l).map(|c| (*c, *p)))
             .collect();
+        if self.tuning.close_words {
+            words::reweigh(&mut coded, text);
+        }
+        coded.truncate(3);
+        let alternatives = coded;
         match alternatives.first() {
             Some(&(lang, confidence)) if confidence >= self.min_confidence => Detection {
                 lang,

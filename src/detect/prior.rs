@@ -142,7 +142,7 @@ impl Detector {
             Some(scores) => {
                 let values: Vec<(Language, f64)> =
                     scores.iter().map(|s| (s.lang, s.posterior)).collect();
-                self.decide(&values, super::Method::Lingua)
+                self.decide(&values, super::Method::Lingua, text)
             }
             None => self.detect_accurate(text),
         }
@@ -164,6 +164,7 @@ impl Detector {
             (None, Some(_)) => "lingua over all languages (no prior)",
         };
         let detection = self.decide_weighed(text, weighed.as_deref());
+        let word_evidence = self.word_evidence(text, detection.lang);
         let scores = weighed
             .unwrap_or_default()
             .into_iter()
@@ -183,8 +184,35 @@ impl Detector {
             path,
             prior_languages: prior.map(CorpusPrior::languages).unwrap_or_default(),
             scores,
+            word_evidence,
             detection,
         }
+    }
+
+    /// The close group's word log-likelihoods when the decided language is in a group the
+    /// word table covers (a decision moves only inside its group, so this is what weighed
+    /// it), else empty.
+    fn word_evidence(&self, text: &str, decided: &str) -> Vec<WordEvidence> {
+        let Some(group) = super::words::CloseWords::get().group_of(decided) else {
+            return Vec::new();
+        };
+        if !self.tuning.close_words {
+            return Vec::new();
+        }
+        group
+            .log_likelihoods(text)
+            .map(|values| {
+                group
+                    .langs
+                    .iter()
+                    .zip(values)
+                    .map(|(lang, log_likelihood)| WordEvidence {
+                        lang,
+                        log_likelihood,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// lingua's values over the prior's languages, each times its weight, normalized, best
@@ -244,6 +272,9 @@ pub struct Explanation {
     pub prior_languages: Vec<&'static str>,
     /// The best candidates with lingua's value, the prior's weight and the posterior.
     pub scores: Vec<ExplainedScore>,
+    /// How the text's words weigh the close languages of the best candidate's group
+    /// (`words.rs`): the decision's confidences include this.
+    pub word_evidence: Vec<WordEvidence>,
     pub detection: Detection,
 }
 
@@ -254,4 +285,12 @@ pub struct ExplainedScore {
     pub lingua: f64,
     pub weight: f64,
     pub posterior: f64,
+}
+
+/// One close language's word log-likelihood in an [`Explanation`].
+#[derive(Debug, serde::Serialize)]
+pub struct WordEvidence {
+    pub lang: &'static str,
+    /// Natural log of the text's listed words under this language's frequencies.
+    pub log_likelihood: f64,
 }

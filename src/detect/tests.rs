@@ -327,7 +327,7 @@ fn a_learned_prior_starts_after_enough_confident_decisions_and_only_counts_those
     );
     // A stream of Danish and English: a short Danish record lingua alone takes for another
     // language stays Danish under the stream's prior.
-    let short = "Vi ses i morgen";
+    let short = "Skal vi gå en tur";
     let alone = detector.detect_accurate(short);
     assert_ne!(alone.lang, "da", "the case the prior is for: {alone:?}");
     let weighed = detector.detect_with_prior(short, Some(&prior));
@@ -363,4 +363,40 @@ fn a_configured_prior_is_a_distribution_from_the_start() {
     // Hangul is decided by its script, whatever the prior says.
     let why = detector.explain("서울 날씨", Some(&prior));
     assert_eq!((why.detection.lang, why.scores.len()), ("ko", 0), "{why:?}");
+}
+
+#[test]
+fn words_tell_close_languages_apart_where_lingua_cannot() {
+    let without = Detector::with_tuning(
+        &DetectorConfig::default(),
+        Tuning {
+            close_words: false,
+            ..Tuning::default()
+        },
+    )
+    .expect("default config is valid");
+    // UDHR articles 13.2 and 23.4 in Indonesian, which lingua's web-trained models call Malay.
+    for text in [
+        "Setiap orang berhak meninggalkan sesuatu negeri, termasuk negerinya sendiri, dan berhak \
+         kembali ke negerinya.",
+        "Setiap orang berhak mendirikan dan memasuki serikat-serikat pekerja untuk melindungi \
+         kepentingannya.",
+    ] {
+        assert_eq!(without.detect_accurate(text).lang, "ms", "{text}");
+        assert_eq!(all().detect_accurate(text).lang, "id", "{text}");
+        assert_eq!(all().detect(text).lang, "id", "{text}");
+        let why = all().explain(text, None);
+        let evidence: Vec<&str> = why.word_evidence.iter().map(|w| w.lang).collect();
+        assert_eq!(
+            evidence,
+            ["id", "ms"],
+            "the explanation shows the words' part"
+        );
+        assert!(why.word_evidence[0].log_likelihood > why.word_evidence[1].log_likelihood);
+    }
+    // Malay stays Malay (UDHR article 1 in Malay).
+    let ms = "Semua manusia dilahirkan bebas dan samarata dari segi kemuliaan dan hak-hak. Mereka \
+              mempunyai pemikiran dan perasaan hati dan hendaklah bertindak di antara satu sama \
+              lain dengan semangat persaudaraan.";
+    assert_eq!(all().detect_accurate(ms).lang, "ms");
 }

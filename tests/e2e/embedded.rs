@@ -784,7 +784,7 @@ async fn embedded_writes_of_one_id_land_in_the_order_they_were_sent() {
 }
 
 /// Short records are weighed by the languages the stream has shown: after 150 long Danish and
-/// English documents, "Vi ses i morgen" (Bokmål to lingua alone) is stored as Danish; with
+/// English documents, "Skal vi gå en tur" (Nynorsk to lingua alone) is stored as Danish; with
 /// `detect.short_text_prior = "off"` it is not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn short_records_are_weighed_by_the_languages_of_the_stream() {
@@ -811,7 +811,7 @@ async fn short_records_are_weighed_by_the_languages_of_the_stream() {
             .collect();
         let (status, answer) = server.post(long).await;
         assert_eq!(status, 200, "{answer}");
-        let short = json!({"id": "short", "body": "Vi ses i morgen"}).to_string();
+        let short = json!({"id": "short", "body": "Skal vi gå en tur"}).to_string();
         let (status, answer) = server.post(short).await;
         assert_eq!(status, 200, "{answer}");
         let (status, doc) = server.get("/v1/documents/short").await;

@@ -55,6 +55,12 @@ pub(crate) fn detect(
             );
         }
     }
+    if !why.word_evidence.is_empty() {
+        println!("  words\tlog-likelihood");
+        for w in &why.word_evidence {
+            println!("  {}\t{:.1}", w.lang, w.log_likelihood);
+        }
+    }
     print(&why.detection)
 }
 
