@@ -13,6 +13,7 @@ pub mod delete;
 pub mod detect;
 pub mod disk;
 pub mod dlq;
+pub mod kafka;
 pub mod languages;
 pub mod letters;
 pub mod metrics;

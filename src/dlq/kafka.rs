@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
-use rdkafka::{ClientConfig, ClientContext, Message, Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 
 use super::{now_rfc3339, DeadLetter, DlqError};
 use crate::config::KafkaSettings;
+use crate::kafka::{client_config, committed_offsets, KafkaUrl};
 use crate::record::Rejection;
-use crate::source::kafka::{committed_offsets, KafkaUrl};
 
 /// Longest wait for the brokers to acknowledge queued letters.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(60);
@@ -38,15 +38,6 @@ impl ProducerContext for Deliveries {
     }
 }
 
-fn client_config(url: &KafkaUrl, settings: &KafkaSettings) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", &url.brokers);
-    for (key, value) in settings.properties.iter().chain(url.properties.iter()) {
-        config.set(key, value);
-    }
-    config
-}
-
 fn kafka_err(topic: &str) -> impl Fn(rdkafka::error::KafkaError) -> DlqError + '_ {
     move |e| DlqError::Kafka {
         topic: topic.to_string(),
@@ -67,7 +58,7 @@ impl KafkaQueue {
         let topic = url.topics[0].clone();
         let deliveries = Deliveries::default();
         let failed = deliveries.failed.clone();
-        let producer = client_config(url, settings)
+        let producer = client_config(url, settings, &[])
             .set("acks", "all")
             .set("enable.idempotence", "true")
             .set("linger.ms", "5")
@@ -134,7 +125,7 @@ impl KafkaReplay {
     pub fn take(url: &KafkaUrl, settings: &KafkaSettings) -> Result<KafkaReplay, DlqError> {
         let topic = url.topics[0].clone();
         let err = kafka_err(&topic);
-        let consumer: BaseConsumer = client_config(url, settings)
+        let consumer: BaseConsumer = client_config(url, settings, &[])
             .set("group.id", &url.group)
             .set("enable.auto.commit", "false")
             .create()

@@ -326,7 +326,7 @@ pub enum DeadLetterQueue {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Target {
     File,
-    Kafka(crate::source::kafka::KafkaUrl),
+    Kafka(crate::kafka::KafkaUrl),
     /// An index on the configured cluster (`None`: `<opensearch.index>-dead-letters`).
     OpenSearch(Option<String>),
 }
@@ -355,7 +355,7 @@ impl Target {
             false if text.contains('?') => format!("{text}&group=glossa-dlq-replay"),
             false => format!("{text}?group=glossa-dlq-replay"),
         };
-        match crate::source::kafka::KafkaUrl::parse(&with_group) {
+        match crate::kafka::KafkaUrl::parse(&with_group) {
             Ok(url) if url.topics.len() == 1 => Ok(Target::Kafka(url)),
             _ => Err(DlqError::Target(text.to_string())),
         }

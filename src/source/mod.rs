@@ -106,7 +106,7 @@ pub fn ids_from_position(position: &SourcePosition) -> bool {
 /// A streaming source named by URL: `kafka://...` or `s3://...`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StreamUrl {
-    Kafka(kafka::KafkaUrl),
+    Kafka(crate::kafka::KafkaUrl),
     S3(s3::S3Url),
 }
 
@@ -125,7 +125,9 @@ impl StreamUrl {
     /// Parses a source URL by its scheme.
     pub fn parse(text: &str) -> Result<StreamUrl, SourceError> {
         if text.starts_with("kafka://") {
-            Ok(StreamUrl::Kafka(kafka::KafkaUrl::parse(text)?))
+            Ok(StreamUrl::Kafka(
+                crate::kafka::KafkaUrl::parse(text).map_err(kafka::KafkaSourceError::from)?,
+            ))
         } else if text.starts_with("s3://") {
             Ok(StreamUrl::S3(s3::S3Url::parse(text)?))
         } else {
