@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
@@ -88,11 +88,19 @@ fn ingest_rate(indexed: u64) -> (Option<f64>, Option<f64>) {
     (Some((rate * 10.0).round() / 10.0), Some(seconds.round()))
 }
 
+/// `GET /v1/operator`: the operator view's answer (see the module's doc).
 pub async fn get_operator(
     State(state): State<AppState>,
     caller: Option<Extension<Caller>>,
-    Query(params): Query<OperatorParams>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<OperatorAnswer>, ApiError> {
+    let params: OperatorParams =
+        serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).map_err(|e| {
+            ApiError::bad_request(format!(
+                "invalid query string: {e}; the only parameter is letters=N (at most {})",
+                crate::dlq::MAX_SUMMARY_LETTERS
+            ))
+        })?;
     if let Some(tenant) = caller.as_ref().and_then(|c| c.tenant.as_ref()) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -276,10 +276,15 @@ pub struct Summary {
 /// One dead letter as the operator view shows it: when, why, and where in its source.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LetterSummary {
+    /// RFC 3339 time the record was rejected.
     pub time: String,
+    /// Machine-readable reason (the metrics label).
     pub reason: String,
+    /// Human-readable explanation, at most 500 characters.
     pub message: String,
+    /// Where the record came from, to find or re-read it.
     pub position: SourcePosition,
+    /// Only the record's start is in the queue (replay it from its source position).
     pub truncated: bool,
 }
 

@@ -1070,6 +1070,14 @@ async fn the_search_page_is_public_and_the_operator_view_needs_the_metrics_scope
     );
     assert!(latest[0].get("raw").is_none(), "a record is shown: {body}");
     assert_eq!(body["reindex"]["jobs"], serde_json::json!([]), "{body}");
+    let (status, _, body) = send(
+        client
+            .get(format!("{operator}?letters=many"))
+            .bearer_auth(&watcher),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(error_message(&body).contains("letters=N"), "{body}");
     // Asking for more than the cap is not an error; there are only two.
     let (status, _, body) = send(
         client
