@@ -183,6 +183,20 @@ def test_override_query_language(driver, server):
     wait(driver, "detection again", lambda d: query_language(d) == "de")
 
 
+def test_metadata_filters(driver, server):
+    everything = search_for(driver, "Menschenrechte")
+    assert len(everything) > 1, everything
+    for bound in ("filter-article-gte", "filter-article-lte"):
+        by_id(driver, bound).send_keys("26")
+    wait(driver, "only article 26", lambda d: [hit_id for hit_id, _, _ in results(d)] == ["udhr-deu_1996-26"])
+    wait(driver, "the filtered count", lambda d: by_id(d, "count").text.startswith("1 result,"))
+    for bound in ("filter-article-gte", "filter-article-lte"):
+        by_id(driver, bound).clear()
+        by_id(driver, bound).send_keys(Keys.BACKSPACE)
+    by_id(driver, "q").send_keys(" ")
+    wait(driver, "every article again", lambda d: len(results(d)) == len(everything))
+
+
 def test_facet_paging_rtl_and_document(driver, server):
     search_for(driver, "*")
     facet = wait(driver, "the Arabic facet", lambda d: d.find_element(By.CSS_SELECTOR, "#facets button[data-lang='ar']"))
@@ -298,7 +312,7 @@ def run(binary):
             server.print_log()
 
     for scopes, tests in (
-        (None, [test_searches_in_three_scripts, test_override_query_language, test_facet_paging_rtl_and_document, test_operator_view_counts_dead_letters]),
+        (None, [test_searches_in_three_scripts, test_override_query_language, test_metadata_filters, test_facet_paging_rtl_and_document, test_operator_view_counts_dead_letters]),
         ("search,ingest,metrics", [test_key_is_asked_once_and_never_in_a_url]),
     ):
         server, driver = None, None
