@@ -5,8 +5,13 @@
 # Rust tests, which build the binary. GLOSSA_SCREENSHOTS=1 rewrites docs/screenshots/*.png.
 #
 # Usage: bash scripts/browser-test.sh [PATH_TO_GLOSSA]   (default: target/release/glossa)
+# GLOSSA_BROWSER and GLOSSA_CHROMEDRIVER point at another Chromium/Chrome and its driver (e.g. a
+# CI runner's preinstalled Chrome, where the distribution's chromium package is not usable).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+export GLOSSA_BROWSER="${GLOSSA_BROWSER:-/usr/bin/chromium}"
+export GLOSSA_CHROMEDRIVER="${GLOSSA_CHROMEDRIVER:-/usr/bin/chromedriver}"
 
 SELENIUM_VERSION=4.40.0
 VENV="${HOME}/.cache/glossa/browser-venv"
@@ -17,7 +22,7 @@ if [[ ! -x "$GLOSSA_BIN" ]]; then
   exit 1
 fi
 
-if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
+if [[ ! -x "$GLOSSA_BROWSER" || ! -x "$GLOSSA_CHROMEDRIVER" ]]; then
   echo "== installing chromium and chromium-driver (Debian packages)"
   sudo_cmd=()
   if [[ "$(id -u)" != 0 ]]; then
@@ -26,6 +31,10 @@ if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
   if ! { timeout 300 "${sudo_cmd[@]}" apt-get update -q >/dev/null &&
     DEBIAN_FRONTEND=noninteractive timeout 900 "${sudo_cmd[@]}" apt-get install -y -q chromium chromium-driver >/dev/null; }; then
     echo "error: could not install chromium and chromium-driver with apt-get (needs root and Debian's package mirror); install them and run again" >&2
+    exit 1
+  fi
+  if [[ ! -x "$GLOSSA_BROWSER" || ! -x "$GLOSSA_CHROMEDRIVER" ]]; then
+    echo "error: $GLOSSA_BROWSER or $GLOSSA_CHROMEDRIVER is still missing after installing chromium and chromium-driver" >&2
     exit 1
   fi
 fi
@@ -40,6 +49,6 @@ if ! "$VENV/bin/python" -c "import selenium, sys; sys.exit(selenium.__version__ 
   fi
 fi
 
-echo "== search page in headless Chromium ($(/usr/bin/chromium --version 2>/dev/null | head -1))"
+echo "== search page in headless Chromium ($("$GLOSSA_BROWSER" --version 2>/dev/null | head -1))"
 # The whole run is bounded too: a hung browser must not hold the suite.
 timeout 300 "$VENV/bin/python" tests/browser/test_page.py "$GLOSSA_BIN"
