@@ -149,6 +149,14 @@ def query_language(driver):
     return by_id(driver, "query-lang").get_attribute("data-lang")
 
 
+def test_demo_prints_the_page_url_first(driver, server):
+    server.log.flush()
+    with open(server.log_path, errors="replace") as log:
+        lines = [line.strip() for line in log if line.strip()]
+    serving = next(i for i, line in enumerate(lines) if line.startswith("Glossa is serving"))
+    assert lines[serving + 1] == f"Open the search page: {server.base}/", lines[serving:serving + 3]
+
+
 def test_searches_in_three_scripts(driver, server):
     driver.get(f"{server.base}/")
     wait(driver, "the search box", lambda d: by_id(d, "q").is_displayed())
@@ -313,7 +321,7 @@ def run(binary):
             server.print_log()
 
     for scopes, tests in (
-        (None, [test_searches_in_three_scripts, test_override_query_language, test_metadata_filters, test_facet_paging_rtl_and_document, test_operator_view_counts_dead_letters]),
+        (None, [test_demo_prints_the_page_url_first, test_searches_in_three_scripts, test_override_query_language, test_metadata_filters, test_facet_paging_rtl_and_document, test_operator_view_counts_dead_letters]),
         ("search,ingest,metrics", [test_key_is_asked_once_and_never_in_a_url]),
     ):
         server, driver = None, None
