@@ -17,9 +17,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-for tool in cargo java mvn curl openssl unzip; do
+for tool in cargo java mvn curl openssl unzip python3; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "error: $tool not found; the test suite needs Rust 1.95+, Java 17, Maven, curl, openssl and unzip" >&2
+    echo "error: $tool not found; the test suite needs Rust 1.95+, Java 17, Maven, curl, openssl, unzip and Python 3 with venv" >&2
     exit 1
   fi
 done
