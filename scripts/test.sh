@@ -4,8 +4,11 @@
 # plugin: HTTPS, basic auth), a real Apache Kafka 4.4 broker and a real S3-protocol server
 # (s3s-fs), all on loopback), doc tests, the dependency policy (scripts/deny.sh, cargo-deny
 # installed on first use), the alert rules and dashboard (scripts/check-ops.sh, promtool from
-# Debian's package on first use), and builds the benchmarks so they cannot rot. Release mode, because language detection in debug builds is too
-# slow to exercise realistically.
+# Debian's package on first use), builds the benchmarks so they cannot rot, and last the search
+# page in a real browser (scripts/browser-test.sh: headless Chromium and chromedriver from
+# Debian's packages, apt-get installed if missing, driven by a pinned selenium in a venv under
+# ~/.cache/glossa, against the release binary in demo mode). Release mode, because language
+# detection in debug builds is too slow to exercise realistically.
 #
 # Services: scripts/opensearch/cluster.sh and scripts/kafka/kafka.sh fetch OpenSearch and Kafka
 # from Maven Central on first use, scripts/s3/s3.sh builds s3s-fs from crates.io on first use (all
@@ -14,9 +17,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-for tool in cargo java mvn curl openssl unzip; do
+for tool in cargo java mvn curl openssl unzip python3; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "error: $tool not found; the test suite needs Rust 1.95+, Java 17, Maven, curl, openssl and unzip" >&2
+    echo "error: $tool not found; the test suite needs Rust 1.95+, Java 17, Maven, curl, openssl, unzip and Python 3 with venv" >&2
     exit 1
   fi
 done
@@ -100,3 +103,6 @@ echo "   $GLOSSA_TEST_S3_ENDPOINT ($GLOSSA_S3_SERVER_KIND)"
 
 echo "== running tests"
 cargo test --release --locked -- --include-ignored
+
+echo "== search page in a real browser"
+bash scripts/browser-test.sh

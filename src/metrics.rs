@@ -107,7 +107,40 @@ pub fn render() -> String {
     }
 }
 
+/// The sum over every label set of the metric `name` in a Prometheus text exposition (what
+/// [`render`] returns), for JSON views of the counters; 0 when it has no sample yet.
+pub fn sum_of(exposition: &str, name: &str) -> f64 {
+    exposition
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(name)?;
+            let value = match rest.as_bytes().first()? {
+                b' ' => rest,
+                b'{' => rest.rsplit_once('}')?.1,
+                _ => return None,
+            };
+            value.split_whitespace().next()?.parse::<f64>().ok()
+        })
+        .filter(|value| value.is_finite())
+        .sum()
+}
+
 /// Adds to a counter by name (shorthand for the macro with a dynamic value).
 pub fn counter_add(name: &'static str, value: u64) {
     metrics::counter!(name).increment(value);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sums_a_metric_over_its_label_sets_only() {
+        let text = "# TYPE glossa_records_in_total counter\n\
+            glossa_records_in_total 7\n\
+            glossa_records_rejected_total{reason=\"not_json\"} 2\n\
+            glossa_records_rejected_total{reason=\"no_text\"} 3\n\
+            glossa_records_rejected_total_other 100\n";
+        assert_eq!(super::sum_of(text, "glossa_records_in_total"), 7.0);
+        assert_eq!(super::sum_of(text, "glossa_records_rejected_total"), 5.0);
+        assert_eq!(super::sum_of(text, "glossa_records_indexed_total"), 0.0);
+    }
 }

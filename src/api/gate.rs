@@ -3,7 +3,8 @@
 //!
 //! Who is served without a key: everyone with `auth.insecure_no_auth`; loopback clients of a
 //! server listening on loopback while no key was ever created (a fresh `cargo run`, the demo);
-//! and anyone on `/healthz` and `/readyz` (no user data). Everything else needs `Authorization: Bearer KEY`.
+//! and anyone on `/healthz`, `/readyz` and the search page's static files (`/`, `/page/...`: no
+//! user data; the page's own calls carry the key). Everything else needs `Authorization: Bearer KEY`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -295,13 +296,18 @@ fn count(key: &str, outcome: &'static str) {
     metrics::counter!(m::API_REQUESTS, "key" => key.to_string(), "outcome" => outcome).increment(1);
 }
 
-/// The scope a route needs; `None` for routes without user data. Reading a document by id is a
-/// search; anything else under `/v1/documents` writes.
+/// The scope a route needs; `None` for routes without user data (the search page and its
+/// assets, health checks). Reading a document by id is a search; anything else under
+/// `/v1/documents` writes. The operator view shows counters and the dead-letter queue, like
+/// `/metrics`.
 fn required_scope(method: &Method, path: &str) -> Option<Scope> {
+    if super::page::is_public(path) {
+        return None;
+    }
     match path.trim_end_matches('/') {
         "/v1/documents" => Some(Scope::Ingest),
-        "/v1/search" => Some(Scope::Search),
-        "/metrics" => Some(Scope::Metrics),
+        "/v1/search" | "/v1/search/options" => Some(Scope::Search),
+        "/metrics" | "/v1/operator" => Some(Scope::Metrics),
         by_id if by_id.starts_with("/v1/documents/") => Some(match *method {
             Method::GET | Method::HEAD => Scope::Search,
             _ => Scope::Ingest,
@@ -613,6 +619,13 @@ mod tests {
         assert_eq!(scope(Method::GET, "/v1/search/"), Some(Scope::Search));
         assert_eq!(scope(Method::GET, "/metrics"), Some(Scope::Metrics));
         assert_eq!(scope(Method::GET, "/healthz"), None);
+        assert_eq!(scope(Method::GET, "/"), None);
+        assert_eq!(scope(Method::GET, "/page/app.js"), None);
+        assert_eq!(scope(Method::GET, "/v1/operator"), Some(Scope::Metrics));
+        assert_eq!(
+            scope(Method::GET, "/v1/search/options"),
+            Some(Scope::Search)
+        );
         assert_eq!(
             scope(Method::GET, "/v1/documents/a%2Fb"),
             Some(Scope::Search)

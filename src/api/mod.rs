@@ -1,10 +1,12 @@
-//! The HTTP API: ingest and fetch by id (`/v1/documents`), search (`/v1/search`) and operations (`/healthz`,
-//! `/metrics`). Every error is JSON with a message the caller can act on.
+//! The HTTP API: ingest and fetch by id (`/v1/documents`), search (`/v1/search`), operations (`/healthz`,
+//! `/metrics`, `/v1/operator`) and the search page (`/`). Every error is JSON with a message the caller can act on.
 
 mod documents;
 pub mod gate;
 mod ingest;
+mod operator;
 mod ops;
+pub mod page;
 mod search;
 pub mod server;
 
@@ -55,6 +57,9 @@ pub fn router(state: AppState, gate: Arc<gate::Gate>) -> Router {
             "/v1/search",
             get(search::get_search).post(search::post_search),
         )
+        .route("/v1/search/options", get(search::get_search_options))
+        .route("/v1/operator", get(operator::get_operator))
+        .merge(page::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

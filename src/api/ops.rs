@@ -92,7 +92,7 @@ pub async fn not_found(uri: Uri) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         format!(
-            "no route {}; try POST /v1/documents, GET or DELETE /v1/documents/ID, POST /v1/documents/_delete, GET or POST /v1/search, GET /healthz, GET /readyz, GET /metrics",
+            "no route {}; try GET / (the search page), POST /v1/documents, GET or DELETE /v1/documents/ID, POST /v1/documents/_delete, GET or POST /v1/search, GET /v1/search/options, GET /v1/operator, GET /healthz, GET /readyz, GET /metrics",
             uri.path()
         ),
     )

@@ -241,3 +241,19 @@ async fn run(
         result,
     }))
 }
+
+/// `GET /v1/search/options`: what a search form can offer, so the search page builds its
+/// filters from the configuration instead of guessing: the declared (filterable) metadata
+/// fields with their types (`opensearch.metadata_fields`), the text fields, the languages a
+/// query may be given in (`lang`), and the largest page. The tenant field is not offered: a tenant-scoped caller's searches are always filtered
+/// on it.
+pub async fn get_search_options(State(state): State<AppState>) -> Json<Value> {
+    let mut filters = state.config.opensearch.metadata_fields.clone();
+    filters.remove(&state.config.auth.tenant_field);
+    Json(serde_json::json!({
+        "filters": filters,
+        "text_fields": state.config.text_fields,
+        "languages": state.query_languages.router().detector().languages(),
+        "max_size": state.config.limits.max_search_size,
+    }))
+}

@@ -253,6 +253,104 @@ pub fn read_all(data_dir: &Path) -> Result<Vec<DeadLetter>, DlqError> {
     Ok(letters)
 }
 
+/// Most recent letters a [`Summary`] may carry: the operator view shows a screenful, and an
+/// answer stays small however large the queue is.
+pub const MAX_SUMMARY_LETTERS: usize = 100;
+
+/// Longest message of a letter in a [`Summary`], in characters.
+const MAX_SUMMARY_MESSAGE_CHARS: usize = 500;
+
+/// What the operator view shows of the queue: counts by reason and the latest letters, without
+/// their records (a record may hold anything; `glossa dlq list` shows it to an operator at the
+/// machine).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// Letters in the queue (delete records excluded).
+    pub total: u64,
+    /// Letters per reason.
+    pub by_reason: std::collections::BTreeMap<String, u64>,
+    /// The newest letters, newest first, at most the number asked for.
+    pub latest: Vec<LetterSummary>,
+}
+
+/// One dead letter as the operator view shows it: when, why, and where in its source.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LetterSummary {
+    /// RFC 3339 time the record was rejected.
+    pub time: String,
+    /// Machine-readable reason (the metrics label).
+    pub reason: String,
+    /// Human-readable explanation, at most 500 characters.
+    pub message: String,
+    /// Where the record came from, to find or re-read it.
+    pub position: SourcePosition,
+    /// Only the record's start is in the queue (replay it from its source position).
+    pub truncated: bool,
+}
+
+/// A dead letter read without its record, which may be a megabyte the summary never shows.
+#[derive(Deserialize)]
+struct LetterHead {
+    time: String,
+    position: SourcePosition,
+    reason: String,
+    message: String,
+    #[serde(default)]
+    truncated: bool,
+}
+
+/// Counts the file queue in `data_dir` by reason and keeps its `latest` newest letters (capped
+/// at [`MAX_SUMMARY_LETTERS`]). Reads every segment once, streaming: memory stays bounded by
+/// the letters kept, whatever the queue's size. A line the writer has not finished is skipped.
+pub fn summarize(data_dir: &Path, latest: usize) -> Result<Summary, DlqError> {
+    let latest = latest.min(MAX_SUMMARY_LETTERS);
+    let mut summary = Summary::default();
+    let mut newest = std::collections::VecDeque::with_capacity(latest);
+    let mut segments = sealed_segments(data_dir)?;
+    segments.push(data_dir.join(FILE_NAME));
+    for path in segments {
+        let err = |cause| DlqError::File {
+            path: path.clone(),
+            cause,
+        };
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(err(e)),
+        };
+        for line in BufReader::new(file).split(b'\n') {
+            let line = line.map_err(err)?;
+            let Ok(letter) = serde_json::from_slice::<LetterHead>(&line) else {
+                continue;
+            };
+            if letter.reason == DELETED {
+                continue;
+            }
+            summary.total += 1;
+            *summary.by_reason.entry(letter.reason.clone()).or_default() += 1;
+            if latest == 0 {
+                continue;
+            }
+            if newest.len() == latest {
+                newest.pop_front();
+            }
+            newest.push_back(LetterSummary {
+                time: letter.time,
+                reason: letter.reason,
+                message: letter
+                    .message
+                    .chars()
+                    .take(MAX_SUMMARY_MESSAGE_CHARS)
+                    .collect(),
+                position: letter.position,
+                truncated: letter.truncated,
+            });
+        }
+    }
+    summary.latest = newest.into_iter().rev().collect();
+    Ok(summary)
+}
+
 /// Reason of a delete's record in the queue. Not a dead letter: it tells a replay that letters
 /// of this id older than it are stale (the document was deleted after they were written).
 pub const DELETED: &str = "deleted";
@@ -600,6 +698,42 @@ mod tests {
             raw: "x".repeat(raw_bytes),
             truncated: false,
         }
+    }
+
+    #[test]
+    fn summary_counts_every_segment_and_keeps_only_the_newest_letters() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = crate::config::DlqSettings {
+            max_file_bytes: 2_000,
+            max_files: 100,
+            ..Default::default()
+        };
+        let mut queue = FileQueue::open(dir.path(), &settings).unwrap();
+        for line in 1..=130 {
+            let mut letter = rejection(line, 10);
+            if line % 2 == 0 {
+                letter.reason = "no_text".into();
+            }
+            queue.push(&letter).unwrap();
+        }
+        queue.push(&delete_record("gone")).unwrap();
+        queue.sync().unwrap();
+        assert!(
+            !sealed_segments(dir.path()).unwrap().is_empty(),
+            "the letters fill several segments"
+        );
+        let summary = summarize(dir.path(), 1_000).unwrap();
+        assert_eq!(summary.total, 130, "delete records are not letters");
+        assert_eq!(summary.by_reason["no_text"], 65);
+        assert_eq!(summary.by_reason["not_json"], 65);
+        assert_eq!(summary.latest.len(), MAX_SUMMARY_LETTERS);
+        let lines: Vec<u64> = summary.latest.iter().map(|l| l.position.line).collect();
+        assert_eq!(lines[..3], [130, 129, 128], "newest first");
+        let two = summarize(dir.path(), 2).unwrap();
+        assert_eq!(two.latest.len(), 2);
+        assert_eq!(two.total, 130);
+        let empty = summarize(&dir.path().join("none"), 5).unwrap();
+        assert_eq!(empty, Summary::default());
     }
 
     #[test]

@@ -512,21 +512,12 @@ impl EmbeddedReindexer {
     }
 
     fn jobs_path(&self) -> PathBuf {
-        self.data_dir().join("reindex-jobs.json")
+        jobs_path(self.data_dir())
     }
 
     /// Every job, newest first.
     fn jobs(&self) -> Result<Vec<Job>, ReindexError> {
-        match std::fs::read_to_string(self.jobs_path()) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| {
-                ReindexError::State(format!(
-                    "{} does not parse: {e}",
-                    self.jobs_path().display()
-                ))
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(io_error("cannot read the reindex jobs", e)),
-        }
+        read_jobs(self.data_dir())
     }
 
     fn save_job(&self, job: &Job) -> Result<(), ReindexError> {
@@ -653,4 +644,20 @@ fn sample(
         }
     }
     Ok(out)
+}
+
+fn jobs_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("reindex-jobs.json")
+}
+
+/// Every reindex job of the embedded index in `data_dir`, newest first; none when no job ever
+/// ran. Read-only, so a running server can show them (the operator view).
+pub fn read_jobs(data_dir: &Path) -> Result<Vec<Job>, ReindexError> {
+    let path = jobs_path(data_dir);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map_err(|e| ReindexError::State(format!("{} does not parse: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(io_error("cannot read the reindex jobs", e)),
+    }
 }

@@ -938,3 +938,158 @@ async fn opensearch_tenant_keys_are_confined_to_their_tenant() {
     tenants_are_confined(&server, &keys).await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_search_page_is_public_and_the_operator_view_needs_the_metrics_scope() {
+    let dir = tempdir();
+    let data = dir.path().join("data");
+    let config = write_config(
+        dir.path(),
+        "[pipeline]\ncommit_interval_ms = 100\nwriter_memory_mb = 32\n",
+    );
+    let base_args = ["--data-dir", data.to_str().unwrap(), "--config", &config];
+    let searcher = create_key(&base_args, "search,ingest", "searcher", &[]);
+    let watcher = create_key(&base_args, "metrics", "watcher", &[]);
+    // A network address: every route but the open ones needs a key.
+    let mut child = Running(
+        glossa()
+            .args(base_args)
+            .args(["serve", "--listen", "0.0.0.0:0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn serve"),
+    );
+    let base =
+        wait_for_serving(&mut child.0, Duration::from_secs(120)).replace("0.0.0.0", "127.0.0.1");
+    let client = reqwest::Client::new();
+
+    // The page and its assets: no key, no user data, strict headers.
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/page/app.js", "text/javascript"),
+        ("/page/style.css", "text/css"),
+    ] {
+        let response = client
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
+        assert!(header("content-type").starts_with(kind), "{path}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        let policy = header("content-security-policy");
+        assert!(
+            policy.contains("default-src 'none'") && policy.contains("script-src 'self'"),
+            "{path}: {policy}"
+        );
+        assert!(!policy.contains("unsafe-inline"), "{path}: {policy}");
+    }
+    // Every data call still goes through the gate.
+    for path in [
+        "/v1/search?q=Altstadt",
+        "/v1/search/options",
+        "/v1/operator",
+    ] {
+        let (status, _, body) = send(client.get(format!("{base}{path}"))).await;
+        assert_eq!(status, 401, "{path} without a key: {body}");
+    }
+    let operator = format!("{base}/v1/operator");
+    let (status, _, body) = send(client.get(&operator).bearer_auth(&searcher)).await;
+    assert_eq!(status, 403, "a search key read the operator view: {body}");
+    assert!(error_message(&body).contains("needs `metrics`"), "{body}");
+    let (status, _, body) = send(
+        client
+            .get(format!("{base}/v1/search/options"))
+            .bearer_auth(&searcher),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["text_fields"], serde_json::json!(["title", "body"]));
+    assert!(body["languages"]
+        .as_array()
+        .is_some_and(|l| l.iter().any(|c| c == "de")));
+
+    // The fixture and two records that go to the dead-letter queue.
+    let bad = "{\"id\": \"no-text\", \"category\": \"x\"}\n{\"id\": \"bad-type\", \"title\": 42}\n";
+    let (status, _, body) = send(
+        client
+            .post(format!("{base}/v1/documents"))
+            .bearer_auth(&searcher)
+            .body(format!("{FIXTURE}\n{bad}")),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let indexed = fixture_ids().len() as u64;
+    assert_eq!(body["accepted"], indexed, "{body}");
+
+    let (status, _, body) = send(
+        client
+            .get(format!("{operator}?letters=1"))
+            .bearer_auth(&watcher),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["backend"], "embedded", "{body}");
+    assert_eq!(body["documents"], indexed, "{body}");
+    let per_language: u64 = body["languages"]
+        .as_object()
+        .map(|l| l.values().filter_map(Value::as_u64).sum())
+        .unwrap_or(0);
+    assert_eq!(per_language, indexed, "{body}");
+    assert_eq!(body["ingest"]["records_indexed"], indexed, "{body}");
+    assert_eq!(body["ingest"]["records_rejected"], 2, "{body}");
+    let summary = &body["dead_letters"]["summary"];
+    assert_eq!(summary["total"], 2, "{body}");
+    assert_eq!(
+        summary["by_reason"],
+        serde_json::json!({"bad_text_field": 1, "no_text": 1}),
+        "{body}"
+    );
+    let latest = summary["latest"].as_array().expect("latest letters");
+    assert_eq!(latest.len(), 1, "?letters=1 shows one: {body}");
+    assert_eq!(
+        latest[0]["reason"], "bad_text_field",
+        "newest first: {body}"
+    );
+    assert!(
+        latest[0]["position"]["source"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("http:"))
+            && latest[0]["position"]["line"]
+                .as_u64()
+                .is_some_and(|line| line > indexed),
+        "the letter's source position: {body}"
+    );
+    assert!(latest[0].get("raw").is_none(), "a record is shown: {body}");
+    assert_eq!(body["reindex"]["jobs"], serde_json::json!([]), "{body}");
+    let (status, _, body) = send(
+        client
+            .get(format!("{operator}?letters=many"))
+            .bearer_auth(&watcher),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(error_message(&body).contains("letters=N"), "{body}");
+    // Asking for more than the cap is not an error; there are only two.
+    let (status, _, body) = send(
+        client
+            .get(format!("{operator}?letters=100000"))
+            .bearer_auth(&watcher),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["dead_letters"]["summary"]["latest"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+}

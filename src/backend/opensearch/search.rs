@@ -146,6 +146,11 @@ enum Start<'a> {
 }
 
 impl OpenSearchSearch {
+    /// The cluster client, for operator reads beside searches (reindex jobs).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// `keep_alive` is how long a cursor stays usable between two pages; `max_open_cursors`
     /// bounds the points in time this worker holds; `filterable` are the metadata fields the
     /// mapping declares.

@@ -79,6 +79,19 @@ fn run(cli: Cli) -> Result<()> {
             if cli.data_dir.is_none() && cli.config.is_none() {
                 config.data_dir = PathBuf::from("glossa-demo-data");
             }
+            if config.opensearch.metadata_fields.is_empty() {
+                // The sample's metadata, so the search page offers its filters (the embedded
+                // index filters on any metadata; the page shows the declared fields).
+                use glossa::config::MetaType;
+                config.opensearch.metadata_fields = [
+                    ("collection", MetaType::Keyword),
+                    ("article", MetaType::Long),
+                    ("adopted", MetaType::Date),
+                ]
+                .into_iter()
+                .map(|(name, kind)| (name.to_string(), kind))
+                .collect();
+            }
             if let Some(listen) = listen {
                 config.listen = listen;
             }

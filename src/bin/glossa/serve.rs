@@ -52,7 +52,8 @@ pub(crate) async fn demo(config: Config) -> Result<()> {
     );
     ingest(config.clone(), vec![sample.display().to_string()], false).await?;
     let hook = Box::new(|addr: SocketAddr| {
-        println!("Try:");
+        println!("Open the search page: http://{addr}/");
+        println!("Or try:");
         println!("  curl 'http://{addr}/v1/search?q=Menschenrechte'                  # German, finds inflected forms");
         println!("  curl 'http://{addr}/v1/search?q=%E4%BA%BA%E6%9D%83'              # Chinese 人权, segmented words");
         println!("  curl 'http://{addr}/v1/search?q=%D1%81%D0%B2%D0%BE%D0%B1%D0%BE%D0%B4%D0%B0&filter.article.gte=3'  # Russian свобода, articles 3+");
