@@ -64,6 +64,8 @@ pub const KAFKA_RECORDS_READ: &str = "glossa_kafka_records_read_total";
 pub const KAFKA_CONSUMER_LAG: &str = "glossa_kafka_consumer_lag";
 /// Kafka: 1 while partitions are paused because the pipeline is full.
 pub const KAFKA_PAUSED: &str = "glossa_kafka_paused";
+/// Kafka: partitions whose fetching was restarted after they stalled with records left.
+pub const KAFKA_FETCH_RESTARTS: &str = "glossa_kafka_fetch_restarts_total";
 /// S3: objects read to their end (and acknowledged).
 pub const S3_OBJECTS_DONE: &str = "glossa_s3_objects_done_total";
 /// S3: records read from objects.

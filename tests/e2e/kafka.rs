@@ -621,7 +621,9 @@ async fn kafka_backlog_behind_a_slow_pipeline_pauses_consumption_with_bounded_me
     // kept after use), which is why the binary runs on mimalloc.
     let growth = peak.saturating_sub(file_peak);
     eprintln!(
-        "backlog {backlog} bytes; peak anonymous RSS {peak} from Kafka vs {file_peak} from a file"
+        "backlog {backlog} bytes; peak anonymous RSS {peak} from Kafka vs {file_peak} from a file; \
+         {} stalled partition fetches restarted",
+        stderr.matches("restarting its fetch").count()
     );
     assert!(
         backlog > 100_000_000,

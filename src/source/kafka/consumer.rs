@@ -280,26 +280,35 @@ pub(super) async fn commit(
     Err(error)
 }
 
-/// True when this member has partitions and has read each of them to its high watermark.
-pub(super) async fn caught_up(consumer: &Arc<GroupConsumer>) -> bool {
+/// An assigned partition this member has not read to its end.
+#[derive(Debug)]
+pub(super) struct Behind {
+    pub(super) topic: String,
+    pub(super) partition: i32,
+    /// The next offset this member will read (its position, else its group's committed offset,
+    /// else the partition's first offset).
+    pub(super) at: i64,
+    /// The partition's high watermark.
+    pub(super) high: i64,
+}
+
+/// The assigned partitions not yet read to their high watermark: empty when this member has
+/// read everything it was assigned; `None` with no assignment or when the brokers do not
+/// answer (nothing can be concluded).
+pub(super) async fn behind(consumer: &Arc<GroupConsumer>) -> Option<Vec<Behind>> {
     let consumer = consumer.clone();
     tokio::task::spawn_blocking(move || {
         let timeout = Duration::from_secs(5);
-        let Ok(assignment) = consumer.assignment() else {
-            return false;
-        };
+        let assignment = consumer.assignment().ok()?;
         if assignment.count() == 0 {
-            return false;
+            return None;
         }
-        let Ok(positions) = consumer.position() else {
-            return false;
-        };
+        let positions = consumer.position().ok()?;
         let committed = consumer.committed(timeout).ok();
+        let mut behind = Vec::new();
         for elem in assignment.elements() {
             let (topic, partition) = (elem.topic(), elem.partition());
-            let Ok((low, high)) = consumer.fetch_watermarks(topic, partition, timeout) else {
-                return false;
-            };
+            let (low, high) = consumer.fetch_watermarks(topic, partition, timeout).ok()?;
             let offset_of = |list: &TopicPartitionList| match list
                 .find_partition(topic, partition)
                 .map(|e| e.offset())
@@ -311,11 +320,71 @@ pub(super) async fn caught_up(consumer: &Arc<GroupConsumer>) -> bool {
                 .or_else(|| committed.as_ref().and_then(offset_of))
                 .unwrap_or(low);
             if at < high {
-                return false;
+                behind.push(Behind {
+                    topic: topic.to_string(),
+                    partition,
+                    at,
+                    high,
+                });
             }
         }
-        true
+        Some(behind)
     })
     .await
-    .unwrap_or(false)
+    .ok()
+    .flatten()
+}
+
+/// Restarts fetching of partitions that have records left but deliver none although they are
+/// not paused: pauses and resumes each again, then seeks it to `next` (the offset after the
+/// last record read from it) or to where the consumer stands. Why: librdkafka can leave a
+/// partition paused after quick pause/resume cycles (librdkafka issues 5591 and 2190; seen
+/// here under a full pipeline), and a consumer that waits for it would wait forever.
+/// Re-reading a record is harmless (stable ids); skipping one cannot happen, since `next`
+/// follows the last record read.
+pub(super) async fn restart_fetch(
+    consumer: &Arc<GroupConsumer>,
+    stalled: Vec<Behind>,
+    next: &std::collections::HashMap<(String, i32), i64>,
+) {
+    let consumer = consumer.clone();
+    let targets: Vec<(Behind, i64)> = stalled
+        .into_iter()
+        .map(|b| {
+            let from = next
+                .get(&(b.topic.clone(), b.partition))
+                .copied()
+                .unwrap_or(b.at);
+            (b, from)
+        })
+        .collect();
+    let _ = tokio::task::spawn_blocking(move || {
+        for (b, from) in targets {
+            tracing::warn!(
+                topic = %b.topic,
+                partition = b.partition,
+                next = from,
+                end = b.high,
+                "a Kafka partition with records left delivered none while not paused; restarting its fetch"
+            );
+            metrics::counter!(m::KAFKA_FETCH_RESTARTS).increment(1);
+            let mut list = TopicPartitionList::new();
+            list.add_partition(&b.topic, b.partition);
+            let restarted = consumer
+                .pause(&list)
+                .and_then(|()| consumer.resume(&list))
+                .and_then(|()| {
+                    consumer.seek(
+                        &b.topic,
+                        b.partition,
+                        Offset::Offset(from),
+                        Duration::from_secs(5),
+                    )
+                });
+            if let Err(error) = restarted {
+                tracing::warn!(%error, topic = %b.topic, partition = b.partition, "cannot restart the partition's fetch; trying again later");
+            }
+        }
+    })
+    .await;
 }

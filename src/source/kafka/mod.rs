@@ -32,8 +32,8 @@ use crate::metrics as m;
 use crate::pipeline::{Admission, Pending, PipelineError, PipelineHandle};
 use crate::record::{RawRecord, SourcePosition};
 use consumer::{
-    caught_up, check_topics, commit, consumer_config, set_paused, start_group_at, GroupConsumer,
-    SourceContext,
+    behind, check_topics, commit, consumer_config, restart_fetch, set_paused, start_group_at,
+    GroupConsumer, SourceContext,
 };
 use offsets::{register, Mark, Tracker};
 
@@ -85,6 +85,10 @@ impl Batch {
     }
 }
 
+/// A partition with records left that delivers none for this long, while this member is not
+/// paused, is stuck (see `consumer::restart_fetch`); a live fetch delivers within a fetch wait.
+const STALL_AFTER: Duration = Duration::from_secs(5);
+
 /// What has been read and not yet handed to the pipeline: the batch being filled and the full
 /// ones waiting, in read order.
 struct Reading {
@@ -93,6 +97,9 @@ struct Reading {
     last_message: Instant,
     ready: VecDeque<Batch>,
     chunk_records: usize,
+    /// The offset after the last record read, per partition: where a stalled partition's
+    /// fetch restarts.
+    next: HashMap<(String, i32), i64>,
 }
 
 impl Reading {
@@ -103,6 +110,7 @@ impl Reading {
             last_message: Instant::now(),
             ready: VecDeque::new(),
             chunk_records,
+            next: HashMap::new(),
         }
     }
 
@@ -117,6 +125,7 @@ impl Reading {
                 self.batch_started = Instant::now();
             }
             self.last_message = Instant::now();
+            self.next.insert((topic.clone(), partition), offset + 1);
             self.batch.last.insert((topic, partition), offset);
             self.batch.records.push(raw);
             if self.batch.records.len() >= self.chunk_records {
@@ -226,6 +235,7 @@ pub async fn run(
     let mut commit_tick = tokio::time::interval(commit_every);
     commit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut reading = Reading::new(chunk_records);
+    let mut last_stall_check = Instant::now();
     let reader_result: Result<(), KafkaSourceError> = 'read: loop {
         if failure_set(&failure) {
             break Ok(());
@@ -284,12 +294,24 @@ pub async fn run(
             _ = stop_requested(&mut stop) => {}
             _ = commit_tick.tick() => {
                 let _ = commit(&consumer, &tracker).await;
-                if mode == Mode::UntilCaughtUp
-                    && reading.batch.records.is_empty()
-                    && reading.last_message.elapsed() >= linger
-                    && caught_up(&consumer).await
-                {
-                    break Ok(());
+                let quiet = reading.batch.records.is_empty()
+                    && reading.last_message.elapsed() >= linger;
+                let stalled = reading.last_message.elapsed() >= STALL_AFTER
+                    && last_stall_check.elapsed() >= STALL_AFTER;
+                if quiet && (mode == Mode::UntilCaughtUp || stalled) {
+                    if stalled {
+                        last_stall_check = Instant::now();
+                    }
+                    match behind(&consumer).await {
+                        Some(left) if left.is_empty() && mode == Mode::UntilCaughtUp => {
+                            break Ok(());
+                        }
+                        // Records left, none delivered for STALL_AFTER, not paused: stuck.
+                        Some(left) if !left.is_empty() && stalled => {
+                            restart_fetch(&consumer, left, &reading.next).await
+                        }
+                        _ => {}
+                    }
                 }
             }
             received = tokio::time::timeout(wait, consumer.recv()) => {
