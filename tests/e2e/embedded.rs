@@ -523,6 +523,22 @@ fn ingest_command_reads_plain_gzip_and_stdin_without_duplicates() {
         listed.contains("\"source\":\"stdin\"") && listed.contains("not_json"),
         "{listed}"
     );
+
+    // A reader that goes away early (`glossa dlq list | head -0`) ends the listing quietly.
+    let mut child = glossa()
+        .args(["--data-dir", &data_arg, "dlq", "list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("dlq list");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("dlq list finishes");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && !stderr.contains("panicked"),
+        "{:?}: {stderr}",
+        output.status
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
 //! The `glossa` command. This file only reads the arguments and dispatches: `args` holds the
 //! command line and its mapping onto the settings, and each command has its own module.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -118,11 +119,29 @@ fn run(cli: Cli) -> Result<()> {
         Command::Dlq {
             command: DlqCommand::List,
         } => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             for letter in glossa::dlq::list(&config)? {
-                println!("{}", serde_json::to_string(&letter)?);
+                if !print_line(&mut out, &serde_json::to_string(&letter)?)? {
+                    return Ok(());
+                }
             }
-            Ok(())
+            stop_quietly_on_closed_pipe(out.flush()).map(|_| ())
         }
+    }
+}
+
+/// Writes one line of a listing; `false` once the reader has gone (`glossa dlq list | head`),
+/// so the listing stops quietly instead of failing like a write to a broken disk.
+fn print_line(out: &mut impl std::io::Write, line: &str) -> Result<bool> {
+    stop_quietly_on_closed_pipe(writeln!(out, "{line}"))
+}
+
+/// `Ok(false)` for a closed pipe, `Ok(true)` for a write that went through, the error otherwise.
+fn stop_quietly_on_closed_pipe(written: std::io::Result<()>) -> Result<bool> {
+    match written {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(error) => Err(error).context("cannot write to standard output"),
     }
 }
 
