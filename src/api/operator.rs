@@ -151,8 +151,9 @@ pub async fn get_operator(
     }))
 }
 
-/// The queue's summary, or why it is not shown here: only the file queue (the default) is read
-/// by the server; a Kafka topic or cluster index is read with `glossa dlq list`.
+/// The queue's summary, or why it is not shown here: the file queue (the default) and a
+/// dead-letter index on the cluster the server searches are summarized; a Kafka topic (which
+/// only a full read could count) is read with `glossa dlq list`.
 async fn dead_letters(state: &AppState, letters: usize) -> Value {
     let target = state.config.dlq.target.clone();
     match crate::dlq::Target::parse(&target) {
@@ -170,10 +171,29 @@ async fn dead_letters(state: &AppState, letters: usize) -> Value {
             "target": "kafka",
             "note": "a Kafka dead-letter topic is not summarized by the server; read it with `glossa dlq list`",
         }),
-        Ok(crate::dlq::Target::OpenSearch(_)) => json!({
-            "target": "opensearch",
-            "note": "a dead-letter index is not summarized by the server; read it with `glossa dlq list`",
-        }),
+        Ok(crate::dlq::Target::OpenSearch(named)) => match &state.index {
+            crate::backend::SearchBackend::OpenSearch(search) => {
+                let (index, summary) = crate::dlq::summarize_index(
+                    search.client(),
+                    &state.config,
+                    named.as_deref(),
+                    letters,
+                )
+                .await;
+                match summary {
+                    Ok(summary) => {
+                        json!({"target": "opensearch", "index": index, "summary": summary})
+                    }
+                    Err(error) => {
+                        json!({"target": "opensearch", "index": index, "error": error.to_string()})
+                    }
+                }
+            }
+            crate::backend::SearchBackend::Embedded(_) => json!({
+                "target": "opensearch",
+                "note": "a dead-letter index beside an embedded index is not summarized by the server; read it with `glossa dlq list`",
+            }),
+        },
         Err(error) => json!({"error": error.to_string()}),
     }
 }

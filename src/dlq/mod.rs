@@ -299,6 +299,22 @@ struct LetterHead {
     truncated: bool,
 }
 
+impl LetterHead {
+    fn into_summary(self) -> LetterSummary {
+        LetterSummary {
+            time: self.time,
+            reason: self.reason,
+            message: self
+                .message
+                .chars()
+                .take(MAX_SUMMARY_MESSAGE_CHARS)
+                .collect(),
+            position: self.position,
+            truncated: self.truncated,
+        }
+    }
+}
+
 /// Counts the file queue in `data_dir` by reason and keeps its `latest` newest letters (capped
 /// at [`MAX_SUMMARY_LETTERS`]). Reads every segment once, streaming: memory stays bounded by
 /// the letters kept, whatever the queue's size. A line the writer has not finished is skipped.
@@ -334,21 +350,24 @@ pub fn summarize(data_dir: &Path, latest: usize) -> Result<Summary, DlqError> {
             if newest.len() == latest {
                 newest.pop_front();
             }
-            newest.push_back(LetterSummary {
-                time: letter.time,
-                reason: letter.reason,
-                message: letter
-                    .message
-                    .chars()
-                    .take(MAX_SUMMARY_MESSAGE_CHARS)
-                    .collect(),
-                position: letter.position,
-                truncated: letter.truncated,
-            });
+            newest.push_back(letter.into_summary());
         }
     }
     summary.latest = newest.into_iter().rev().collect();
     Ok(summary)
+}
+
+/// [`summarize`] for a dead-letter index on the cluster `client` reaches (`dlq.target =
+/// "opensearch[:NAME]"`): the index's name, and its summary.
+pub async fn summarize_index(
+    client: &crate::backend::opensearch::client::Client,
+    config: &crate::config::Config,
+    named: Option<&str>,
+    latest: usize,
+) -> (String, Result<Summary, DlqError>) {
+    let index = opensearch::index_name(config, named);
+    let summary = opensearch::summarize(client, &index, latest).await;
+    (index, summary)
 }
 
 /// Reason of a delete's record in the queue. Not a dead letter: it tells a replay that letters

@@ -299,3 +299,53 @@ impl OpenSearchReplay {
         Ok(())
     }
 }
+
+/// The operator view's summary of a dead-letter index: letters per reason (a terms
+/// aggregation) and the `latest` newest, without their records; one search, whatever the
+/// index's size. Letters become visible at the index's next refresh (a second). A missing
+/// index has no letters.
+pub async fn summarize(
+    client: &Client,
+    index: &str,
+    latest: usize,
+) -> Result<super::Summary, DlqError> {
+    let latest = latest.min(super::MAX_SUMMARY_LETTERS);
+    let body = json!({
+        "size": latest,
+        "track_total_hits": true,
+        "query": {"bool": {"must_not": [{"term": {"reason": super::DELETED}}]}},
+        "sort": [{"time": "desc"}, {"letter_id": "desc"}],
+        "_source": ["time", "position", "reason", "message", "truncated"],
+        "aggs": {"reasons": {"terms": {"field": "reason", "size": 100}}},
+    });
+    let answer = match client
+        .json(Method::POST, &format!("{index}/_search"), Some(&body))
+        .await
+    {
+        Err(OpenSearchError::Status { status: 404, .. }) => return Ok(super::Summary::default()),
+        other => other.map_err(|e| error(index, e))?,
+    };
+    let mut summary = super::Summary {
+        total: answer["hits"]["total"]["value"].as_u64().unwrap_or(0),
+        ..super::Summary::default()
+    };
+    for bucket in answer["aggregations"]["reasons"]["buckets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if let (Some(reason), Some(count)) = (bucket["key"].as_str(), bucket["doc_count"].as_u64())
+        {
+            summary.by_reason.insert(reason.to_string(), count);
+        }
+    }
+    for hit in answer["hits"]["hits"].as_array().into_iter().flatten() {
+        let head: super::LetterHead =
+            serde_json::from_value(hit["_source"].clone()).map_err(|e| DlqError::OpenSearch {
+                index: index.to_string(),
+                message: format!("a dead letter does not parse: {e}"),
+            })?;
+        summary.latest.push(head.into_summary());
+    }
+    Ok(summary)
+}

@@ -736,3 +736,57 @@ async fn dead_letters_in_an_opensearch_index_are_listed_and_replayed() {
     assert_eq!(cluster_count(&letters).await, 1);
     assert_eq!(cluster_count(&index).await, 4);
 }
+
+/// The search page's operator view counts a dead-letter index on the cluster by reason and
+/// shows its newest letters with their source positions, never their records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the OpenSearch cluster of scripts/test.sh"]
+async fn the_operator_view_summarizes_a_dead_letter_index() {
+    let dir = tempdir();
+    let mut config = opensearch_config(dir.path(), "operator-dlq");
+    config.dlq.target = "opensearch".into();
+    let letters_index = format!("{}-dead-letters", config.opensearch.index);
+    let server = start(config).await;
+    let body = format!(
+        "{}\n{}\n{{not json\n",
+        json!({"id": "fine", "body": "A perfectly fine record for the operator view."}),
+        json!({"id": "no-text", "category": "x"}),
+    );
+    let (status, answer) = server.post(body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["accepted"], 1, "{answer}");
+    // Letters are searchable at the dead-letter index's next refresh (a second).
+    let mut dead_letters = Value::Null;
+    for _ in 0..100 {
+        let (status, operator) = server.get("/v1/operator?letters=5").await;
+        assert_eq!(status, 200, "{operator}");
+        dead_letters = operator["dead_letters"].clone();
+        if dead_letters["summary"]["total"] == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(dead_letters["target"], "opensearch", "{dead_letters}");
+    assert_eq!(dead_letters["index"], letters_index, "{dead_letters}");
+    let summary = &dead_letters["summary"];
+    assert_eq!(summary["total"], 2, "{dead_letters}");
+    assert_eq!(
+        summary["by_reason"],
+        json!({"no_text": 1, "not_json": 1}),
+        "{dead_letters}"
+    );
+    let latest = summary["latest"].as_array().expect("latest letters");
+    let lines: BTreeSet<u64> = latest
+        .iter()
+        .filter_map(|l| l["position"]["line"].as_u64())
+        .collect();
+    assert_eq!(lines, BTreeSet::from([2, 3]), "{dead_letters}");
+    assert!(
+        latest.iter().all(|l| l["position"]["source"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("http:"))
+            && l.get("raw").is_none()),
+        "source positions, and never the record: {dead_letters}"
+    );
+    server.stop().await;
+}
