@@ -450,8 +450,9 @@ pub struct DetectSettings {
     pub languages: Vec<String>,
     /// Below this confidence a document's language is `und`.
     pub min_confidence: f64,
-    /// How short records (under 120 letters) are weighed: `learned` from the languages of the
-    /// stream's long documents and hints so far (see `detect::LearnedPrior`), or `off`.
+    /// How short records (under 120 letters) are weighed: `learned` from the languages of their
+    /// source's (or else the worker's) long documents and hints so far (see
+    /// `detect::SourcePriors`), or `off`.
     pub short_text_prior: ShortTextPrior,
     /// A fixed language distribution for short records instead of a learned one: documents
     /// (or any relative weights) per ISO 639-1 code, e.g. `{ en = 70, de = 30 }`.

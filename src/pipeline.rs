@@ -499,7 +499,7 @@ fn detect_worker(
             }
             match decoder.decode_raw(&raw) {
                 Ok(record) => {
-                    docs.push(router.route(record));
+                    docs.push(router.route(record, &raw.position.source));
                     positions.push(raw.position);
                 }
                 Err(error) => rejected.push(error.into_rejection(&raw)),

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::detect::{Detection, Detector, LearnedPrior, Method};
+use crate::detect::{Detection, Detector, Method, SourcePriors};
 use crate::record::{Document, LangMethod, Record};
 
 /// The catch-all field every document's text is indexed into, whatever its language.
@@ -21,8 +21,9 @@ const DETECT_SAMPLE_BYTES: usize = 4096;
 #[derive(Clone)]
 pub struct Router {
     detector: Arc<Detector>,
-    /// The stream's languages so far, weighing short records' detection (`None`: off).
-    prior: Option<Arc<LearnedPrior>>,
+    /// The stream's languages so far, per source and for the worker, weighing short records'
+    /// detection (`None`: off).
+    prior: Option<Arc<SourcePriors>>,
 }
 
 /// A long document's decision counts toward the stream's prior only this sure (the fast
@@ -39,7 +40,7 @@ impl Router {
     }
 
     /// Short records weighed against `prior` (what `serve` and `ingest` run).
-    pub fn with_prior(detector: Arc<Detector>, prior: LearnedPrior) -> Self {
+    pub fn with_prior(detector: Arc<Detector>, prior: SourcePriors) -> Self {
         Router {
             detector,
             prior: Some(Arc::new(prior)),
@@ -51,12 +52,13 @@ impl Router {
         &self.detector
     }
 
-    /// Decides the record's language. CPU-heavy: call from a blocking or rayon thread.
-    pub fn route(&self, record: Record) -> Document {
+    /// Decides the record's language; `source` is its position's source (whose prior weighs a
+    /// short record). CPU-heavy: call from a blocking or rayon thread.
+    pub fn route(&self, record: Record, source: &str) -> Document {
         if let Some(hint) = record.lang_hint.as_deref() {
             if let Some(code) = self.given_language(hint) {
                 if let Some(prior) = &self.prior {
-                    prior.observe(code);
+                    prior.observe(source, code);
                 }
                 return Document {
                     record,
@@ -67,7 +69,7 @@ impl Router {
             }
         }
         let sample = detection_sample(&record);
-        let prior = self.prior.as_ref().and_then(|p| p.current());
+        let prior = self.prior.as_ref().and_then(|p| p.current(source));
         let Detection {
             lang,
             confidence,
@@ -77,7 +79,7 @@ impl Router {
         if let Some(learned) = &self.prior {
             if matches!(method, Method::Fast | Method::Script) && confidence >= LEARN_MIN_CONFIDENCE
             {
-                learned.observe(lang);
+                learned.observe(source, lang);
             }
         }
         Document {
@@ -139,16 +141,22 @@ mod tests {
     fn a_supported_hint_overrides_detection_and_others_are_ignored() {
         let router = router();
         let text = "Die Kinder spielen in den Gärten der alten Häuser und sprechen über die Stadt.";
-        let hinted = router.route(record(&format!(r#"{{"body":"{text}","lang":"FR"}}"#)));
+        let hinted = router.route(
+            record(&format!(r#"{{"body":"{text}","lang":"FR"}}"#)),
+            "test",
+        );
         assert_eq!((hinted.lang, hinted.method), ("fr", LangMethod::Given));
-        let unknown = router.route(record(&format!(r#"{{"body":"{text}","lang":"xx"}}"#)));
+        let unknown = router.route(
+            record(&format!(r#"{{"body":"{text}","lang":"xx"}}"#)),
+            "test",
+        );
         assert_eq!(unknown.lang, "de");
         assert!(matches!(unknown.method, LangMethod::Detected(_)));
     }
 
     #[test]
     fn text_without_letters_is_undetermined_and_has_no_language_field() {
-        let doc = router().route(record(r#"{"title":"12345 !!! 678"}"#));
+        let doc = router().route(record(r#"{"title":"12345 !!! 678"}"#), "test");
         assert_eq!(doc.lang, "und");
         assert_eq!(language_field(doc.lang), None);
         assert_eq!(language_field("de").as_deref(), Some("text_de"));

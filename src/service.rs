@@ -11,7 +11,7 @@ use crate::backend::opensearch::search::OpenSearchSearch;
 use crate::backend::{opensearch, SearchBackend};
 use crate::config::{BackendKind, Config, ShortTextPrior};
 use crate::decode::Decoder;
-use crate::detect::{DetectError, Detector, DetectorConfig, LearnedPrior};
+use crate::detect::{DetectError, Detector, DetectorConfig, SourcePriors};
 use crate::dlq::{DeadLetterQueue, DlqError};
 use crate::pipeline::{Pipeline, PipelineOptions};
 use crate::route::Router;
@@ -179,12 +179,12 @@ fn router(config: &Config, detector: Arc<Detector>) -> Result<Router, StartError
             .iter()
             .map(|(code, n)| (code.clone(), *n))
             .collect();
-        let prior = LearnedPrior::configured(detector.clone(), &counts);
+        let prior = SourcePriors::configured(detector.clone(), &counts);
         return Ok(Router::with_prior(detector, prior));
     }
     Ok(match settings.short_text_prior {
         ShortTextPrior::Learned => {
-            Router::with_prior(detector.clone(), LearnedPrior::learning(detector))
+            Router::with_prior(detector.clone(), SourcePriors::learning(detector))
         }
         ShortTextPrior::Off => Router::new(detector),
     })

@@ -111,3 +111,113 @@ pub fn configured_prior(detector: &Detector, counts: &[(String, u64)]) -> Option
         .collect();
     detector.stream_prior(&scaled)
 }
+
+/// At most this many sources learn a prior of their own; records of further sources are
+/// weighed by the worker's prior only (a directory of many small files, say).
+pub const MAX_SOURCES: usize = 256;
+
+/// Learned priors per source, beside the worker's: a source that has shown enough confident
+/// decisions weighs its short records by its own languages (a Kafka topic of Danish news, an S3
+/// prefix of Czech tickets), a source that has not yet by the worker's. A configured prior is
+/// the same for every source.
+pub struct SourcePriors {
+    detector: Arc<Detector>,
+    worker: LearnedPrior,
+    /// `None` for a configured prior (no per-source learning).
+    sources: Option<std::sync::RwLock<std::collections::HashMap<String, Arc<LearnedPrior>>>>,
+}
+
+impl SourcePriors {
+    /// Priors learned from the stream, per source and for the worker.
+    pub fn learning(detector: Arc<Detector>) -> SourcePriors {
+        SourcePriors {
+            worker: LearnedPrior::learning(detector.clone()),
+            detector,
+            sources: Some(Default::default()),
+        }
+    }
+
+    /// A fixed prior for every source (`detect.prior`).
+    pub fn configured(detector: Arc<Detector>, counts: &[(String, u64)]) -> SourcePriors {
+        SourcePriors {
+            worker: LearnedPrior::configured(detector.clone(), counts),
+            detector,
+            sources: None,
+        }
+    }
+
+    /// The prior for a record from `position_source` (a record position's source): its
+    /// source's own once learned, else the worker's.
+    pub fn current(&self, position_source: &str) -> Option<Arc<CorpusPrior>> {
+        self.source(position_source, false)
+            .and_then(|prior| prior.current())
+            .or_else(|| self.worker.current())
+    }
+
+    /// Counts one confident decision of a record from `position_source`, for its source and
+    /// for the worker.
+    pub fn observe(&self, position_source: &str, lang: &str) {
+        self.worker.observe(lang);
+        if let Some(prior) = self.source(position_source, true) {
+            prior.observe(lang);
+        }
+    }
+
+    /// The source's prior; created when `create` and there is room under [`MAX_SOURCES`].
+    fn source(&self, position_source: &str, create: bool) -> Option<Arc<LearnedPrior>> {
+        let sources = self.sources.as_ref()?;
+        let key = source_key(position_source);
+        if let Some(prior) = crate::read_lock(sources).get(key) {
+            return Some(prior.clone());
+        }
+        if !create {
+            return None;
+        }
+        let mut sources = crate::write_lock(sources);
+        if sources.len() >= MAX_SOURCES && !sources.contains_key(key) {
+            return None;
+        }
+        Some(
+            sources
+                .entry(key.to_string())
+                .or_insert_with(|| Arc::new(LearnedPrior::learning(self.detector.clone())))
+                .clone(),
+        )
+    }
+}
+
+/// What a prior is learned per, from a record position's source: a Kafka topic (all its
+/// partitions), an S3 bucket, every HTTP push alike, and each file (or stdin).
+pub fn source_key(position_source: &str) -> &str {
+    if let Some(rest) = position_source.strip_prefix("kafka:") {
+        let topic_len = rest.rfind('/').unwrap_or(rest.len());
+        return &position_source[..6 + topic_len];
+    }
+    if let Some(rest) = position_source.strip_prefix("s3://") {
+        let bucket_len = rest.find('/').unwrap_or(rest.len());
+        return &position_source[..5 + bucket_len];
+    }
+    if position_source.starts_with("http:") {
+        return "http";
+    }
+    position_source
+}
+
+#[cfg(test)]
+mod tests {
+    use super::source_key;
+
+    #[test]
+    fn sources_are_topics_buckets_http_and_files() {
+        assert_eq!(source_key("kafka:news-da/3"), "kafka:news-da");
+        assert_eq!(source_key("kafka:a/b/0"), "kafka:a/b");
+        assert_eq!(
+            source_key("s3://tickets/2026/12/part-1.ndjson"),
+            "s3://tickets"
+        );
+        assert_eq!(source_key("s3://tickets"), "s3://tickets");
+        assert_eq!(source_key("http:17"), "http");
+        assert_eq!(source_key("/data/in.ndjson"), "/data/in.ndjson");
+        assert_eq!(source_key("stdin"), "stdin");
+    }
+}

@@ -47,7 +47,7 @@ use std::collections::{HashMap, HashSet};
 use lingua::{IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder};
 use serde::Serialize;
 
-pub use learned::{configured_prior, LearnedPrior};
+pub use learned::{configured_prior, source_key, LearnedPrior, SourcePriors};
 pub use prior::{CorpusPrior, Explanation, WordEvidence};
 use script::{Script, ScriptStats};
 

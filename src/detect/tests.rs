@@ -400,3 +400,40 @@ fn words_tell_close_languages_apart_where_lingua_cannot() {
               lain dengan semangat persaudaraan.";
     assert_eq!(all().detect_accurate(ms).lang, "ms");
 }
+
+#[test]
+fn each_source_learns_its_own_languages() {
+    let detector = Arc::new(Detector::new(&DetectorConfig::default()).expect("detector"));
+    let priors = SourcePriors::learning(detector.clone());
+    for _ in 0..75 {
+        priors.observe("kafka:danish/0", "da");
+        priors.observe("kafka:danish/1", "en");
+    }
+    for _ in 0..150 {
+        priors.observe("kafka:nynorsk/2", "nn");
+    }
+    // The same short record is weighed by its own topic's languages, whatever the partition.
+    let short = "Skal vi gå en tur";
+    let danish = priors.current("kafka:danish/5").expect("the topic's prior");
+    assert_eq!(danish.languages(), vec!["da", "en"]);
+    assert_eq!(detector.detect_with_prior(short, Some(&danish)).lang, "da");
+    let nynorsk = priors
+        .current("kafka:nynorsk/0")
+        .expect("the topic's prior");
+    assert_eq!(nynorsk.languages(), vec!["nn"]);
+    assert_eq!(detector.detect_with_prior(short, Some(&nynorsk)).lang, "nn");
+    // A source without enough decisions of its own is weighed by the worker's prior.
+    priors.observe("/data/new.ndjson", "da");
+    let worker = priors
+        .current("/data/new.ndjson")
+        .expect("the worker's prior");
+    let mut languages = worker.languages();
+    languages.sort_unstable();
+    assert_eq!(languages, vec!["da", "en", "nn"]);
+    // A configured prior is every source's.
+    let fixed = SourcePriors::configured(detector.clone(), &counts(&[("de", 7), ("fr", 3)]));
+    for source in ["kafka:danish/0", "http:1"] {
+        let prior = fixed.current(source).expect("configured");
+        assert_eq!(prior.languages(), vec!["de", "fr"]);
+    }
+}

@@ -109,7 +109,7 @@ pub fn rebuild_document(
             confidence: stored["lang_confidence"].as_f64().unwrap_or(0.0),
             method,
         },
-        None => router.route(record),
+        None => router.route(record, &position.source),
     })
 }
 

@@ -799,6 +799,50 @@ async fn embedded_writes_of_one_id_land_in_the_order_they_were_sent() {
     server.stop().await;
 }
 
+/// Each source learns its own languages: in one `glossa ingest` of two files, the same short
+/// record is stored as Danish from the file of Danish documents and as Nynorsk from the file of
+/// Nynorsk ones (one prior for both would give both the same language).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_source_weighs_short_records_by_its_own_languages() {
+    let dir = tempdir();
+    let files: Vec<String> = [("danish", "da"), ("nynorsk", "nn")]
+        .iter()
+        .map(|(name, lang)| {
+            let path = dir.path().join(format!("{name}.ndjson"));
+            let mut lines: String = (0..150)
+                .map(|i| {
+                    let record = json!({"id": format!("{name}-{i}"), "body": format!("Dokument {i}"), "lang": lang});
+                    format!("{record}\n")
+                })
+                .collect();
+            lines.push_str(&format!(
+                "{}\n",
+                json!({"id": format!("{name}-short"), "body": "Skal vi gå en tur"})
+            ));
+            std::fs::write(&path, lines).expect("write records");
+            path.display().to_string()
+        })
+        .collect();
+    // One chunk per file, so each file's documents are counted before its short record.
+    let config = dir.path().join("glossa.toml");
+    std::fs::write(&config, "[pipeline]\nchunk_records = 1000\n").expect("write config");
+    let data = dir.path().join("data");
+    let output = glossa()
+        .args(["--config", &config.display().to_string()])
+        .args(["--data-dir", &data.display().to_string(), "ingest"])
+        .args(&files)
+        .output()
+        .expect("run glossa ingest");
+    assert!(output.status.success(), "{output:?}");
+    let server = TestServer::start(test_config(&data)).await;
+    for (id, lang) in [("danish-short", "da"), ("nynorsk-short", "nn")] {
+        let (status, doc) = server.get(&format!("/v1/documents/{id}")).await;
+        assert_eq!(status, 200, "{doc}");
+        assert_eq!(doc["lang"], lang, "{id}: {doc}");
+    }
+    server.stop().await;
+}
+
 /// Short records are weighed by the languages the stream has shown: after 150 long Danish and
 /// English documents, "Skal vi gå en tur" (Nynorsk to lingua alone) is stored as Danish; with
 /// `detect.short_text_prior = "off"` it is not.
