@@ -242,38 +242,90 @@ impl PipelineHandle {
     }
 
     /// Submits every record of a one-shot job (dead-letter replay, delete by query), a chunk at
-    /// a time as room allows, and waits for all of them. Acknowledgements are awaited on their
-    /// own task, so the job runs at pipeline speed rather than one commit per chunk;
+    /// a time as room allows, and waits for all of them (see [`PipelineHandle::submit_in_order`]);
     /// `on_acked` hears each chunk's outcome (for progress bars).
     pub async fn submit_all(
         &self,
         records: Vec<RawRecord>,
         mut on_acked: impl FnMut(&Outcome) + Send + 'static,
     ) -> Result<Outcome, PipelineError> {
-        let (pending_tx, mut pending_rx) = tokio::sync::mpsc::unbounded_channel::<Pending>();
+        let chunk = self.options.chunk_records.max(1);
+        let (chunks_tx, chunks_rx) = tokio::sync::mpsc::channel(2);
+        let feeder = tokio::spawn(async move {
+            let mut records = records.into_iter().peekable();
+            while records.peek().is_some() {
+                let batch: Vec<RawRecord> = records.by_ref().take(chunk).collect();
+                if chunks_tx.send((batch, ())).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let outcome = self
+            .submit_in_order(chunks_rx, true, move |outcome, ()| {
+                on_acked(outcome);
+                Ok::<(), PipelineError>(())
+            })
+            .await;
+        feeder.abort();
+        outcome
+    }
+
+    /// Submit in order, then acknowledge in order: the loop every source shares. Submits each
+    /// chunk `chunks` yields (waiting for room), and hands each chunk's outcome with its `tag`
+    /// (a checkpoint, progress) to `on_ack` in submission order, on a task of its own so
+    /// submitting never waits for a commit. Ends when `chunks` ends or a submission fails;
+    /// `drain_at_end` asks the sink to write out at once when input ends (a one-shot job, the
+    /// end of a file) instead of at its interval. Returns the merged outcome once every
+    /// submitted chunk is acknowledged, or the first error: a submission's, else an
+    /// acknowledgement's or `on_ack`'s.
+    pub async fn submit_in_order<T, E>(
+        &self,
+        mut chunks: tokio::sync::mpsc::Receiver<(Vec<RawRecord>, T)>,
+        drain_at_end: bool,
+        mut on_ack: impl FnMut(&Outcome, T) -> Result<(), E> + Send + 'static,
+    ) -> Result<Outcome, E>
+    where
+        T: Send + 'static,
+        E: From<PipelineError> + Send + 'static,
+    {
+        let (pending_tx, mut pending_rx) = tokio::sync::mpsc::unbounded_channel::<(Pending, T)>();
         let acks = tokio::spawn(async move {
             let mut total = Outcome::default();
-            while let Some(pending) = pending_rx.recv().await {
+            while let Some((pending, tag)) = pending_rx.recv().await {
                 let outcome = pending.outcome().await?;
-                on_acked(&outcome);
+                on_ack(&outcome, tag)?;
                 total.merge(outcome);
             }
-            Ok::<Outcome, PipelineError>(total)
+            Ok::<Outcome, E>(total)
         });
-        let chunk = self.options.chunk_records.max(1);
-        let mut records = records.into_iter().peekable();
-        while records.peek().is_some() {
-            let batch: Vec<RawRecord> = records.by_ref().take(chunk).collect();
-            if pending_tx
-                .send(self.submit(batch, Admission::Wait).await?)
-                .is_err()
-            {
-                break;
+        let mut submit_error = None;
+        while let Some((records, tag)) = chunks.recv().await {
+            match self.submit(records, Admission::Wait).await {
+                Ok(pending) => {
+                    if pending_tx.send((pending, tag)).is_err() {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    submit_error = Some(error);
+                    break;
+                }
             }
         }
-        self.drain();
+        // The producer sees the end of the channel and stops reading.
+        drop(chunks);
+        if drain_at_end && submit_error.is_none() {
+            self.drain();
+        }
         drop(pending_tx);
-        acks.await.map_err(|_| PipelineError::Closed)?
+        let acked = acks
+            .await
+            .map_err(|_| E::from(PipelineError::Closed))
+            .and_then(|acked| acked);
+        match submit_error {
+            Some(error) => Err(error.into()),
+            None => acked,
+        }
     }
 
     /// Asks the sink to write out (commit, or send in bulk) as soon as every record admitted so

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::lines::NdjsonReader;
 use super::Progress;
-use crate::pipeline::{Admission, Outcome, PipelineError, PipelineHandle};
+use crate::pipeline::{Outcome, PipelineError, PipelineHandle};
 use crate::record::RawRecord;
 
 /// Why a file could not be ingested.
@@ -41,7 +41,7 @@ pub async fn ingest(
         .sum();
     progress.total_bytes.store(total, Ordering::Relaxed);
 
-    let (chunks_tx, mut chunks_rx) = mpsc::channel::<Vec<RawRecord>>(2);
+    let (chunks_tx, chunks_rx) = mpsc::channel::<(Vec<RawRecord>, ())>(2);
     let reader_progress = progress.clone();
     let reader = tokio::task::spawn_blocking(move || {
         for path in &paths {
@@ -60,34 +60,21 @@ pub async fn ingest(
         Ok::<(), FileSourceError>(())
     });
 
-    // Acknowledgements are awaited on their own task so reading never waits for a commit.
-    let (pending_tx, mut pending_rx) = mpsc::unbounded_channel();
+    // Nothing more to read at the end: have the last records committed now, not at the next
+    // interval.
     let ack_progress = progress.clone();
-    let acks = tokio::spawn(async move {
-        let mut total = Outcome::default();
-        while let Some(pending) = pending_rx.recv().await {
-            let pending: crate::pipeline::Pending = pending;
-            let outcome = pending.outcome().await?;
-            ack_progress.acknowledged(&outcome);
-            total.merge(outcome);
-        }
-        Ok::<Outcome, PipelineError>(total)
-    });
-
-    while let Some(chunk) = chunks_rx.recv().await {
-        let pending = handle.submit(chunk, Admission::Wait).await?;
-        if pending_tx.send(pending).is_err() {
-            break;
-        }
-    }
-    // Nothing more to read: have the last records committed now, not at the next interval.
-    handle.drain();
-    drop(pending_tx);
+    let outcome = handle
+        .submit_in_order(chunks_rx, true, move |outcome, ()| {
+            ack_progress.acknowledged(outcome);
+            Ok::<(), PipelineError>(())
+        })
+        .await?;
+    // Input ended, so the reader is done (after a failure it stops at its next chunk, unwaited:
+    // it may be blocked on standard input).
     let read = reader.await.map_err(|e| FileSourceError::Io {
         path: "<reader task>".into(),
         cause: std::io::Error::other(e.to_string()),
     });
-    let outcome = acks.await.map_err(|_| PipelineError::Closed)??;
     read??;
     Ok(outcome)
 }
@@ -137,7 +124,7 @@ fn read_ndjson(
     max_record_bytes: usize,
     progress: &Arc<Progress>,
     stop: &AtomicBool,
-    out: &mpsc::Sender<Vec<RawRecord>>,
+    out: &mpsc::Sender<(Vec<RawRecord>, ())>,
 ) -> Result<(), FileSourceError> {
     let io_err = |cause| FileSourceError::Io {
         path: path.to_string(),
@@ -157,7 +144,7 @@ fn read_ndjson(
         progress
             .records_read
             .fetch_add(chunk.records.len() as u64, Ordering::Relaxed);
-        if out.blocking_send(chunk.records).is_err() || stop.load(Ordering::Relaxed) {
+        if out.blocking_send((chunk.records, ())).is_err() || stop.load(Ordering::Relaxed) {
             return Ok(());
         }
     }

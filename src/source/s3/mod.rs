@@ -26,11 +26,12 @@ use object_store::{GetOptions, GetRange, ObjectMeta, ObjectStore};
 use tokio::sync::{mpsc, watch};
 
 use self::checkpoint::Partial;
-use super::lines::{LineChunk, NdjsonReader};
+use super::lines::NdjsonReader;
 use super::{lock, stop_now, stop_requested, Progress};
 use crate::config::S3Settings;
 use crate::metrics as m;
-use crate::pipeline::{Admission, PipelineError, PipelineHandle};
+use crate::pipeline::{PipelineError, PipelineHandle};
+use crate::record::RawRecord;
 
 /// Why an S3 job stopped.
 #[derive(Debug, thiserror::Error)]
@@ -371,7 +372,9 @@ async fn read_object(
             }
         }
     });
-    let (chunks_tx, mut chunks_rx) = mpsc::channel::<LineChunk>(2);
+    // Each chunk travels with where it ends in the object: its checkpoint once stored.
+    let (chunks_tx, chunks_rx) = mpsc::channel::<(Vec<RawRecord>, (u64, u64))>(2);
+    let read_progress = job.progress.clone();
     let source = format!("s3://{}/{}", job.url.bucket, key);
     let chunk_records = job.options.chunk_records;
     let max_record_bytes = job.options.max_record_bytes;
@@ -399,25 +402,28 @@ async fn read_object(
         );
         lines.skip_to_line(skip_to)?;
         while let Some(chunk) = lines.next_chunk(chunk_records)? {
-            if stop_now(&stop) || chunks_tx.blocking_send(chunk).is_err() {
+            let count = chunk.records.len() as u64;
+            let end = (chunk.last_line, chunk.end_offset);
+            if stop_now(&stop) || chunks_tx.blocking_send((chunk.records, end)).is_err() {
                 return Ok(());
             }
+            read_progress
+                .records_read
+                .fetch_add(count, Ordering::Relaxed);
+            m::counter_add(m::S3_RECORDS_READ, count);
         }
         Ok(())
     });
 
-    // Submit in order; acknowledgements are awaited in order on their own task, so the
-    // checkpoint only ever moves over a stored prefix of the object.
-    let (acks_tx, mut acks_rx) = mpsc::unbounded_channel();
+    // Submit in order, acknowledge in order: the checkpoint only ever moves over a stored
+    // prefix of the object.
     let ack_job = job.clone();
     let ack_key = key.clone();
     let (e_tag, size) = (meta.e_tag.clone(), meta.size);
-    let acks = tokio::spawn(async move {
-        let mut last = None;
-        while let Some((pending, line, offset)) = acks_rx.recv().await {
-            let pending: crate::pipeline::Pending = pending;
-            let outcome = pending.outcome().await?;
-            ack_job.progress.acknowledged(&outcome);
+    let stored = job
+        .handle
+        .submit_in_order(chunks_rx, false, move |outcome, (line, offset)| {
+            ack_job.progress.acknowledged(outcome);
             let position = Partial {
                 e_tag: e_tag.clone(),
                 size,
@@ -425,45 +431,15 @@ async fn read_object(
                 line,
                 offset,
             };
-            last = Some(position.clone());
             lock(&ack_job.checkpoint).advanced(&ack_key, position);
-            ack_job.save_now_and_then()?;
-        }
-        Ok::<Option<Partial>, S3SourceError>(last)
-    });
-    let mut submit_error = None;
-    while let Some(chunk) = chunks_rx.recv().await {
-        let count = chunk.records.len() as u64;
-        job.progress
-            .records_read
-            .fetch_add(count, Ordering::Relaxed);
-        m::counter_add(m::S3_RECORDS_READ, count);
-        match job.handle.submit(chunk.records, Admission::Wait).await {
-            Ok(pending) => {
-                if acks_tx
-                    .send((pending, chunk.last_line, chunk.end_offset))
-                    .is_err()
-                {
-                    break;
-                }
-            }
-            Err(error) => {
-                submit_error = Some(error);
-                break;
-            }
-        }
-    }
-    drop(chunks_rx);
-    drop(acks_tx);
-    let acked = acks.await.map_err(|e| S3SourceError::Task(e.to_string()))?;
+            ack_job.save_now_and_then()
+        })
+        .await;
     pump.abort();
     let read = reader
         .await
         .map_err(|e| S3SourceError::Task(e.to_string()))?;
-    if let Some(error) = submit_error {
-        return Err(error.into());
-    }
-    acked?;
+    stored?;
     read.map_err(read_err)?;
     Ok(!stop_now(&job.stop))
 }
