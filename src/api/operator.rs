@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use super::gate::Caller;
 use super::{ApiError, AppState};
 use crate::metrics as m;
-use crate::search::{SearchQuery, TextQuery};
+use crate::search::SearchQuery;
 
 /// Latest dead letters shown when the caller does not say.
 const DEFAULT_LETTERS: usize = 20;
@@ -114,16 +114,7 @@ pub async fn get_operator(
         .letters
         .unwrap_or(DEFAULT_LETTERS)
         .min(crate::dlq::MAX_SUMMARY_LETTERS);
-    let all = SearchQuery {
-        text: "*".to_owned(),
-        query: TextQuery::All,
-        langs: Vec::new(),
-        lang_confidence: 0.0,
-        filters: Vec::new(),
-        size: 0,
-        cursor: None,
-        highlight: false,
-    };
+    let all = SearchQuery::count_all();
     let counted = state.index.search(all).await.map_err(|e| ApiError {
         retry_after: Some(1),
         ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())

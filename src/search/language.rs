@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::backend::{SearchBackend, SearchError};
 use crate::detect::{CorpusPrior, Method};
 use crate::route::Router;
-use crate::search::{SearchQuery, TextQuery};
+use crate::search::SearchQuery;
 
 /// Most languages an ambiguous query is analyzed for.
 const MAX_QUERY_LANGUAGES: usize = 3;
@@ -186,16 +186,7 @@ impl QueryLanguages {
     /// Reads the index's documents per language (one match-all count, no hits) and, when the
     /// distribution moved, builds the prior anew. Cheap enough to run every few seconds.
     pub async fn refresh(self: &Arc<Self>, index: &SearchBackend) -> Result<(), SearchError> {
-        let query = SearchQuery {
-            text: "*".to_owned(),
-            query: TextQuery::All,
-            langs: Vec::new(),
-            lang_confidence: 0.0,
-            filters: Vec::new(),
-            size: 0,
-            cursor: None,
-            highlight: false,
-        };
+        let query = SearchQuery::count_all();
         let counts: Vec<(String, u64)> = index.search(query).await?.languages.into_iter().collect();
         if same_distribution(&self.choice().counts, &counts) {
             return Ok(());

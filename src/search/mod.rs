@@ -63,6 +63,21 @@ pub struct SearchQuery {
 }
 
 impl SearchQuery {
+    /// Every document, no hits: its answer's `total` and per-language counts are what the
+    /// query-language prior and the operator view read.
+    pub fn count_all() -> SearchQuery {
+        SearchQuery {
+            text: "*".to_owned(),
+            query: TextQuery::All,
+            langs: Vec::new(),
+            lang_confidence: 0.0,
+            filters: Vec::new(),
+            size: 0,
+            cursor: None,
+            highlight: false,
+        }
+    }
+
     /// A language field's boost over the generic field: `full` when the language is certain,
     /// scaled down toward 1 (no boost) with `lang_confidence`. Both backends use it.
     pub fn language_boost(&self, full: f64) -> f64 {
