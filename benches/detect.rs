@@ -69,6 +69,14 @@ fn thread_cpu() -> Option<f64> {
     Some(ns as f64 / 1e9)
 }
 
+/// A detector with `tuning`, or exit with its error.
+fn tuned(tuning: Tuning) -> Detector {
+    Detector::with_tuning(&DetectorConfig::default(), tuning).unwrap_or_else(|e| {
+        eprintln!("detector: {e}");
+        std::process::exit(2);
+    })
+}
+
 fn env_flag(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
 }
@@ -240,6 +248,10 @@ fn main() {
         rayon::current_num_threads(),
         limit
     );
+    let no_shortlist = tuned(Tuning {
+        shortlist: 0,
+        ..Tuning::default()
+    });
     let mut alt: Vec<(String, Detector)> = Vec::new();
     if variants {
         let base = Tuning::default();
@@ -388,6 +400,27 @@ fn main() {
     });
     rows.push(r);
     errs.push(("glossa detect".to_string(), e));
+    // The same-run baseline of the shortlist: lingua over every language on the same path.
+    let (r, e) = run(
+        "glossa detect_accurate(), no shortlist (lingua over all)",
+        &short,
+        |t| no_shortlist.detect_accurate(t).lang.to_string(),
+    );
+    rows.push(r);
+    errs.push(("glossa detect_accurate, no shortlist".to_string(), e));
+    if variants {
+        for (n, min) in [(4, 40), (6, 40), (12, 40), (8, 20), (8, 0)] {
+            let d = tuned(Tuning {
+                shortlist: n,
+                shortlist_min_letters: min,
+                ..Tuning::default()
+            });
+            let name = format!("variant: detect_accurate(), shortlist {n} from {min} letters");
+            let (r, e) = run(&name, &short, |t| d.detect_accurate(t).lang.to_string());
+            rows.push(r);
+            errs.push((name, e));
+        }
+    }
     // What a stream's learned prior does: the set's own distribution, as the stream's long
     // documents would have taught it.
     if let Some(prior) = glossa.stream_prior(&distribution(&short)) {
@@ -422,19 +455,12 @@ fn main() {
             print_errors(n, e);
         }
     }
-    let without_words = Detector::with_tuning(
-        &DetectorConfig::default(),
-        Tuning {
-            close_words: false,
-            ..Tuning::default()
-        },
-    )
-    .unwrap_or_else(|e| {
-        eprintln!("detector: {e}");
-        std::process::exit(2);
+    let without_words = tuned(Tuning {
+        close_words: false,
+        ..Tuning::default()
     });
     queries(&lingua, &glossa, &without_words, &root, show_errors);
-    close(&lingua, &glossa, &without_words, &root);
+    close(&lingua, &glossa, &without_words, &no_shortlist, &root);
 }
 
 /// The close clusters the close-language set is reported by.
@@ -453,6 +479,7 @@ fn close(
     lingua: &LanguageDetector,
     glossa: &Detector,
     without_words: &Detector,
+    no_shortlist: &Detector,
     root: &std::path::Path,
 ) {
     let path = std::env::var("GLOSSA_BENCH_CLOSE")
@@ -488,6 +515,9 @@ fn close(
             }),
             run("glossa detect_accurate()", samples, |t| {
                 glossa.detect_accurate(t).lang.to_string()
+            }),
+            run("glossa detect_accurate(), no shortlist", samples, |t| {
+                no_shortlist.detect_accurate(t).lang.to_string()
             }),
             run("glossa detect(), no word evidence", samples, |t| {
                 without_words.detect(t).lang.to_string()
@@ -529,7 +559,7 @@ fn close(
                 counts.join(" | ")
             );
         }
-        for (r, e) in [&runs[0], &runs[2], &runs[4]] {
+        for (r, e) in [&runs[0], &runs[2], &runs[5]] {
             let inside: BTreeMap<(String, String), usize> = e
                 .iter()
                 .filter(|((l, a), _)| {

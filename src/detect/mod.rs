@@ -167,6 +167,13 @@ pub struct Tuning {
     pub rescore_lingua: bool,
     /// Weigh close languages by the frequency of the text's words in each (`words.rs`).
     pub close_words: bool,
+    /// On the accurate path, lingua chooses among this many languages: the ones the fast
+    /// scorer ranks best in the text's script (0 = all configured languages). lingua's cost
+    /// grows with its candidates, and on short records it is most of ingest's CPU.
+    pub shortlist: usize,
+    /// Texts with fewer letters than this skip the shortlist: on a few words the fast
+    /// scorer's ranking is unreliable, and lingua over every language is cheap there anyway.
+    pub shortlist_min_letters: u32,
 }
 
 impl Default for Tuning {
@@ -181,6 +188,8 @@ impl Default for Tuning {
             fast_scorer: true,
             rescore_lingua: false,
             close_words: true,
+            shortlist: 8,
+            shortlist_min_letters: 40,
         }
     }
 }
@@ -472,8 +481,55 @@ impl Detector {
         if script.unique_language().is_some() {
             return None;
         }
-        let detection = self.score(all, text, Method::Lingua);
+        let Candidates::Many(all) = all else {
+            let detection = self.score(all, text, Method::Lingua);
+            return (detection.lang != "und").then_some(detection);
+        };
+        let values = self.accurate_values(all, text, &stats, script);
+        let detection = self.decide(&values, Method::Lingua, text);
         (detection.lang != "und").then_some(detection)
+    }
+
+    /// lingua's confidences for `text` (`stats`, mostly `script`) among the languages of its
+    /// shortlist (see [`Tuning::shortlist`]), or among all of `all`'s where there is none.
+    fn accurate_values(
+        &self,
+        all: &LanguageDetector,
+        text: &str,
+        stats: &ScriptStats,
+        script: Script,
+    ) -> Vec<(Language, f64)> {
+        match self.shortlist(text, stats, script) {
+            Some(langs) => LanguageDetectorBuilder::from_languages(&langs)
+                .build()
+                .compute_language_confidence_values(text),
+            None => all.compute_language_confidence_values(text),
+        }
+    }
+
+    /// The `shortlist` languages the fast scorer ranks best for `text` among its script's,
+    /// `None` where it cannot rank them (tuned off, a script it does not cover, or fewer than
+    /// two with evidence).
+    fn shortlist(&self, text: &str, stats: &ScriptStats, script: Script) -> Option<Vec<Language>> {
+        if self.tuning.shortlist == 0 || stats.letters < self.tuning.shortlist_min_letters {
+            return None;
+        }
+        let (table, mask) = (self.table?, *self.fast_group.get(&script)?);
+        let filtered;
+        let text = if stats.count(script) < stats.letters {
+            filtered = keep_script_words(text, script);
+            filtered.as_str()
+        } else {
+            text
+        };
+        let ranked = table.score(text, mask);
+        (ranked.len() >= 2).then(|| {
+            ranked
+                .into_iter()
+                .take(self.tuning.shortlist)
+                .map(|(lang, _)| lang)
+                .collect()
+        })
     }
 
     /// ISO codes this detector can return (besides "und"), sorted; for validating `lang` hints.

@@ -221,17 +221,20 @@ impl Detector {
     /// prior's languages is written in).
     fn weigh(&self, text: &str, prior: Option<&CorpusPrior>) -> Option<Vec<Weighed>> {
         let prior = prior?;
-        let lingua = match (&prior.lingua, &self.all) {
-            (Candidates::Held(held), _) => held.as_ref()?,
-            (Candidates::All, Some(super::Candidates::Many(all))) => all,
-            (Candidates::All, _) => return None,
-        };
         let sample = super::sample::sample(text, super::ACCURATE_MAX_CHARS, 4);
         let stats = super::script::ScriptStats::of(&sample);
         // Single-language scripts (and text without letters) are decided by the script rules.
-        super::choose_script(&stats).filter(|s| s.unique_language().is_none())?;
-        let mut scores: Vec<Weighed> = lingua
-            .compute_language_confidence_values(&*sample)
+        let script = super::choose_script(&stats).filter(|s| s.unique_language().is_none())?;
+        let values = match (&prior.lingua, &self.all) {
+            (Candidates::Held(held), _) => {
+                held.as_ref()?.compute_language_confidence_values(&*sample)
+            }
+            (Candidates::All, Some(super::Candidates::Many(all))) => {
+                self.accurate_values(all, &sample, &stats, script)
+            }
+            (Candidates::All, _) => return None,
+        };
+        let mut scores: Vec<Weighed> = values
             .into_iter()
             .map(|(lang, p)| {
                 let weight = prior.weight.get(&lang).copied().unwrap_or(0.0);

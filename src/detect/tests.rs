@@ -437,3 +437,61 @@ fn each_source_learns_its_own_languages() {
         assert_eq!(prior.languages(), vec!["de", "fr"]);
     }
 }
+
+#[test]
+fn short_records_are_decided_among_the_fast_scorers_shortlist_as_lingua_over_all_would() {
+    let over_all = Detector::with_tuning(
+        &DetectorConfig::default(),
+        Tuning {
+            shortlist: 0,
+            ..Tuning::default()
+        },
+    )
+    .expect("valid");
+    // 40-120 letters: the shortlist applies (fewer letters and it does not).
+    let records = [
+        (
+            "de",
+            "Werkzeuge zum Bearbeiten von Bilddateien auf der Kommandozeile",
+        ),
+        (
+            "it",
+            "Strumenti per la gestione dei pacchetti del sistema operativo",
+        ),
+        (
+            "da",
+            "Værktøjer til at håndtere pakker fra kommandolinjen i systemet",
+        ),
+        (
+            "pl",
+            "Narzędzia do zarządzania pakietami z poziomu wiersza poleceń",
+        ),
+        (
+            "uk",
+            "Інструменти для керування пакунками з командного рядка системи",
+        ),
+        (
+            "pt",
+            "Ferramentas para gerenciar pacotes a partir da linha de comando",
+        ),
+    ];
+    for (lang, text) in records {
+        let stats = ScriptStats::of(text);
+        assert!(
+            (40..120).contains(&stats.letters),
+            "{text:?} has {} letters",
+            stats.letters
+        );
+        let script = choose_script(&stats).expect("letters");
+        let shortlist = all().shortlist(text, &stats, script).expect("ranked");
+        assert_eq!(shortlist.len(), Tuning::default().shortlist, "{text:?}");
+        let d = all().detect(text);
+        assert_eq!((d.lang, d.method), (lang, Method::Lingua), "{text:?}");
+        assert_eq!(d.lang, over_all.detect(text).lang, "{text:?}");
+    }
+    // A few words: lingua over every language, as without the shortlist.
+    let stats = ScriptStats::of("Bilddateien bearbeiten");
+    assert!(all()
+        .shortlist("Bilddateien bearbeiten", &stats, Script::Latin)
+        .is_none());
+}
