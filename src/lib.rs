@@ -18,6 +18,7 @@ pub mod languages;
 pub mod letters;
 pub mod metrics;
 pub mod pipeline;
+pub mod plan;
 pub mod record;
 pub mod reindex;
 pub mod route;

@@ -269,3 +269,43 @@ pub fn config_file(dir: &Path, base: &Config, edit: impl FnOnce(&mut Config)) ->
     std::fs::write(&path, toml::to_string(&config).expect("config to TOML")).expect("write config");
     path.display().to_string()
 }
+
+/// The first number of the report line of `glossa plan` that contains `label`, scaled to
+/// bytes when a size unit (MB, GB, TB) follows it.
+pub fn plan_figure(report: &str, label: &str) -> f64 {
+    let line = report
+        .lines()
+        .find(|l| l.contains(label))
+        .unwrap_or_else(|| panic!("no line with {label:?} in:\n{report}"));
+    let rest = line
+        .split(label)
+        .nth(1)
+        .filter(|r| r.trim_start().starts_with(|c: char| c.is_ascii_digit()));
+    let text = rest.unwrap_or(line).trim_start();
+    let mut words = text.split_whitespace();
+    let number: f64 = words
+        .next()
+        .and_then(|w| w.trim_end_matches(',').parse().ok())
+        .unwrap_or_else(|| panic!("no number at {text:?} in {line:?}"));
+    match words.next().map(|w| w.trim_end_matches(',')) {
+        Some("MB") => number * 1e6,
+        Some("GB") => number * 1e9,
+        Some("TB") => number * 1e12,
+        _ => number,
+    }
+}
+
+/// Bytes of every file under `dir`.
+pub fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+                    _ => e.metadata().map(|m| m.len()).unwrap_or(0),
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}

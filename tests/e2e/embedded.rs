@@ -880,3 +880,87 @@ async fn short_records_are_weighed_by_the_languages_of_the_stream() {
         server.stop().await;
     }
 }
+
+#[test]
+fn plan_measures_the_sample_as_an_ingest_of_it_stores_it_and_leaves_nothing_behind() {
+    let dir = tempdir();
+    let untouched = dir.path().join("data");
+    let child = glossa()
+        .args([
+            "--data-dir",
+            &untouched.display().to_string(),
+            "plan",
+            "--documents",
+            "100M",
+            "--replicas",
+            "1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run glossa plan");
+    let pid = child.id();
+    let output = child.wait_with_output().expect("glossa plan output");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "plan failed: {report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for part in [
+        "primary shards",
+        "data nodes",
+        "cluster managers",
+        "Glossa workers",
+        "Kafka partitions",
+        "one full reindex",
+        "Embedded backend on this machine",
+    ] {
+        assert!(report.contains(part), "{part:?} missing:\n{report}");
+    }
+    // What plan measured per document is what ingesting the same records stores.
+    let per_doc = plan_figure(&report, "Sample:");
+    assert_eq!(per_doc, 744.0, "{report}");
+    let bytes_per_doc = report
+        .lines()
+        .find(|l| l.contains("bytes per document on disk (embedded)"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|w| w.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no bytes per document in:\n{report}"));
+    let ingested = dir.path().join("ingested");
+    let status = glossa()
+        .args([
+            "--data-dir",
+            &ingested.display().to_string(),
+            "ingest",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample/udhr.ndjson"),
+        ])
+        .output()
+        .expect("run ingest");
+    assert!(status.status.success());
+    let stored = dir_bytes(&ingested.join("index")) as f64 / 744.0;
+    assert!(
+        (0.75..1.33).contains(&(bytes_per_doc / stored)),
+        "plan measured {bytes_per_doc} bytes per document, an ingest of the sample stores {stored}"
+    );
+    // The projection is that size times the target, and the embedded estimate the same bytes.
+    let primary = plan_figure(&report, "primary data");
+    assert!(
+        (primary / (bytes_per_doc * 1e8) - 1.0).abs() < 0.01,
+        "{primary} for 100M documents of {bytes_per_doc} bytes:\n{report}"
+    );
+    let embedded = plan_figure(&report, "index size");
+    assert!((embedded / primary - 1.0).abs() < 0.01, "{report}");
+    // The scratch directory is gone and the configured data directory was never written.
+    let scratch = std::env::temp_dir().join(format!("glossa-plan-{pid}"));
+    assert!(!scratch.exists(), "{} left behind", scratch.display());
+    assert!(!untouched.exists(), "plan wrote into the data directory");
+
+    let refused = glossa()
+        .args(["plan", "--documents", "lots"])
+        .output()
+        .expect("run plan");
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("100M"), "{message}");
+}

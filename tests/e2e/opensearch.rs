@@ -790,3 +790,51 @@ async fn the_operator_view_summarizes_a_dead_letter_index() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the OpenSearch cluster of scripts/test.sh"]
+async fn opensearch_plan_measures_a_scratch_index_and_deletes_it() {
+    let dir = tempdir();
+    let index = unique_index("plan");
+    let output = glossa()
+        .args([
+            "--backend",
+            "opensearch",
+            "--opensearch-urls",
+            &cluster_urls().join(","),
+            "--opensearch-index",
+            &index,
+            "--data-dir",
+            &dir.path().join("data").display().to_string(),
+            "plan",
+            "--documents",
+            "1B",
+            "--replicas",
+            "2",
+            "--ingest-hours",
+            "12",
+        ])
+        .output()
+        .expect("run glossa plan");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "plan failed: {report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The bytes and the cluster's CPU were measured on the cluster, not estimated.
+    assert!(report.contains("(opensearch primaries)"), "{report}");
+    assert!(report.contains("measured on OpenSearch"), "{report}");
+    assert!(
+        report.contains("worker") && report.contains("(measured)"),
+        "{report}"
+    );
+    let bytes_per_doc = plan_figure(&report, "Sample:");
+    assert_eq!(bytes_per_doc, 744.0, "{report}");
+    // Three copies: at least three data nodes, and a billion documents want several shards.
+    assert!(plan_figure(&report, "data nodes") >= 3.0, "{report}");
+    assert!(plan_figure(&report, "primary shards") >= 2.0, "{report}");
+    // Nothing of the scratch index is left on the cluster.
+    let left = cluster_get(&format!("_cat/indices/{index}*?format=json")).await;
+    assert_eq!(left, json!([]), "scratch indices left behind: {left}");
+}

@@ -6,7 +6,7 @@ pub mod schema;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -213,6 +213,34 @@ impl EmbeddedIndex {
     /// Number of searchable documents.
     pub fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()
+    }
+
+    /// Bytes on disk of each field (terms, postings, positions, norms, fast columns) and of
+    /// the document store (under `_store`), in the current snapshot: what `glossa plan`
+    /// attributes to each language (its `text_xx` field is its own).
+    pub fn space_by_field(&self) -> Result<BTreeMap<String, u64>, EmbeddedError> {
+        let usage = self
+            .reader
+            .searcher()
+            .space_usage()
+            .map_err(|e| EmbeddedError::Tantivy(e.into()))?;
+        let mut bytes = BTreeMap::new();
+        for segment in usage.segments() {
+            for part in [
+                segment.termdict(),
+                segment.postings(),
+                segment.positions(),
+                segment.fieldnorms(),
+                segment.fast_fields(),
+            ] {
+                for field in part.fields() {
+                    *bytes.entry(field.field_name().to_string()).or_insert(0) +=
+                        field.total().get_bytes();
+                }
+            }
+            *bytes.entry("_store".to_string()).or_insert(0) += segment.store().total().get_bytes();
+        }
+        Ok(bytes)
     }
 
     fn snapshots(&self) -> std::sync::MutexGuard<'_, Snapshots> {

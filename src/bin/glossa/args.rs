@@ -191,6 +191,18 @@ pub(crate) enum Command {
         #[arg(long, value_name = "LANG=N,...", conflicts_with = "fast")]
         prior: Option<String>,
     },
+    /// Size a cluster for a target document count from a sample of your own records.
+    #[command(
+        after_help = "Indexes the sample into a scratch embedded index (and, with \
+        --backend opensearch, into a scratch index NAME-plan-PID on the cluster, deleted \
+        afterwards), measures bytes on disk per document and per language and CPU per document \
+        (detection, the worker, the cluster's indexing), and prints primary shards per index \
+        version (10-50 GB each), data nodes with their disk and heap, cluster-manager nodes, \
+        Glossa workers and Kafka partitions for the ingest target, the time of one full \
+        reindex, and the same target on the embedded backend on this machine. Example:\n  \
+        glossa plan --documents 100M --sample records.ndjson --replicas 1 --ingest-hours 24"
+    )]
+    Plan(PlanArgs),
     /// Load the bundled multilingual sample and serve it, printing example queries.
     Demo {
         /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free one).
@@ -380,6 +392,40 @@ pub(crate) enum DlqCommand {
         #[arg(long)]
         include_deleted: bool,
     },
+}
+
+/// `glossa plan`'s target and machine shapes.
+#[derive(Args)]
+pub(crate) struct PlanArgs {
+    /// Documents to plan for: 100M, 2.5B, 250k or a plain number.
+    #[arg(long, value_parser = parse_documents)]
+    pub(crate) documents: u64,
+    /// NDJSON records like yours, 10,000 or more for good figures (default: the bundled
+    /// 744-record UDHR sample).
+    #[arg(long)]
+    pub(crate) sample: Option<PathBuf>,
+    /// Replicas of each primary shard.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) replicas: u32,
+    /// Hours in which the whole target must be ingested.
+    #[arg(long, default_value_t = 24.0)]
+    pub(crate) ingest_hours: f64,
+    /// Cores of one data node.
+    #[arg(long, default_value_t = 8)]
+    pub(crate) node_cores: u32,
+    /// Memory of one data node in GB (the heap is half, at most 31 GB).
+    #[arg(long, default_value_t = 64)]
+    pub(crate) node_memory_gb: u32,
+    /// Data disk of one data node in GB.
+    #[arg(long, default_value_t = 2000)]
+    pub(crate) node_disk_gb: u32,
+    /// Cores of one Glossa worker.
+    #[arg(long, default_value_t = 2)]
+    pub(crate) worker_cores: u32,
+}
+
+pub(crate) fn parse_documents(text: &str) -> Result<u64, String> {
+    glossa::plan::parse_count(text).map_err(|e| e.to_string())
 }
 
 pub(crate) fn parse_worker(text: &str) -> Result<(u32, u32), String> {

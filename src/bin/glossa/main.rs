@@ -14,6 +14,7 @@ mod detect;
 mod dlq;
 mod ingest;
 mod keys;
+mod plan;
 mod reindex;
 mod serve;
 
@@ -98,6 +99,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             runtime.block_on(serve::demo(config))
         }
+        Command::Plan(args) => runtime.block_on(plan::plan(config, args)),
         Command::Reindex {
             command,
             metrics_listen,

@@ -9,7 +9,7 @@ use glossa::service::Service;
 use crate::ingest::ingest;
 
 /// The bundled multilingual sample the demo loads (see data/sample/README.md).
-const SAMPLE: &[u8] = include_bytes!("../../../data/sample/udhr.ndjson");
+pub(crate) const SAMPLE: &[u8] = include_bytes!("../../../data/sample/udhr.ndjson");
 
 pub(crate) async fn serve(
     config: Config,

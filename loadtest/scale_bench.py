@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Scale curve of the embedded index: ingest real multilingual text (loadtest/real_corpus.py)
+into one index in cumulative stages (by default to 1M, 5M and 10M documents), and after each
+stage measure search latency on it. Run by loadtest/scale-bench.sh, which builds the binary.
+
+Per stage, `glossa ingest` of the stage's new records (a fresh process, the index kept):
+- records/s and CPU seconds per 100,000 records (from /usr/bin/time);
+- every --interval seconds: the input's read position (records/s over time, from the bytes the
+  process has read and the slice's mean record size), resident memory (VmRSS, split into
+  anonymous memory and mapped files: Tantivy reads segments through mmap, whose pages the
+  kernel can drop; anonymous memory is what the process holds), index bytes on disk and the
+  number of segments (merges show as the count falling);
+- at the end: index bytes per document and segments.
+Then `glossa serve` on the index and --queries searches, one at a time over one keep-alive
+connection, each a real title (a package's short description) of the corpus, language
+detected: client p50/p99 and the backend's own `backend_took_ms`.
+
+Writes DIR/timeline.tsv and DIR/stages.tsv and prints a Markdown summary.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def status_kb(pid):
+    """VmRSS, RssAnon, RssFile and VmHWM of `pid` in kB (zeros once it has exited)."""
+    fields = {"VmRSS": 0, "RssAnon": 0, "RssFile": 0, "VmHWM": 0}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key in fields:
+                    fields[key] = int(value.split()[0])
+    except OSError:
+        pass
+    return fields
+
+
+def read_position(pid, path):
+    """Bytes of `path` that `pid` has read so far, or None."""
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == path:
+                    with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                        for line in f:
+                            if line.startswith("pos:"):
+                                return int(line.split()[1])
+            except OSError:
+                continue
+    except OSError:
+        pass
+    return None
+
+
+def dir_bytes(path):
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(root, name))
+            except OSError:
+                pass
+    return total
+
+
+def index_dir(data):
+    """The Tantivy index directory under a data directory (the one holding meta.json)."""
+    for root, _, files in os.walk(data):
+        if "meta.json" in files:
+            return root
+    return None
+
+
+def segments(data):
+    where = index_dir(data)
+    if where is None:
+        return 0
+    try:
+        with open(os.path.join(where, "meta.json")) as f:
+            return len(json.load(f).get("segments", []))
+    except (OSError, ValueError):
+        return 0
+
+
+def child_of(pid):
+    """The first child of `pid` (glossa under /usr/bin/time), waiting up to 10 s for it."""
+    for _ in range(100):
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                kids = f.read().split()
+            if kids:
+                return int(kids[0])
+        except OSError:
+            return None
+        time.sleep(0.1)
+    return None
+
+
+def ingest(args, stage, slice_path, records, timeline):
+    """Runs one stage's ingest while sampling it; returns the stage's row."""
+    time_out = os.path.join(args.dir, "stage.time")
+    log = open(os.path.join(args.dir, f"ingest-{stage}.log"), "w")
+    cmd = ["/usr/bin/time", "-f", "cpu_seconds=%U+%S peak_rss_kb=%M", "-o", time_out,
+           args.bin, "--data-dir", args.data, "ingest", slice_path]
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True,
+                            env={**os.environ, "RUST_LOG": "info"})
+    pid = child_of(proc.pid)
+    mean = os.path.getsize(slice_path) / max(records, 1)
+    last_pos, last_t = 0, started
+    peak = {"VmRSS": 0, "RssAnon": 0, "RssFile": 0, "VmHWM": 0}
+    while True:
+        try:
+            proc.wait(timeout=args.interval)
+            break
+        except subprocess.TimeoutExpired:
+            pass
+        if pid is None:
+            continue
+        now = time.monotonic()
+        st = status_kb(pid)
+        for k in peak:
+            peak[k] = max(peak[k], st[k])
+        pos = read_position(pid, slice_path)
+        rate = None
+        if pos is not None:
+            rate = (pos - last_pos) / mean / (now - last_t)
+            last_pos, last_t = pos, now
+        timeline.write("\t".join(str(x) for x in (
+            stage, round(now - started, 1), args.before + int((pos or 0) / mean),
+            round(rate) if rate is not None else "", st["VmRSS"], st["RssAnon"], st["RssFile"],
+            dir_bytes(args.data), segments(args.data))) + "\n")
+        timeline.flush()
+    out, _ = proc.communicate()
+    wall = time.monotonic() - started
+    log.close()
+    if proc.returncode != 0:
+        sys.exit(f"error: ingest of stage {stage} failed ({proc.returncode}); see {log.name}")
+    with open(time_out) as f:
+        usage = dict(kv.split("=") for kv in f.read().split() if "=" in kv)
+    cpu = sum(float(x) for x in usage["cpu_seconds"].split("+"))
+    summary = out.splitlines()[0] if out else ""
+    print(f"stage {stage}: {summary}", file=sys.stderr)
+    own = re.search(r"\((\d+) records/s", summary)
+    return {
+        "records": records, "wall_s": round(wall, 1), "wall_rate": round(records / wall),
+        "rate": int(own.group(1)) if own else round(records / wall),
+        "cpu_per_100k": round(cpu / records * 100_000, 1),
+        "peak_rss_mb": round(int(usage["peak_rss_kb"]) / 1024),
+        "peak_anon_mb": round(peak["RssAnon"] / 1024), "peak_file_mb": round(peak["RssFile"] / 1024),
+    }
+
+
+def search_latency(args, titles):
+    """p50/p99 (ms) of client latency and backend_took_ms over `titles`, one at a time."""
+    log = open(os.path.join(args.dir, "serve.log"), "w")
+    server = subprocess.Popen([args.bin, "--data-dir", args.data, "serve", "--listen",
+                               f"127.0.0.1:{args.port}"], stdout=log, stderr=log,
+                              env={**os.environ, "RUST_LOG": "warn"})
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", args.port, timeout=5)
+                c.request("GET", "/readyz")
+                if c.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                sys.exit(f"error: glossa serve did not get ready in 120 s; see {log.name}")
+            time.sleep(0.5)
+        conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
+        client, backend, errors = [], [], 0
+        for i, title in enumerate(titles):
+            path = "/v1/search?" + urllib.parse.urlencode({"q": title, "size": 10})
+            t = time.perf_counter()
+            conn.request("GET", path)
+            response = conn.getresponse()
+            body = response.read()
+            elapsed = (time.perf_counter() - t) * 1000
+            if response.status != 200:
+                errors += 1
+                continue
+            if i >= 20:  # the first searches warm caches and the query-language prior
+                client.append(elapsed)
+                backend.append(json.loads(body).get("backend_took_ms", 0.0))
+        q = lambda xs, p: statistics.quantiles(xs, n=100)[p - 1] if len(xs) > 1 else float("nan")
+        return {"p50_ms": round(statistics.median(client), 2), "p99_ms": round(q(client, 99), 2),
+                "backend_p50_ms": round(statistics.median(backend), 2), "errors": errors}
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--dir", required=True, help="work directory (index, slices, results)")
+    parser.add_argument("--sizes", default="1000000,5000000,10000000")
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--interval", type=float, default=10.0)
+    parser.add_argument("--port", type=int, default=18091)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    args.data = os.path.join(args.dir, "data")
+    os.makedirs(args.dir, exist_ok=True)
+
+    # Queries: real titles, a fixed sample of the first pass over the corpus.
+    pool = subprocess.run([sys.executable, str(HERE / "real_corpus.py"), "--count", "246000",
+                           "--out", "-"], capture_output=True, text=True, check=True).stdout
+    titles = [json.loads(line)["title"] for line in pool.splitlines()]
+    titles = [t for t in random.Random(5).sample(titles, args.queries + 20) if t]
+
+    timeline = open(os.path.join(args.dir, "timeline.tsv"), "w")
+    timeline.write("stage\telapsed_s\tdocuments\trecords_per_s\trss_kb\trss_anon_kb\trss_file_kb"
+                   "\tindex_bytes\tsegments\n")
+    rows, before = [], 0
+    for stage, size in enumerate(sizes, 1):
+        slice_path = os.path.join(args.dir, "slice.ndjson")
+        subprocess.run([sys.executable, str(HERE / "real_corpus.py"), "--skip", str(before),
+                        "--count", str(size - before), "--out", slice_path], check=True)
+        args.before = before
+        row = ingest(args, stage, slice_path, size - before, timeline)
+        os.remove(slice_path)
+        row["documents"] = size
+        index = dir_bytes(args.data)
+        row["index_mb"] = round(index / 2**20)
+        row["bytes_per_doc"] = round(index / size)
+        row["segments"] = segments(args.data)
+        row.update(search_latency(args, titles))
+        rows.append(row)
+        before = size
+        print(json.dumps(row), file=sys.stderr)
+    timeline.close()
+    keys = ["documents", "records", "rate", "wall_rate", "cpu_per_100k", "peak_rss_mb", "peak_anon_mb",
+            "peak_file_mb", "index_mb", "bytes_per_doc", "segments", "p50_ms", "p99_ms",
+            "backend_p50_ms", "errors"]
+    with open(os.path.join(args.dir, "stages.tsv"), "w") as f:
+        f.write("\t".join(keys) + "\n")
+        for row in rows:
+            f.write("\t".join(str(row[k]) for k in keys) + "\n")
+    print("| documents | stage records | records/s (wall) | CPU-s per 100k | peak RSS MB (anon, file) "
+          "| index MB | bytes/doc | segments | search p50 ms | p99 ms | backend p50 ms | errors |")
+    print("|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['documents']:,} | {r['records']:,} | {r['rate']:,} ({r['wall_rate']:,}) | {r['cpu_per_100k']} "
+              f"| {r['peak_rss_mb']} ({r['peak_anon_mb']}, {r['peak_file_mb']}) | {r['index_mb']:,} "
+              f"| {r['bytes_per_doc']} | {r['segments']} | {r['p50_ms']} | {r['p99_ms']} "
+              f"| {r['backend_p50_ms']} | {r['errors']} |")
+    if len(rows) > 1:
+        print(f"\nrate of the last stage / rate of the first: {rows[-1]['rate'] / rows[0]['rate']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
