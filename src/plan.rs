@@ -29,6 +29,27 @@ pub const CPU_UTILIZATION: f64 = 0.7;
 /// three dedicated cluster-manager nodes keep elections off busy data nodes.
 pub const DEDICATED_MANAGERS_FROM: u32 = 3;
 
+/// Documents in a segment as the embedded sink writes it (a commit a second at ~6,000
+/// records/s, over two indexing threads): the bottom level of the merge tree.
+pub const FLUSHED_SEGMENT_DOCS: f64 = 5_000.0;
+/// Segments the embedded index merges at once (Tantivy's log merge policy).
+const MERGE_FAN_IN: f64 = 8.0;
+/// Merge CPU per document, per merge level it goes through, per byte the document takes in
+/// the index: fitted to the 1M stage of docs/benchmarks/scale.md's run 2 against a 100,000-record
+/// sample (10.6 CPU-s per 100k more for 1.1 more levels at 866 bytes per document), and checked
+/// against its 5M and 10M stages.
+pub const MERGE_CPU_PER_BYTE_LEVEL: f64 = 0.11e-6;
+
+/// Merge levels the documents of an embedded index of `docs` documents have been rewritten
+/// through: the log, base 8, of its size in flushed segments, up to the largest segment a
+/// merge writes (eight times `MAX_DOCS_BEFORE_MERGE`); no level is added past it.
+pub fn merge_levels(docs: f64) -> f64 {
+    let largest = MERGE_FAN_IN * crate::backend::embedded::MAX_DOCS_BEFORE_MERGE as f64;
+    (docs.min(largest) / FLUSHED_SEGMENT_DOCS)
+        .max(1.0)
+        .log(MERGE_FAN_IN)
+}
+
 /// A document count from the command line: `100M`, `1.5B`, `250k`, `1e8` or a plain number.
 pub fn parse_count(text: &str) -> Result<u64, PlanError> {
     let t = text.trim().replace('_', "");
@@ -144,8 +165,11 @@ pub struct Plan {
     /// (`--bulk-load`: no replicas while copying).
     pub reindex_rate: f64,
     pub reindex_hours: f64,
-    /// The same target on the embedded backend on this machine, by linear extrapolation.
+    /// The same target on the embedded backend on this machine: bytes by linear
+    /// extrapolation; CPU per document with the merge levels the larger index adds
+    /// ([`merge_levels`]), on as many cores as the sample run used.
     pub embedded_bytes: f64,
+    pub embedded_cpu_per_doc: f64,
     pub embedded_hours: f64,
 }
 
@@ -214,6 +238,11 @@ pub fn plan(measured: &Measured, targets: &Targets) -> Result<Plan, PlanError> {
     let workers_rate = f64::from(workers) * worker_cpu / measured.worker_cpu_per_doc.max(1e-9);
     let cluster_rate = f64::from(data_nodes) * node_cpu / measured.index_cpu_per_doc.max(1e-9);
     let reindex_rate = workers_rate.min(cluster_rate);
+    let embedded_bytes_per_doc = measured.embedded_bytes as f64 / measured.documents as f64;
+    let added_levels = (merge_levels(n) - merge_levels(measured.documents as f64)).max(0.0);
+    let embedded_cpu_per_doc = measured.embedded_cpu_per_doc
+        + MERGE_CPU_PER_BYTE_LEVEL * embedded_bytes_per_doc * added_levels;
+    let cores_used = measured.embedded_cpu_per_doc * measured.embedded_rate;
     Ok(Plan {
         targets: targets.clone(),
         measured: measured.clone(),
@@ -233,8 +262,9 @@ pub fn plan(measured: &Measured, targets: &Targets) -> Result<Plan, PlanError> {
         kafka_partitions,
         reindex_rate,
         reindex_hours: n / reindex_rate / 3600.0,
-        embedded_bytes: n * measured.embedded_bytes as f64 / measured.documents as f64,
-        embedded_hours: n / measured.embedded_rate.max(1e-9) / 3600.0,
+        embedded_bytes: n * embedded_bytes_per_doc,
+        embedded_cpu_per_doc,
+        embedded_hours: n * embedded_cpu_per_doc / cores_used.max(1e-9) / 3600.0,
     })
 }
 
@@ -395,15 +425,17 @@ impl fmt::Display for Plan {
         )?;
         writeln!(
             f,
-            "\nEmbedded backend on this machine (one process, linear from the sample):"
+            "\nEmbedded backend on this machine (one process, from empty):"
         )?;
         writeln!(
             f,
-            "  index size {}, ingest time {} at {:.0} documents/s ({:.1} CPU-s per 100k)",
+            "  index size {}, ingest time {} at {:.0} documents/s ({:.1} CPU-s per 100k; the sample: {:.1} at {:.0}/s)",
             size(self.embedded_bytes),
             hours(self.embedded_hours),
-            m.embedded_rate,
-            m.embedded_cpu_per_doc * 1e5
+            n / (self.embedded_hours * 3600.0).max(1e-9),
+            self.embedded_cpu_per_doc * 1e5,
+            m.embedded_cpu_per_doc * 1e5,
+            m.embedded_rate
         )
     }
 }
@@ -448,6 +480,14 @@ mod tests {
     }
 
     #[test]
+    fn merge_levels_grow_with_the_log_of_the_index_up_to_the_largest_merge() {
+        assert_eq!(merge_levels(1_000.0), 0.0);
+        assert!((merge_levels(FLUSHED_SEGMENT_DOCS * 64.0) - 2.0).abs() < 1e-9);
+        assert_eq!(merge_levels(1e8), merge_levels(1e10));
+        assert!(merge_levels(1e6) < merge_levels(2e6));
+    }
+
+    #[test]
     fn counts_take_suffixes_and_refuse_nonsense() {
         assert_eq!(parse_count("100M").unwrap(), 100_000_000);
         assert_eq!(parse_count("2.5b").unwrap(), 2_500_000_000);
@@ -476,9 +516,14 @@ mod tests {
         assert_eq!(p.data_nodes, 2);
         assert_eq!(p.cluster_managers, 0);
         assert_eq!(p.heap_gb, 31);
-        // The embedded figures are linear in the sample's.
+        // Bytes are linear in the sample's; CPU per document gains the merge levels between
+        // 100,000 and 100M documents (capped at the largest merge), at the sample's 2 cores.
         assert!((p.embedded_bytes - 100e9).abs() < 1.0);
-        assert!((p.embedded_hours - 100e6 / 10_000.0 / 3600.0).abs() < 1e-9);
+        let levels = merge_levels(100e6) - merge_levels(100e3);
+        assert!(levels > 0.5 && levels < 2.0, "{levels}");
+        let cpu = 200e-6 + MERGE_CPU_PER_BYTE_LEVEL * 1_000.0 * levels;
+        assert!((p.embedded_cpu_per_doc - cpu).abs() < 1e-12);
+        assert!((p.embedded_hours - 100e6 * cpu / 2.0 / 3600.0).abs() < 1e-9);
     }
 
     #[test]

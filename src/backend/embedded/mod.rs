@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
+use tantivy::indexer::LogMergePolicy;
 use tantivy::query::TermQuery;
 use tantivy::schema::{IndexRecordOption, Value as _};
 use tantivy::{
@@ -45,6 +46,12 @@ fn expired(cursor: &Cursor) -> EmbeddedError {
         cursor.served
     ))
 }
+
+/// Segments with more documents than this are not merged again (Tantivy's default is 10
+/// million): a merge of eight such segments writes at most about 2 million documents, so the
+/// merge work per indexed document and the memory a merge holds stop growing with the index.
+/// Measured on real text to 10 million documents: docs/benchmarks/scale.md.
+pub const MAX_DOCS_BEFORE_MERGE: usize = 250_000;
 
 /// File in the data directory naming the live index directory (written by reindex swaps);
 /// without it the live index is `index`.
@@ -167,11 +174,16 @@ impl EmbeddedIndex {
         std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
         let directory = MmapDirectory::open(dir).map_err(|e| open_err(e.to_string()))?;
         let (schema, fields) = schema::build();
-        let index = Index::open_or_create(directory, schema).map_err(|e| {
+        let mut index = Index::open_or_create(directory, schema).map_err(|e| {
             open_err(format!(
                 "{e} (was it written by an incompatible Glossa version? reindex into a new data directory)"
             ))
         })?;
+        // One search reads its segments on every core: a large index has many segments (see
+        // MAX_DOCS_BEFORE_MERGE), and one query's latency is then the slowest segment's.
+        index
+            .set_default_multithread_executor()
+            .map_err(|e| open_err(format!("cannot start the search threads: {e}")))?;
         crate::analysis::register(index.tokenizers());
         let reader = index
             .reader_builder()
@@ -195,9 +207,13 @@ impl EmbeddedIndex {
         self
     }
 
-    /// A writer; only one may exist per index (Tantivy holds a lock file).
+    /// A writer; only one may exist per index (Tantivy holds a lock file). Its merges leave
+    /// segments of more than [`MAX_DOCS_BEFORE_MERGE`] documents alone.
     pub fn writer(&self, memory_budget_bytes: usize) -> Result<EmbeddedWriter, EmbeddedError> {
         let writer = self.index.writer(memory_budget_bytes)?;
+        let mut policy = LogMergePolicy::default();
+        policy.set_max_docs_before_merge(MAX_DOCS_BEFORE_MERGE);
+        writer.set_merge_policy(Box::new(policy));
         Ok(EmbeddedWriter {
             writer,
             fields: self.fields.clone(),
