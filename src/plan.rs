@@ -101,9 +101,11 @@ pub struct Measured {
     /// measured it (else the embedded index's own indexing cost stands in).
     pub index_cpu_per_doc: f64,
     pub index_cpu_measured: bool,
-    /// The embedded sample run: bytes on disk, documents per second on this machine (first
-    /// record to last acknowledgement) and CPU seconds per document of the whole process.
+    /// The embedded sample run: bytes on disk for its documents, documents per second on
+    /// this machine (first record to last acknowledgement) and CPU seconds per document of the
+    /// whole process.
     pub embedded_bytes: u64,
+    pub embedded_documents: u64,
     pub embedded_rate: f64,
     pub embedded_cpu_per_doc: f64,
 }
@@ -238,8 +240,9 @@ pub fn plan(measured: &Measured, targets: &Targets) -> Result<Plan, PlanError> {
     let workers_rate = f64::from(workers) * worker_cpu / measured.worker_cpu_per_doc.max(1e-9);
     let cluster_rate = f64::from(data_nodes) * node_cpu / measured.index_cpu_per_doc.max(1e-9);
     let reindex_rate = workers_rate.min(cluster_rate);
-    let embedded_bytes_per_doc = measured.embedded_bytes as f64 / measured.documents as f64;
-    let added_levels = (merge_levels(n) - merge_levels(measured.documents as f64)).max(0.0);
+    let embedded_documents = measured.embedded_documents.max(1) as f64;
+    let embedded_bytes_per_doc = measured.embedded_bytes as f64 / embedded_documents;
+    let added_levels = (merge_levels(n) - merge_levels(embedded_documents)).max(0.0);
     let embedded_cpu_per_doc = measured.embedded_cpu_per_doc
         + MERGE_CPU_PER_BYTE_LEVEL * embedded_bytes_per_doc * added_levels;
     let cores_used = measured.embedded_cpu_per_doc * measured.embedded_rate;
@@ -460,6 +463,7 @@ mod tests {
             index_cpu_per_doc: 150e-6,
             index_cpu_measured: false,
             embedded_bytes: 100_000 * 1_000,
+            embedded_documents: 100_000,
             embedded_rate: 10_000.0,
             embedded_cpu_per_doc: 200e-6,
         }

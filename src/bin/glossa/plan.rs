@@ -16,14 +16,14 @@ use glossa::detect::{Detector, DetectorConfig};
 use glossa::plan::{LanguageBytes, Measured, NodeShape, Targets};
 use glossa::service::Service;
 use glossa::source::{file, Progress};
-
-use crate::args::PlanArgs;
 use reqwest::Method;
 use serde_json::Value;
 
+use crate::args::PlanArgs;
+
 /// A cluster worker's CPU per document over detection's alone, when no cluster run measured
 /// it: 118 µs against 84 µs on 100,000 records of `loadtest/real_corpus.py` against a 1-node
-/// OpenSearch 2.19 (docs/benchmarks/scale.md).
+/// OpenSearch 2.19 (README, "Sizing").
 const WORKER_PER_DETECTION: f64 = 1.4;
 
 /// Below this many sample records the figures are rough; said so in the output.
@@ -97,6 +97,7 @@ pub(crate) async fn plan(config: Config, args: PlanArgs) -> Result<()> {
             / embedded.documents as f64,
         index_cpu_measured: false,
         embedded_bytes,
+        embedded_documents: embedded.documents,
         embedded_rate: embedded.documents as f64 / embedded.seconds.max(1e-9),
         embedded_cpu_per_doc: embedded.cpu_seconds / embedded.documents as f64,
     };
