@@ -154,12 +154,16 @@ impl Detector {
         let stats = super::script::ScriptStats::of(&sample);
         let script = super::choose_script(&stats);
         let weighed = self.weigh(text, prior);
+        let shortlisted = script.is_some_and(|s| self.shortlist(&sample, &stats, s).is_some());
         let path = match (&weighed, script) {
             (Some(_), _) => "lingua weighted by the prior's shares",
             (None, None) => "no letters: undetermined",
             (None, Some(s)) if s.unique_language().is_some() => "script: one language writes it",
             (None, Some(_)) if prior.is_some() => {
                 "lingua over all languages: the prior does not apply to this text"
+            }
+            (None, Some(_)) if shortlisted => {
+                "lingua over the languages the fast scorer ranks best (no prior)"
             }
             (None, Some(_)) => "lingua over all languages (no prior)",
         };

@@ -488,10 +488,18 @@ fn short_records_are_decided_among_the_fast_scorers_shortlist_as_lingua_over_all
         let d = all().detect(text);
         assert_eq!((d.lang, d.method), (lang, Method::Lingua), "{text:?}");
         assert_eq!(d.lang, over_all.detect(text).lang, "{text:?}");
+        assert!(
+            all().explain(text, None).path.contains("ranks best"),
+            "{text:?}"
+        );
     }
     // A few words: lingua over every language, as without the shortlist.
     let stats = ScriptStats::of("Bilddateien bearbeiten");
     assert!(all()
         .shortlist("Bilddateien bearbeiten", &stats, Script::Latin)
         .is_none());
+    assert!(all()
+        .explain("Bilddateien bearbeiten", None)
+        .path
+        .contains("over all languages"));
 }
