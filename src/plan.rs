@@ -10,6 +10,8 @@ use thiserror::Error;
 /// Shard size aimed at: the middle of OpenSearch's 10-50 GB guidance, so a shard can grow by
 /// half before it is too big to move and recover quickly.
 pub const TARGET_SHARD_BYTES: f64 = 30e9;
+/// Above this a shard is too big to move and recover quickly (OpenSearch's guidance).
+pub const MAX_SHARD_BYTES: f64 = 50e9;
 /// Below this a shard is not worth having (its fixed heap and file cost dominate).
 pub const MIN_SHARD_BYTES: f64 = 10e9;
 /// Disk a shard's merges need on top of its size (Lucene rewrites segments before it frees
@@ -363,7 +365,7 @@ impl fmt::Display for Plan {
             size(self.shard_bytes),
             size(TARGET_SHARD_BYTES),
             MIN_SHARD_BYTES / 1e9,
-            50
+            MAX_SHARD_BYTES / 1e9
         )?;
         writeln!(f, "  with replicas       {}", size(self.stored_bytes))?;
         writeln!(
@@ -545,7 +547,7 @@ mod tests {
         assert_eq!(p.workers, (rate * 100e-6 / 1.4).ceil() as u32);
         assert_eq!(p.kafka_partitions, p.workers * 2);
         // Shards stay within the guidance.
-        assert!(p.shard_bytes <= 50e9 && p.shard_bytes >= MIN_SHARD_BYTES);
+        assert!(p.shard_bytes <= MAX_SHARD_BYTES && p.shard_bytes >= MIN_SHARD_BYTES);
         // The reindex runs at the slower of workers and cluster, without replicas.
         let workers_rate = f64::from(p.workers) * 1.4 / 100e-6;
         let cluster_rate = f64::from(p.data_nodes) * 5.6 / 150e-6;

@@ -99,8 +99,9 @@ impl Router {
     }
 }
 
-/// All text fields joined, cut at a character boundary near [`DETECT_SAMPLE_BYTES`].
-fn detection_sample(record: &Record) -> String {
+/// All text fields joined, cut at a character boundary near [`DETECT_SAMPLE_BYTES`]: the text
+/// a record's language is detected from (also what `glossa plan` times detection on).
+pub fn detection_sample(record: &Record) -> String {
     let mut sample = String::new();
     for (_, text) in &record.texts {
         if !sample.is_empty() {

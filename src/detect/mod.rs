@@ -438,13 +438,8 @@ impl Detector {
                 let more = sample::sample(text, self.tuning.rescore_chars, 4);
                 let stats = ScriptStats::of(&more);
                 if let Some(script) = choose_script(&stats) {
-                    let filtered;
-                    let more = if stats.count(script) < stats.letters {
-                        filtered = keep_script_words(&more, script);
-                        filtered.as_str()
-                    } else {
-                        &more
-                    };
+                    let more = script_words(&more, &stats, script);
+                    let more = more.as_ref();
                     let r = match self.fast_close.get(d.lang) {
                         Some(m) if !self.tuning.rescore_lingua => {
                             self.score_fast(*m, more, d.method)
@@ -515,14 +510,7 @@ impl Detector {
             return None;
         }
         let (table, mask) = (self.table?, *self.fast_group.get(&script)?);
-        let filtered;
-        let text = if stats.count(script) < stats.letters {
-            filtered = keep_script_words(text, script);
-            filtered.as_str()
-        } else {
-            text
-        };
-        let ranked = table.score(text, mask);
+        let ranked = table.score(&script_words(text, stats, script), mask);
         (ranked.len() >= 2).then(|| {
             ranked
                 .into_iter()
@@ -559,14 +547,8 @@ impl Detector {
         let Some(group) = group else {
             return undetermined(0.0, Vec::new());
         };
-        // Words in other scripts (a Latin product name in Russian text) only add noise.
-        let filtered;
-        let text = if stats.count(script) < stats.letters {
-            filtered = keep_script_words(text, script);
-            filtered.as_str()
-        } else {
-            text
-        };
+        let text = script_words(text, &stats, script);
+        let text = text.as_ref();
         if !fast && self.tuning.accurate_all {
             if let Some(all) = &self.all {
                 return self.score(all, text, Method::Lingua);
@@ -724,6 +706,21 @@ fn choose_script(stats: &ScriptStats) -> Option<Script> {
 }
 
 /// Keeps the whitespace-separated words that contain no letter of another script.
+/// `text` (whose `stats` they are) without the words written in another script than `script`,
+/// borrowed when it has none: words in other scripts (a Latin product name in Russian text)
+/// only add noise to the scoring.
+fn script_words<'a>(
+    text: &'a str,
+    stats: &ScriptStats,
+    script: Script,
+) -> std::borrow::Cow<'a, str> {
+    if stats.count(script) < stats.letters {
+        std::borrow::Cow::Owned(keep_script_words(text, script))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 fn keep_script_words(text: &str, script: Script) -> String {
     let mut out = String::with_capacity(text.len());
     for word in text.split_whitespace() {
