@@ -165,10 +165,10 @@ def ingest(args, stage, slice_path, records, timeline):
     }
 
 
-def search_latency(args, titles):
+def search_latency(args, titles, binary=None, facets=False):
     """p50/p99 (ms) of client latency and backend_took_ms over `titles`, one at a time."""
     log = open(os.path.join(args.dir, "serve.log"), "w")
-    server = subprocess.Popen([args.bin, "--data-dir", args.data, "serve", "--listen",
+    server = subprocess.Popen([binary or args.bin, "--data-dir", args.data, "serve", "--listen",
                                f"127.0.0.1:{args.port}"], stdout=log, stderr=log,
                               env={**os.environ, "RUST_LOG": "warn"})
     try:
@@ -187,7 +187,8 @@ def search_latency(args, titles):
         conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
         client, backend, errors = [], [], 0
         for i, title in enumerate(titles):
-            path = "/v1/search?" + urllib.parse.urlencode({"q": title, "size": 10})
+            params = {"q": title, "size": 10, **({"facets": "true"} if facets else {})}
+            path = "/v1/search?" + urllib.parse.urlencode(params)
             t = time.perf_counter()
             conn.request("GET", path)
             response = conn.getresponse()
@@ -219,6 +220,9 @@ def main():
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--interval", type=float, default=10.0)
     parser.add_argument("--port", type=int, default=18091)
+    parser.add_argument("--search-only", metavar="BIN,BIN,...",
+                        help="no ingest: search the index already in --dir with each binary in "
+                             "turn, twice over, plainly and with facets=true (compares builds)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     args.data = os.path.join(args.dir, "data")
@@ -229,6 +233,14 @@ def main():
                            "--out", "-"], capture_output=True, text=True, check=True).stdout
     titles = [json.loads(line)["title"] for line in pool.splitlines()]
     titles = [t for t in random.Random(5).sample(titles, args.queries + 20) if t]
+
+    if args.search_only:
+        for round_ in (1, 2):
+            for binary in args.search_only.split(","):
+                for facets in (False, True):
+                    row = search_latency(args, titles, binary, facets)
+                    print(json.dumps({"round": round_, "bin": binary, "facets": facets, **row}))
+        return
 
     timeline = open(os.path.join(args.dir, "timeline.tsv"), "w")
     timeline.write("stage\telapsed_s\tdocuments\trecords_per_s\trss_kb\trss_anon_kb\trss_file_kb"

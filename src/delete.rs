@@ -89,6 +89,8 @@ impl Plan {
             size: 0,
             cursor: None,
             highlight: false,
+            // The plan states how many documents go: counted exactly, not up to a bound.
+            facets: true,
         };
         let total = index.search(query.clone()).await?.total;
         Ok(Plan {

@@ -135,7 +135,7 @@ pub async fn get_operator(
     Ok(Json(OperatorAnswer {
         backend: state.index.kind(),
         documents: counted.total,
-        languages: counted.languages,
+        languages: counted.languages.unwrap_or_default(),
         ingest,
         dead_letters,
         reindex,

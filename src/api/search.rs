@@ -37,6 +37,9 @@ pub struct SearchBody {
     size: Option<usize>,
     cursor: Option<String>,
     highlight: Option<bool>,
+    /// Also count the matches per language (`languages`) and `total` exactly; without it a
+    /// search counts up to 10,000 matches and skips what cannot make its page.
+    facets: Option<bool>,
     #[serde(default)]
     filters: serde_json::Map<String, Value>,
 }
@@ -69,21 +72,25 @@ pub async fn get_search(
                     ApiError::bad_request(format!("size must be a whole number, got `{value}`"))
                 })?)
             }
-            "highlight" => {
-                body.highlight = Some(matches!(value.as_str(), "" | "true" | "1" | "yes"))
-            }
+            "highlight" => body.highlight = Some(flag(&value)),
+            "facets" => body.facets = Some(flag(&value)),
             _ => match key.strip_prefix("filter.") {
                 Some(field) => crate::search::filter::add_text_filter(&mut body.filters, field, value)
                     .map_err(|e| ApiError::bad_request(e.to_string()))?,
                 None => {
                     return Err(ApiError::bad_request(format!(
-                        "unknown parameter `{key}`; known: q, syntax, lang, size, cursor, highlight, filter.FIELD[.gte|.gt|.lte|.lt]"
+                        "unknown parameter `{key}`; known: q, syntax, lang, size, cursor, highlight, facets, filter.FIELD[.gte|.gt|.lte|.lt]"
                     )))
                 }
             },
         }
     }
     search(state, tenant_of(caller), body).await
+}
+
+/// A GET flag: present empty, `true`, `1` or `yes` turn it on.
+fn flag(value: &str) -> bool {
+    matches!(value, "" | "true" | "1" | "yes")
 }
 
 /// The tenant a caller's searches are confined to.
@@ -191,6 +198,7 @@ async fn run(
         size,
         cursor,
         highlight: body.highlight.unwrap_or(true),
+        facets: body.facets.unwrap_or(false),
     };
     let backend_started = Instant::now();
     let slow_query_ms = state.config.search.slow_query_ms;

@@ -269,6 +269,7 @@ pub fn saved_query(text: &str, lang: &'static str) -> Result<SearchQuery, Reinde
         size: 1,
         cursor: None,
         highlight: false,
+        facets: false,
     })
 }
 

@@ -187,7 +187,13 @@ impl QueryLanguages {
     /// distribution moved, builds the prior anew. Cheap enough to run every few seconds.
     pub async fn refresh(self: &Arc<Self>, index: &SearchBackend) -> Result<(), SearchError> {
         let query = SearchQuery::count_all();
-        let counts: Vec<(String, u64)> = index.search(query).await?.languages.into_iter().collect();
+        let counts: Vec<(String, u64)> = index
+            .search(query)
+            .await?
+            .languages
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         if same_distribution(&self.choice().counts, &counts) {
             return Ok(());
         }

@@ -15,6 +15,11 @@ pub use cursor::{BadCursor, Cursor, Snapshot};
 pub use filter::{parse_filters, FilterError};
 pub use text::{Syntax, TextQuery};
 
+/// Matches a search without `facets` counts exactly; past it, the count stops (`total` becomes
+/// a lower bound) and a top page skips the documents that cannot reach it (block-max WAND on
+/// the embedded index). OpenSearch's default `track_total_hits` is the same number.
+pub const TRACK_TOTAL_HITS: u64 = 10_000;
+
 /// A metadata filter; `field` is a metadata key (dots reach into nested objects) or `lang`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Filter {
@@ -60,6 +65,9 @@ pub struct SearchQuery {
     pub size: usize,
     pub cursor: Option<Cursor>,
     pub highlight: bool,
+    /// Count every match per language, and `total` exactly: a pass over all matches, where a
+    /// plain search stops counting at 10,000 and skips what cannot make its page.
+    pub facets: bool,
 }
 
 impl SearchQuery {
@@ -75,6 +83,7 @@ impl SearchQuery {
             size: 0,
             cursor: None,
             highlight: false,
+            facets: true,
         }
     }
 
@@ -88,17 +97,40 @@ impl SearchQuery {
 /// One page of results.
 #[derive(Clone, Debug, Serialize)]
 pub struct SearchResult {
-    /// Number of documents matching the query and filters.
+    /// Number of documents matching the query and filters: exact when `total_relation` is
+    /// `eq`, a lower bound when `gte` (a search without `facets` stops counting at 10,000).
     pub total: u64,
+    pub total_relation: TotalRelation,
     pub hits: Vec<Hit>,
-    /// Matching documents per language.
-    pub languages: BTreeMap<String, u64>,
+    /// Matching documents per language; only when the search asked for `facets`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub languages: Option<BTreeMap<String, u64>>,
     /// Pass back as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
     /// The backend's own share of `took_ms`, so callers and benchmarks see Glossa's overhead:
     /// OpenSearch's `took` (the last request's, on a page that needed two); embedded, the
     /// built query run on Tantivy with its stored documents and snippets.
     pub backend_took_ms: f64,
+}
+
+/// Whether a result's `total` counts every match (`eq`) or is a lower bound (`gte`), named as
+/// OpenSearch's `hits.total.relation`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TotalRelation {
+    Eq,
+    Gte,
+}
+
+impl TotalRelation {
+    /// `Eq` when the count is exact, `Gte` otherwise.
+    pub fn exact_if(exact: bool) -> TotalRelation {
+        if exact {
+            TotalRelation::Eq
+        } else {
+            TotalRelation::Gte
+        }
+    }
 }
 
 /// One matching document.

@@ -413,7 +413,15 @@ async fn query_language_is_detected_or_given_and_generic_field_crosses_languages
         BTreeSet::from(["de-2".to_string(), "fr-2".to_string()]),
         "{berlin}"
     );
+    // Under 10,000 matches the total is exact without asking; per-language counts are asked for.
+    assert_eq!(berlin["total"], 2, "{berlin}");
+    assert_eq!(berlin["total_relation"], "eq", "{berlin}");
+    assert!(berlin.get("languages").is_none(), "{berlin}");
+    let berlin = server
+        .search(&[("q", "Berlin"), ("lang", "de"), ("facets", "true")])
+        .await;
     assert_eq!(berlin["languages"], json!({"de": 1, "fr": 1}));
+    assert_eq!(berlin["total_relation"], "eq", "{berlin}");
 
     let code = server.search(&[("q", "XJ-900")]).await;
     assert_eq!(
@@ -429,7 +437,12 @@ async fn query_language_is_detected_or_given_and_generic_field_crosses_languages
 
 async fn filters_facets_and_cursor_pagination(server: &TestServer) {
     let education = server
-        .search(&[("q", "*"), ("filter.category", "education"), ("size", "50")])
+        .search(&[
+            ("q", "*"),
+            ("filter.category", "education"),
+            ("size", "50"),
+            ("facets", "true"),
+        ])
         .await;
     let ids: BTreeSet<String> = hit_ids(&education).into_iter().collect();
     let expected: BTreeSet<String> = ["ru-1", "zh-1", "ar-1", "km-1"]

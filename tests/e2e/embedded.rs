@@ -571,7 +571,7 @@ async fn demo_loads_the_bundled_sample_and_serves_it() {
     for q in ["Menschenrechte", "人权", "свобода", "*"] {
         let answer: Value = client
             .get(format!("{url}/v1/search"))
-            .query(&[("q", q)])
+            .query(&[("q", q), ("facets", "true")])
             .send()
             .await
             .expect("search")

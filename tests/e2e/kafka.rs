@@ -217,6 +217,7 @@ fn find_record(data_dir: &Path, prefix: &str, n: usize) -> u64 {
         size: 10,
         cursor: None,
         highlight: false,
+        facets: false,
     };
     index.search(&query).expect("search").total
 }

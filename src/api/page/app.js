@@ -169,7 +169,8 @@ async function runSearch() {
   }
   const controller = new AbortController();
   search.controller = controller;
-  const params = new URLSearchParams({ q, size: String(PAGE_SIZE) });
+  // The page shows the count per language and the exact total: both need `facets`.
+  const params = new URLSearchParams({ q, size: String(PAGE_SIZE), facets: "true" });
   if (search.lang) params.set("lang", search.lang);
   filterParams(params);
   const cursor = search.cursors[search.page];

@@ -1,13 +1,16 @@
-//! Collectors: a top-N that starts after a cursor (cheap deep pagination), and language facets.
+//! Collectors: a top-N that starts after a cursor (cheap deep pagination) and prunes once the
+//! total is counted far enough, and language facets.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
-use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::query::{Scorer, Weight};
+use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader};
 
-use crate::search::Cursor;
+use crate::search::{Cursor, TRACK_TOTAL_HITS};
 
 /// Sort key of a hit: score, then id hash, both descending.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -33,11 +36,19 @@ pub struct Entry {
     pub id_hash: u64,
 }
 
-/// Keeps the best `size` hits that sort after the cursor: memory O(size) however deep the page.
+/// How far apart, relative to the score, two summations of the same document's term scores may
+/// land: pruning adds them in an order that depends on what it skipped, so scores near a
+/// decision are recomputed in one fixed order before they are compared.
+const SCORE_SLACK: f32 = 1e-4;
+
+/// Keeps the best `size` hits that sort after the cursor: memory O(size) however deep the page,
+/// and, once [`TRACK_TOTAL_HITS`] matches are counted, only the documents that can still make
+/// the page are scored.
 pub struct TopAfter {
     size: usize,
     after: Option<Key>,
     id_hash_field: String,
+    counted: AtomicU64,
 }
 
 impl TopAfter {
@@ -47,6 +58,18 @@ impl TopAfter {
             size,
             after: cursor.map(|c| Key(c.score, c.id_hash)),
             id_hash_field: id_hash_field.to_string(),
+            counted: AtomicU64::new(0),
+        }
+    }
+
+    /// After a search: the matches counted, and whether that is all of them (`false` once the
+    /// count reached [`TRACK_TOTAL_HITS`]).
+    pub fn total(&self) -> (u64, bool) {
+        let counted = self.counted.load(AtomicOrdering::Relaxed);
+        if counted >= TRACK_TOTAL_HITS {
+            (TRACK_TOTAL_HITS, false)
+        } else {
+            (counted, true)
         }
     }
 }
@@ -57,6 +80,66 @@ pub struct TopAfterSegment {
     size: usize,
     after: Option<Key>,
     heap: BinaryHeap<Reverse<(Key, DocId)>>,
+}
+
+/// The slack around `score` within which a pruned sum may differ from the fixed-order one.
+fn slack(score: Score) -> Score {
+    score.abs() * SCORE_SLACK + f32::EPSILON
+}
+
+impl TopAfterSegment {
+    /// The page's lowest score once it is full.
+    fn lowest(&self) -> Option<Score> {
+        if self.heap.len() < self.size {
+            return None;
+        }
+        self.heap.peek().map(|Reverse((min, _))| min.0)
+    }
+
+    /// The score under which pruning may skip a document: below the full page's lowest by more
+    /// than the slack, or anything while every match is still being counted.
+    fn threshold(&self, counting: bool) -> Score {
+        if counting {
+            return Score::MIN;
+        }
+        if self.size == 0 {
+            return Score::MAX;
+        }
+        self.lowest()
+            .map_or(Score::MIN, |lowest| lowest - slack(lowest))
+    }
+
+    /// Considers `doc`, whose pruned score is `rough`; `exact` gives its fixed-order score.
+    fn offer(&mut self, doc: DocId, rough: Score, exact: &mut dyn FnMut(DocId) -> Option<Score>) {
+        if self.size == 0 {
+            return;
+        }
+        // Most documents of a broad query score below a full page's lowest, or above where the
+        // cursor's page ended: skip them before the exact score and the id hash.
+        if self
+            .lowest()
+            .is_some_and(|lowest| rough < lowest - slack(lowest))
+        {
+            return;
+        }
+        if self
+            .after
+            .is_some_and(|after| rough > after.0 + slack(after.0))
+        {
+            return;
+        }
+        let score = exact(doc).unwrap_or(rough);
+        let key = Key(score, self.id_hashes.first(doc).unwrap_or(0));
+        if self.after.is_some_and(|after| key >= after) {
+            return;
+        }
+        if self.heap.len() < self.size {
+            self.heap.push(Reverse((key, doc)));
+        } else if self.heap.peek().is_some_and(|Reverse((min, _))| key > *min) {
+            self.heap.pop();
+            self.heap.push(Reverse((key, doc)));
+        }
+    }
 }
 
 impl Collector for TopAfter {
@@ -81,6 +164,52 @@ impl Collector for TopAfter {
         true
     }
 
+    /// Counts every match until [`TRACK_TOTAL_HITS`] are counted (across segments searched in
+    /// parallel), then lets the query skip what cannot make the page. A score that decides
+    /// anything is recomputed by a second scorer that adds the terms in a fixed order, so the
+    /// same document scores the same on every page of a cursor.
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Vec<Entry>> {
+        let mut page = self.for_segment(segment, reader)?;
+        let alive = reader.alive_bitset();
+        let mut fixed_order: Option<Box<dyn Scorer>> = None;
+        let mut failed = None;
+        let mut exact = |doc: DocId| -> Option<Score> {
+            if fixed_order.is_none() {
+                match weight.scorer(reader, 1.0) {
+                    Ok(scorer) => fixed_order = Some(scorer),
+                    Err(e) => {
+                        failed = Some(e);
+                        return None;
+                    }
+                }
+            }
+            let scorer = fixed_order.as_mut()?;
+            // Offered documents only ever ascend within a segment, as seek requires.
+            (scorer.seek(doc) == doc).then(|| scorer.score())
+        };
+        let mut counting = self.counted.load(AtomicOrdering::Relaxed) < TRACK_TOTAL_HITS;
+        weight.for_each_pruning(Score::MIN, reader, &mut |doc, score| {
+            if alive.is_some_and(|alive| alive.is_deleted(doc)) {
+                return page.threshold(counting);
+            }
+            if counting {
+                counting =
+                    self.counted.fetch_add(1, AtomicOrdering::Relaxed) + 1 < TRACK_TOTAL_HITS;
+            }
+            page.offer(doc, score, &mut exact);
+            page.threshold(counting)
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        Ok(page.harvest())
+    }
+
     fn merge_fruits(&self, fruits: Vec<Vec<Entry>>) -> tantivy::Result<Vec<Entry>> {
         let mut all: Vec<Entry> = fruits.into_iter().flatten().collect();
         all.sort_by_key(|e| Reverse(Key(e.score, e.id_hash)));
@@ -92,33 +221,10 @@ impl Collector for TopAfter {
 impl SegmentCollector for TopAfterSegment {
     type Fruit = Vec<Entry>;
 
+    /// Only reached when this collector is combined with others (its own `collect_segment`
+    /// prunes): every match is scored in one order then.
     fn collect(&mut self, doc: DocId, score: Score) {
-        if self.size == 0 {
-            return;
-        }
-        // Most documents of a broad query score below a full page's lowest, or above where the
-        // cursor's page ended: skip them before reading their id hash.
-        if self.heap.len() >= self.size
-            && self
-                .heap
-                .peek()
-                .is_some_and(|Reverse((min, _))| score < min.0)
-        {
-            return;
-        }
-        if self.after.is_some_and(|after| score > after.0) {
-            return;
-        }
-        let key = Key(score, self.id_hashes.first(doc).unwrap_or(0));
-        if self.after.is_some_and(|after| key >= after) {
-            return;
-        }
-        if self.heap.len() < self.size {
-            self.heap.push(Reverse((key, doc)));
-        } else if self.heap.peek().is_some_and(|Reverse((min, _))| key > *min) {
-            self.heap.pop();
-            self.heap.push(Reverse((key, doc)));
-        }
+        self.offer(doc, score, &mut |_| None);
     }
 
     fn harvest(self) -> Vec<Entry> {

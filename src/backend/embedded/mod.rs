@@ -22,7 +22,7 @@ use tantivy::{
 
 use crate::record::Document;
 use crate::search::cursor::{digest_all, Cursor, Snapshot, FOREIGN_CURSOR};
-use crate::search::{Hit, SearchQuery, SearchResult, StoredDocument};
+use crate::search::{Hit, SearchQuery, SearchResult, StoredDocument, TotalRelation};
 
 pub use schema::Fields;
 
@@ -300,9 +300,17 @@ impl EmbeddedIndex {
                 )
             }
         };
-        let facets = collect::LanguageFacets::new(schema::LANG_FIELD);
-        let (total, (languages, mut page)) =
-            searcher.search(&built.query, &(tantivy::collector::Count, (facets, top)))?;
+        let mut page = searcher.search(&built.query, &top)?;
+        let (mut total, mut total_exact) = top.total();
+        let mut languages = None;
+        if request.facets {
+            // Every match once more, unscored: the exact total and the per-language counts.
+            let facets = collect::LanguageFacets::new(schema::LANG_FIELD);
+            let (count, counted) =
+                searcher.search(&built.query, &(tantivy::collector::Count, facets))?;
+            (total, total_exact) = (count as u64, true);
+            languages = Some(counted);
+        }
         let (served, digest) = match start {
             Start::Top => (0, 0),
             Start::After(cursor) => (cursor.served, cursor.digest),
@@ -341,7 +349,8 @@ impl EmbeddedIndex {
             _ => None,
         };
         Ok(SearchResult {
-            total: total as u64,
+            total,
+            total_relation: TotalRelation::exact_if(total_exact),
             hits,
             languages,
             next_cursor,

@@ -67,13 +67,20 @@ pub fn build(
     let language_fields: Vec<Field> = searched.iter().map(|(field, _)| *field).collect();
     searched.push((fields.generic, 1.0));
     let text_query = text_query(index, &searched, &request.query)?;
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.box_clone())];
-    for filter in &request.filters {
-        let query = filter_query(fields, filter)?;
-        clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0))));
-    }
+    // Without filters the text query runs as built: wrapped, a flat union of terms would hide
+    // from the block-max WAND pruning that top hits rely on.
+    let query = if request.filters.is_empty() {
+        text_query.box_clone()
+    } else {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.box_clone())];
+        for filter in &request.filters {
+            let query = filter_query(fields, filter)?;
+            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0))));
+        }
+        Box::new(BooleanQuery::new(clauses))
+    };
     Ok(Built {
-        query: Box::new(BooleanQuery::new(clauses)),
+        query,
         text_query,
         language_fields,
     })
@@ -92,6 +99,12 @@ fn text_query(
     let mut analyzed = Vec::with_capacity(searched.len());
     for (field, boost) in searched {
         analyzed.push((*field, *boost, index.tokenizer_for_field(*field)?));
+    }
+    if parts
+        .iter()
+        .all(|part| part.occur == text::Occur::Should && !part.phrase)
+    {
+        return Ok(term_union(&mut analyzed, parts));
     }
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for part in parts {
@@ -137,6 +150,51 @@ fn text_query(
     )))
 }
 
+/// Optional words only (the natural-language default): every field's analyzed terms as one
+/// flat disjunction of (boosted) term queries. It matches and scores exactly as the per-part,
+/// per-field nesting (scores add up either way), and a flat union of terms is the shape
+/// Tantivy's block-max WAND prunes: a top-10 skips the blocks of documents that cannot reach
+/// it instead of scoring every match.
+fn term_union(
+    analyzed: &mut [(Field, f64, tantivy::tokenizer::TextAnalyzer)],
+    parts: &[Part],
+) -> Box<dyn Query> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for part in parts {
+        for (field, boost, analyzer) in analyzed.iter_mut() {
+            for term in part_terms(*field, analyzer, &part.text) {
+                let query: Box<dyn Query> =
+                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+                let query: Box<dyn Query> = if *boost == 1.0 {
+                    query
+                } else {
+                    Box::new(BoostQuery::new(query, *boost as f32))
+                };
+                clauses.push((Occur::Should, query));
+            }
+        }
+    }
+    if clauses.is_empty() {
+        // Nothing but punctuation or stop words: a valid query that matches nothing.
+        return Box::new(EmptyQuery);
+    }
+    Box::new(BooleanQuery::with_minimum_required_clauses(clauses, 1))
+}
+
+/// The distinct terms a field's analyzer makes of `text`, sorted.
+fn part_terms(
+    field: Field,
+    analyzer: &mut tantivy::tokenizer::TextAnalyzer,
+    text: &str,
+) -> Vec<Term> {
+    let mut terms = Vec::new();
+    let mut stream = analyzer.token_stream(text);
+    stream.process(&mut |token| terms.push(Term::from_field_text(field, &token.text)));
+    terms.sort();
+    terms.dedup();
+    terms
+}
+
 /// One part on one field: its analyzed terms OR-ed (AND-ed when required), or a phrase.
 /// `None` when the field's analyzer keeps nothing of the text (stop words, punctuation).
 fn field_query(
@@ -144,15 +202,15 @@ fn field_query(
     analyzer: &mut tantivy::tokenizer::TextAnalyzer,
     part: &Part,
 ) -> Option<Box<dyn Query>> {
-    let mut tokens: Vec<(usize, Term)> = Vec::new();
-    let mut stream = analyzer.token_stream(&part.text);
-    stream.process(&mut |token| {
-        tokens.push((token.position, Term::from_field_text(field, &token.text)));
-    });
     let term_query = |term: Term| -> Box<dyn Query> {
         Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
     };
     if part.phrase {
+        let mut tokens: Vec<(usize, Term)> = Vec::new();
+        let mut stream = analyzer.token_stream(&part.text);
+        stream.process(&mut |token| {
+            tokens.push((token.position, Term::from_field_text(field, &token.text)));
+        });
         let first = tokens.first()?.0;
         if tokens.len() == 1 {
             return tokens.pop().map(|(_, term)| term_query(term));
@@ -163,9 +221,7 @@ fn field_query(
             .collect();
         return Some(Box::new(PhraseQuery::new_with_offset(offsets)));
     }
-    let mut terms: Vec<Term> = tokens.into_iter().map(|(_, term)| term).collect();
-    terms.sort();
-    terms.dedup();
+    let mut terms = part_terms(field, analyzer, &part.text);
     let occur = if part.occur == text::Occur::Must {
         Occur::Must
     } else {

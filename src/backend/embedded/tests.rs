@@ -7,6 +7,7 @@ use super::*;
 use crate::decode::Decoder;
 use crate::record::LangMethod;
 use crate::search::text::{Syntax, TextQuery};
+use crate::search::{TotalRelation, TRACK_TOTAL_HITS};
 
 const DOCS: &[(&str, &str, &str)] = &[
     (
@@ -68,6 +69,7 @@ fn request(text: &str, syntax: Syntax, langs: Vec<&'static str>) -> Option<Searc
         size: 10,
         cursor: None,
         highlight: true,
+        facets: false,
     })
 }
 
@@ -238,4 +240,108 @@ fn a_dropped_snapshot_is_rechecked_and_expires_only_when_served_hits_changed() {
         }
         other => panic!("expected an expired cursor, got {other:?}"),
     }
+}
+
+#[test]
+fn past_the_counted_total_pruned_pages_still_serve_every_match_once_in_score_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let index = EmbeddedIndex::open(dir.path(), vec!["body".into()]).expect("index opens");
+    let mut writer = index.writer(16 << 20).expect("writer");
+    // 50,000 documents in five segments, of 37 texts that all hold some of the query's words,
+    // in counts and lengths that spread their scores. Each score is shared by over a thousand
+    // documents, so every page ends inside a tie that only the id hash orders, and identical
+    // documents must score identically however pruning summed them.
+    let words = ["river", "storm", "garden", "walking", "house"];
+    let mut matching = 0u64;
+    let mut docs = Vec::new();
+    for n in 0..50_000u64 {
+        let text = n % 37;
+        let mut body = String::new();
+        for (w, word) in words.iter().enumerate() {
+            let times = (text / 3u64.pow(w as u32 % 3) + w as u64) % 4;
+            for _ in 0..times {
+                body.push_str(word);
+                body.push(' ');
+            }
+        }
+        if body
+            .split_whitespace()
+            .any(|w| ["river", "storm", "garden"].contains(&w))
+        {
+            matching += 1;
+        }
+        body.push_str(&"filler ".repeat((text % 9) as usize));
+        body.push_str("end");
+        docs.push((format!("doc-{n}"), body));
+    }
+    for chunk in docs.chunks(10_000) {
+        let chunk: Vec<(&str, &'static str, &str)> = chunk
+            .iter()
+            .map(|(id, body)| (id.as_str(), "en", body.as_str()))
+            .collect();
+        add(&index, &mut writer, &chunk);
+    }
+    assert!(matching > TRACK_TOTAL_HITS, "the test needs more matches");
+    let search = |size: usize, cursor: Option<String>, facets: bool| {
+        let mut request =
+            request("rivers storm gardens", Syntax::Natural, vec!["en"]).expect("valid query");
+        request.size = size;
+        request.highlight = false;
+        request.facets = facets;
+        request.cursor = cursor.map(|c| Cursor::decode(&c).expect("own cursor"));
+        index.search(&request).expect("search")
+    };
+
+    let first = search(10, None, false);
+    assert_eq!(
+        (first.total, first.total_relation),
+        (TRACK_TOTAL_HITS, TotalRelation::Gte)
+    );
+    assert!(first.languages.is_none(), "facets were not asked for");
+    let counted = search(10, None, true);
+    assert_eq!(
+        (counted.total, counted.total_relation),
+        (matching, TotalRelation::Eq)
+    );
+    assert_eq!(
+        counted.languages,
+        Some([("en".to_string(), matching)].into())
+    );
+    let first_ids: Vec<&str> = first.hits.iter().map(|h| h.id.as_str()).collect();
+    let counted_ids: Vec<&str> = counted.hits.iter().map(|h| h.id.as_str()).collect();
+    assert_eq!(first_ids, counted_ids);
+
+    let mut served: Vec<(f32, u64, String)> = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = search(500, cursor, false);
+        served.extend(
+            page.hits
+                .iter()
+                .map(|h| (h.score, schema::id_hash(&h.id), h.id.clone())),
+        );
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(served.len() as u64, matching, "every match, once");
+    let distinct: std::collections::BTreeSet<&str> =
+        served.iter().map(|(_, _, id)| id.as_str()).collect();
+    assert_eq!(distinct.len(), served.len(), "no match served twice");
+    assert!(
+        served
+            .windows(2)
+            .all(|w| (w[0].0, w[0].1) > (w[1].0, w[1].1)),
+        "pages sort by score, then id hash, descending"
+    );
+    let paged_ids: Vec<&str> = served
+        .iter()
+        .take(10)
+        .map(|(_, _, id)| id.as_str())
+        .collect();
+    assert_eq!(
+        paged_ids, first_ids,
+        "a page of 500 starts as the page of 10"
+    );
 }

@@ -25,7 +25,10 @@ use crate::backend::SearchError;
 use crate::route::{language_field, GENERIC_FIELD};
 use crate::search::cursor::{digest_all, Cursor, Snapshot, FOREIGN_CURSOR, MAX_RECHECK_HITS};
 use crate::search::text::{Occur, Part};
-use crate::search::{Condition, Filter, Hit, SearchQuery, SearchResult, StoredDocument, TextQuery};
+use crate::search::{
+    Condition, Filter, Hit, SearchQuery, SearchResult, StoredDocument, TextQuery, TotalRelation,
+    TRACK_TOTAL_HITS,
+};
 
 /// How much more a match in the query language's own field counts than a generic match, when
 /// the language is certain; scaled down with the detector's confidence like the embedded
@@ -309,10 +312,11 @@ impl OpenSearchSearch {
                         Some((b["key"].as_str()?.to_string(), b["doc_count"].as_u64()?))
                     })
                     .collect::<BTreeMap<_, _>>()
-            })
-            .unwrap_or_default();
+            });
+        let total = &answer["hits"]["total"];
         Ok(SearchResult {
-            total: answer["hits"]["total"]["value"].as_u64().unwrap_or(0),
+            total: total["value"].as_u64().unwrap_or(0),
+            total_relation: TotalRelation::exact_if(total["relation"] != "gte"),
             hits: hits.iter().map(hit).collect(),
             languages,
             next_cursor,
@@ -397,11 +401,16 @@ fn request_body(query: &SearchQuery, filterable: &BTreeSet<String>) -> Result<Va
         .collect::<Result<Vec<_>, _>>()?;
     let mut body = json!({
         "size": query.size,
-        "track_total_hits": true,
         "query": {"bool": {"must": [text_query], "filter": filters}},
         "sort": [{"_score": "desc"}, {"id_hash": "desc"}],
-        "aggs": {"languages": {"terms": {"field": "lang", "size": 200}}},
     });
+    if query.facets {
+        body["track_total_hits"] = json!(true);
+        body["aggs"] = json!({"languages": {"terms": {"field": "lang", "size": 200}}});
+    } else {
+        // The embedded backend's bound too: the same `total` and `total_relation` from both.
+        body["track_total_hits"] = json!(TRACK_TOTAL_HITS);
+    }
     if query.highlight {
         let mut fields = Map::new();
         for field in language_fields
