@@ -200,6 +200,8 @@ def search_latency(args, titles, binary=None, facets=False):
             if i >= 20:  # the first searches warm caches and the query-language prior
                 client.append(elapsed)
                 backend.append(json.loads(body).get("backend_took_ms", 0.0))
+        if not client:
+            return {"errors": errors}  # e.g. an older build that does not know `facets`
         q = lambda xs, p: statistics.quantiles(xs, n=100)[p - 1] if len(xs) > 1 else float("nan")
         return {"p50_ms": round(statistics.median(client), 2), "p99_ms": round(q(client, 99), 2),
                 "backend_p50_ms": round(statistics.median(backend), 2), "errors": errors}

@@ -3,7 +3,8 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap};
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering as AtomicOrdering};
+use std::sync::Arc;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
@@ -48,7 +49,31 @@ pub struct TopAfter {
     size: usize,
     after: Option<Key>,
     id_hash_field: String,
+    shared: Arc<Shared>,
+}
+
+/// What the segments of one search, collected in parallel, tell each other.
+#[derive(Default)]
+struct Shared {
+    /// Matches counted so far, up to [`TRACK_TOTAL_HITS`] (a few over when segments race).
     counted: AtomicU64,
+    /// The highest lowest score of any segment's full page, as f32 bits (scores are never
+    /// negative, so the bits order as the numbers): the whole page's lowest score can only be
+    /// higher, so every segment may skip what scores below it.
+    floor: AtomicU32,
+}
+
+impl Shared {
+    fn floor(&self) -> Score {
+        Score::from_bits(self.floor.load(AtomicOrdering::Relaxed))
+    }
+
+    fn raise_floor(&self, score: Score) {
+        if score > 0.0 {
+            self.floor
+                .fetch_max(score.to_bits(), AtomicOrdering::Relaxed);
+        }
+    }
 }
 
 impl TopAfter {
@@ -58,14 +83,14 @@ impl TopAfter {
             size,
             after: cursor.map(|c| Key(c.score, c.id_hash)),
             id_hash_field: id_hash_field.to_string(),
-            counted: AtomicU64::new(0),
+            shared: Arc::default(),
         }
     }
 
     /// After a search: the matches counted, and whether that is all of them (`false` once the
     /// count reached [`TRACK_TOTAL_HITS`]).
     pub fn total(&self) -> (u64, bool) {
-        let counted = self.counted.load(AtomicOrdering::Relaxed);
+        let counted = self.shared.counted.load(AtomicOrdering::Relaxed);
         if counted >= TRACK_TOTAL_HITS {
             (TRACK_TOTAL_HITS, false)
         } else {
@@ -80,6 +105,7 @@ pub struct TopAfterSegment {
     size: usize,
     after: Option<Key>,
     heap: BinaryHeap<Reverse<(Key, DocId)>>,
+    shared: Arc<Shared>,
 }
 
 /// The slack around `score` within which a pruned sum may differ from the fixed-order one.
@@ -88,12 +114,19 @@ fn slack(score: Score) -> Score {
 }
 
 impl TopAfterSegment {
-    /// The page's lowest score once it is full.
+    /// The score a hit needs to make the page: this segment's lowest once its page is full,
+    /// or another segment's if higher.
     fn lowest(&self) -> Option<Score> {
-        if self.heap.len() < self.size {
-            return None;
+        let own = if self.heap.len() < self.size {
+            None
+        } else {
+            self.heap.peek().map(|Reverse((min, _))| min.0)
+        };
+        let floor = self.shared.floor();
+        match own {
+            Some(own) => Some(own.max(floor)),
+            None => (floor > 0.0).then_some(floor),
         }
-        self.heap.peek().map(|Reverse((min, _))| min.0)
     }
 
     /// The score under which pruning may skip a document: below the full page's lowest by more
@@ -138,6 +171,13 @@ impl TopAfterSegment {
         } else if self.heap.peek().is_some_and(|Reverse((min, _))| key > *min) {
             self.heap.pop();
             self.heap.push(Reverse((key, doc)));
+        } else {
+            return;
+        }
+        if self.heap.len() == self.size {
+            if let Some(Reverse((min, _))) = self.heap.peek() {
+                self.shared.raise_floor(min.0);
+            }
         }
     }
 }
@@ -157,6 +197,7 @@ impl Collector for TopAfter {
             size: self.size,
             after: self.after,
             heap: BinaryHeap::with_capacity(self.size + 1),
+            shared: Arc::clone(&self.shared),
         })
     }
 
@@ -192,14 +233,14 @@ impl Collector for TopAfter {
             // Offered documents only ever ascend within a segment, as seek requires.
             (scorer.seek(doc) == doc).then(|| scorer.score())
         };
-        let mut counting = self.counted.load(AtomicOrdering::Relaxed) < TRACK_TOTAL_HITS;
+        let mut counting = self.shared.counted.load(AtomicOrdering::Relaxed) < TRACK_TOTAL_HITS;
         weight.for_each_pruning(Score::MIN, reader, &mut |doc, score| {
             if alive.is_some_and(|alive| alive.is_deleted(doc)) {
                 return page.threshold(counting);
             }
             if counting {
-                counting =
-                    self.counted.fetch_add(1, AtomicOrdering::Relaxed) + 1 < TRACK_TOTAL_HITS;
+                counting = self.shared.counted.fetch_add(1, AtomicOrdering::Relaxed) + 1
+                    < TRACK_TOTAL_HITS;
             }
             page.offer(doc, score, &mut exact);
             page.threshold(counting)
