@@ -96,6 +96,37 @@ def segments(data):
         return 0
 
 
+def backend_args(args):
+    """The glossa flags of the backend under test: embedded (none) or the cluster's index."""
+    if not args.opensearch:
+        return []
+    return ["--backend", "opensearch", "--opensearch-urls", args.opensearch,
+            "--opensearch-index", args.opensearch_index]
+
+
+def opensearch_get(args, path):
+    url = urllib.parse.urlparse(args.opensearch.split(",")[0])
+    conn = http.client.HTTPConnection(url.hostname, url.port or 9200, timeout=60)
+    conn.request("GET", path)
+    response = conn.getresponse()
+    return json.loads(response.read())
+
+
+def index_bytes(args):
+    """Bytes of the index: the data directory's, or on OpenSearch the primaries' store."""
+    if not args.opensearch:
+        return dir_bytes(args.data)
+    stats = opensearch_get(args, f"/{args.opensearch_index}/_stats/store")
+    return stats["_all"]["primaries"]["store"]["size_in_bytes"]
+
+
+def index_segments(args):
+    if not args.opensearch:
+        return segments(args.data)
+    stats = opensearch_get(args, f"/{args.opensearch_index}/_stats/segments")
+    return stats["_all"]["primaries"]["segments"]["count"]
+
+
 def child_of(pid):
     """The first child of `pid` (glossa under /usr/bin/time), waiting up to 10 s for it."""
     for _ in range(100):
@@ -115,7 +146,7 @@ def ingest(args, stage, slice_path, records, timeline):
     time_out = os.path.join(args.dir, "stage.time")
     log = open(os.path.join(args.dir, f"ingest-{stage}.log"), "w")
     cmd = ["/usr/bin/time", "-f", "cpu_seconds=%U+%S peak_rss_kb=%M", "-o", time_out,
-           args.bin, "--data-dir", args.data, "ingest", slice_path]
+           args.bin, "--data-dir", args.data, *backend_args(args), "ingest", slice_path]
     started = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True,
                             env={**os.environ, "RUST_LOG": "info"})
@@ -143,7 +174,7 @@ def ingest(args, stage, slice_path, records, timeline):
         timeline.write("\t".join(str(x) for x in (
             stage, round(now - started, 1), args.before + int((pos or 0) / mean),
             round(rate) if rate is not None else "", st["VmRSS"], st["RssAnon"], st["RssFile"],
-            dir_bytes(args.data), segments(args.data))) + "\n")
+            index_bytes(args), index_segments(args))) + "\n")
         timeline.flush()
     out, _ = proc.communicate()
     wall = time.monotonic() - started
@@ -168,7 +199,8 @@ def ingest(args, stage, slice_path, records, timeline):
 def search_latency(args, titles, binary=None, facets=False):
     """p50/p99 (ms) of client latency and backend_took_ms over `titles`, one at a time."""
     log = open(os.path.join(args.dir, "serve.log"), "w")
-    server = subprocess.Popen([binary or args.bin, "--data-dir", args.data, "serve", "--listen",
+    server = subprocess.Popen([binary or args.bin, "--data-dir", args.data, *backend_args(args),
+                               "serve", "--listen",
                                f"127.0.0.1:{args.port}"], stdout=log, stderr=log,
                               env={**os.environ, "RUST_LOG": "warn"})
     try:
@@ -222,6 +254,10 @@ def main():
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--interval", type=float, default=10.0)
     parser.add_argument("--port", type=int, default=18091)
+    parser.add_argument("--opensearch", metavar="URLS",
+                        help="ingest into and search this OpenSearch cluster instead of the "
+                             "embedded index (bytes are the primaries' store)")
+    parser.add_argument("--opensearch-index", default="glossa-scale")
     parser.add_argument("--search-only", metavar="BIN,BIN,...",
                         help="no ingest: search the index already in --dir with each binary in "
                              "turn, twice over, plainly and with facets=true (compares builds)")
@@ -256,10 +292,10 @@ def main():
         row = ingest(args, stage, slice_path, size - before, timeline)
         os.remove(slice_path)
         row["documents"] = size
-        index = dir_bytes(args.data)
+        index = index_bytes(args)
         row["index_mb"] = round(index / 2**20)
         row["bytes_per_doc"] = round(index / size)
-        row["segments"] = segments(args.data)
+        row["segments"] = index_segments(args)
         row.update(search_latency(args, titles))
         rows.append(row)
         before = size

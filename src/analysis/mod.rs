@@ -96,10 +96,12 @@ pub fn analyzer_for(spec: &LanguageSpec) -> TextAnalyzer {
 }
 
 /// The language-agnostic analyzer: word boundaries for every script (CJK/SEA segmented),
-/// lowercase, ASCII folding; no stop words, no stemming.
+/// lowercase, elided articles of every language removed, ASCII folding; no stop words, no
+/// stemming.
 pub fn generic_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(WordTokenizer::new())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+        .filter(Elision::new(elision::ELIDED_IN_ANY_LANGUAGE))
         .filter(StripDiacritics)
         .filter(AsciiFoldingFilter)
         .build()

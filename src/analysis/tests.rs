@@ -73,6 +73,19 @@ fn elided_articles_are_removed() {
 }
 
 #[test]
+fn the_generic_field_drops_elided_articles_of_every_language() {
+    // Found by a search for the bare word whatever language field the query went to.
+    assert_eq!(
+        terms(GENERIC_TOKENIZER, "dell'applicazione l’homme d'accord"),
+        ["applicazione", "homme", "accord"]
+    );
+    assert_eq!(
+        terms(GENERIC_TOKENIZER, "don't o'clock aujourd'hui"),
+        ["don't", "o'clock", "aujourd'hui"]
+    );
+}
+
+#[test]
 fn spanish_inflections_share_a_term() {
     assert_conflated("glossa_es", &["canción", "canciones"]);
     assert_conflated("glossa_es", &["corriendo", "correr", "corre"]);
