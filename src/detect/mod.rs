@@ -36,6 +36,7 @@
 
 mod learned;
 mod ngram;
+mod pages;
 mod prior;
 mod sample;
 pub(crate) mod script;
@@ -394,6 +395,8 @@ impl Detector {
                 }
             }
         }
+        // Building read every model; detection reads back only what texts need.
+        pages::release_executable_pages();
         Ok(Detector {
             close,
             min_confidence: cfg.min_confidence,
