@@ -36,7 +36,6 @@
 
 mod learned;
 mod ngram;
-mod pages;
 mod prior;
 mod sample;
 pub(crate) mod script;
@@ -395,8 +394,6 @@ impl Detector {
                 }
             }
         }
-        // Building read every model; detection reads back only what texts need.
-        pages::release_executable_pages();
         Ok(Detector {
             close,
             min_confidence: cfg.min_confidence,
