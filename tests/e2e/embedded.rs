@@ -921,12 +921,7 @@ fn plan_measures_the_sample_as_an_ingest_of_it_stores_it_and_leaves_nothing_behi
     // What plan measured per document is what ingesting the same records stores.
     let per_doc = plan_figure(&report, "Sample:");
     assert_eq!(per_doc, 744.0, "{report}");
-    let bytes_per_doc = report
-        .lines()
-        .find(|l| l.contains("bytes per document on disk (embedded)"))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|w| w.parse::<f64>().ok())
-        .unwrap_or_else(|| panic!("no bytes per document in:\n{report}"));
+    let bytes_per_doc = plan_figure(&report, "bytes per document on disk (embedded)");
     let ingested = dir.path().join("ingested");
     let status = glossa()
         .args([
