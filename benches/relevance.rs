@@ -133,7 +133,7 @@ async fn glossa_ranks(
         .expect("bind loopback");
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(service.serve(listener, async {
+    let server = tokio::spawn(glossa::api::serve(service, listener, async {
         let _ = stopped.await;
     }));
     let client = reqwest::Client::new();

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: unit tests, end-to-end tests (real binary, real HTTP, the embedded
-# index, a real 3-node OpenSearch 2.19.6 cluster, a secured OpenSearch node (the real security
-# plugin: HTTPS, basic auth), a real Apache Kafka 4.4 broker and a real S3-protocol server
-# (s3s-fs), all on loopback), doc tests, the dependency policy (scripts/deny.sh, cargo-deny
-# installed on first use), the alert rules and dashboard (scripts/check-ops.sh, promtool from
-# Debian's package on first use), builds the benchmarks so they cannot rot, and last the search
-# page in a real browser (scripts/browser-test.sh: headless Chromium and chromedriver from
-# Debian's packages, apt-get installed if missing, driven by a pinned selenium in a venv under
-# ~/.cache/glossa, against the release binary in demo mode). Release mode, because language
-# detection in debug builds is too slow to exercise realistically.
+# Runs the whole test suite: the module layering check (scripts/check-layers.py), unit tests,
+# end-to-end tests (real binary, real HTTP, the embedded index, a real 3-node OpenSearch 2.19.6
+# cluster, a secured OpenSearch node (the real security plugin: HTTPS, basic auth), a real Apache
+# Kafka 4.4 broker and a real S3-protocol server (s3s-fs), all on loopback), doc tests, the
+# dependency policy (scripts/deny.sh, cargo-deny installed on first use), the alert rules and
+# dashboard (scripts/check-ops.sh, promtool from Debian's package on first use), builds the
+# benchmarks so they cannot rot, and last the search page in a real browser
+# (scripts/browser-test.sh: headless Chromium and chromedriver from Debian's packages, apt-get
+# installed if missing, driven by a pinned selenium in a venv under ~/.cache/glossa, against the
+# release binary in demo mode). Release mode, because language detection in debug builds is too
+# slow to exercise realistically.
 #
 # Services: scripts/opensearch/cluster.sh and scripts/kafka/kafka.sh fetch OpenSearch and Kafka
 # from Maven Central on first use, scripts/s3/s3.sh builds s3s-fs from crates.io on first use (all
@@ -46,6 +47,9 @@ cleanup() {
   rm -f "$os_settings"
 }
 trap cleanup EXIT
+
+echo "== module layering (no import cycles among src/ modules; README, Architecture)"
+python3 scripts/check-layers.py
 
 echo "== dependency policy (cargo-deny: licences, bans, sources; deny.toml)"
 # Every crate of Cargo.lock, for every platform, must be in the local cache for the offline check.

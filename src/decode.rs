@@ -69,7 +69,7 @@ impl DecodeError {
 
     /// Builds the dead-letter entry for `raw`.
     pub fn into_rejection(self, raw: &RawRecord) -> Rejection {
-        let keep = crate::dlq::MAX_RAW_BYTES;
+        let keep = crate::record::MAX_RAW_BYTES;
         let kept = &raw.bytes[..raw.bytes.len().min(keep)];
         Rejection {
             position: raw.position.clone(),
@@ -359,12 +359,12 @@ mod tests {
         assert_eq!((letter.raw.as_str(), letter.truncated), ("{oops", false));
         let huge = RawRecord {
             position,
-            bytes: vec![b'a'; crate::dlq::MAX_RAW_BYTES + 10],
+            bytes: vec![b'a'; crate::record::MAX_RAW_BYTES + 10],
             id_from_position: false,
             delete: false,
         };
         let letter = DecodeError::TooLarge { size: 0, limit: 0 }.into_rejection(&huge);
-        assert_eq!(letter.raw.len(), crate::dlq::MAX_RAW_BYTES);
+        assert_eq!(letter.raw.len(), crate::record::MAX_RAW_BYTES);
         assert!(letter.truncated);
     }
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use crate::backend::{SearchBackend, SearchError};
 use crate::pipeline::{Outcome, PipelineError, PipelineHandle};
+use crate::query_language::{self, QueryLanguage, QueryLanguages};
 use crate::record::RawRecord;
-use crate::search::language::{self, QueryLanguage, QueryLanguages};
 use crate::search::{Cursor, Filter, SearchQuery, Syntax, TextQuery};
 
 /// Ids read per search page while collecting the matches.
@@ -68,9 +68,9 @@ impl Plan {
         }
         let query_language = match selection.lang.as_deref().map(str::trim) {
             Some(code) if !code.is_empty() => {
-                language::given(languages.router(), code).map_err(DeleteError::Query)?
+                query_language::given(languages.router(), code).map_err(DeleteError::Query)?
             }
-            _ if parsed == TextQuery::All => language::undetermined(),
+            _ if parsed == TextQuery::All => query_language::undetermined(),
             _ => {
                 // The same prior a search would have now.
                 languages.refresh(index).await?;

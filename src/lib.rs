@@ -3,28 +3,30 @@
 //! The pipeline is the architecture: `source -> decode -> detect -> route -> batch -> sink ->
 //! acknowledge`. Each stage has its own module so later backends and sources plug into the same seams.
 
-pub mod analysis;
+pub(crate) mod analysis;
 pub mod api;
 pub mod auth;
 pub mod backend;
+mod batch;
 pub mod config;
 pub mod decode;
 pub mod delete;
 pub mod detect;
-pub mod disk;
+pub(crate) mod disk;
 pub mod dlq;
-pub mod kafka;
-pub mod languages;
-pub mod letters;
+pub(crate) mod kafka;
+pub(crate) mod languages;
+pub(crate) mod letters;
 pub mod metrics;
 pub mod pipeline;
 pub mod plan;
+pub(crate) mod query_language;
 pub mod record;
 pub mod reindex;
 pub mod route;
 pub mod search;
 pub mod service;
-pub mod sink;
+pub(crate) mod sink;
 
 pub mod source;
 

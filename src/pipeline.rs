@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{oneshot, Semaphore};
 
+use crate::batch::{Admitted, CommitPolicy, Drain, Prepared, Reply};
+pub use crate::batch::{Outcome, PipelineError};
 use crate::decode::Decoder;
 use crate::dlq::DeadLetterQueue;
 use crate::metrics as m;
-use crate::record::{Document, RawRecord, Rejection, SourcePosition};
+use crate::record::{RawRecord, Rejection};
 use crate::route::Router;
 use crate::sink::Sink;
 
@@ -35,24 +36,6 @@ pub struct PipelineOptions {
 /// How long a waiting source sleeps between free-space checks.
 const DISK_RECHECK: Duration = Duration::from_secs(5);
 
-/// Why a submission was not (or not yet) acknowledged.
-#[derive(Clone, Debug, thiserror::Error)]
-pub enum PipelineError {
-    #[error("the ingest pipeline is full ({limit} records in flight, limit pipeline.max_in_flight_records); retry later")]
-    Busy { limit: usize },
-    #[error("{records} records in one submission is over the limit pipeline.max_in_flight_records = {limit}; split it")]
-    TooMany { records: usize, limit: usize },
-    #[error("the ingest pipeline has shut down")]
-    Closed,
-    #[error("the index could not commit, records were not stored: {0}")]
-    Commit(String),
-    #[error("the index backend did not take the records, they were not stored: {0}")]
-    Backend(String),
-    /// The disk is under `limits.min_free_disk_mb` (the message says so).
-    #[error("{0}")]
-    DiskFull(String),
-}
-
 /// Whether a submission waits for room in the pipeline or fails fast.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Admission {
@@ -60,62 +43,12 @@ pub enum Admission {
     FailFast,
 }
 
-/// What happened to a submission once it was acknowledged (durably indexed or dead-lettered).
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Outcome {
-    pub indexed: u64,
-    /// Documents removed by delete operations (an id the index did not hold counts too).
-    pub deleted: u64,
-    pub rejected: Vec<Rejection>,
-    /// Indexed documents per language.
-    pub languages: BTreeMap<String, u64>,
-}
-
-impl Outcome {
-    /// Adds another chunk's outcome to this one.
-    pub fn merge(&mut self, other: Outcome) {
-        self.indexed += other.indexed;
-        self.deleted += other.deleted;
-        self.rejected.extend(other.rejected);
-        for (lang, count) in other.languages {
-            *self.languages.entry(lang).or_insert(0) += count;
-        }
-    }
-}
-
-/// Room for some records in the pipeline; dropping it frees the room and updates the gauge.
-pub(crate) struct Admitted(OwnedSemaphorePermit);
-
-impl Drop for Admitted {
-    fn drop(&mut self) {
-        metrics::gauge!(m::IN_FLIGHT_RECORDS).decrement(self.0.num_permits() as f64);
-    }
-}
-
-pub(crate) type Reply = oneshot::Sender<Result<Outcome, PipelineError>>;
-
 struct Work {
     records: Vec<RawRecord>,
     /// The chunk holds deletes (tombstones, delete markers), not writes.
     deletes: bool,
     reply: Reply,
     permit: Admitted,
-}
-
-/// A chunk of work after decode, detect and route: what a sink receives, in the order the chunks
-/// entered the pipeline.
-pub(crate) struct Prepared {
-    /// Position of the chunk in the order the pipeline received chunks.
-    seq: u64,
-    pub(crate) docs: Vec<Document>,
-    /// Where each of `docs` came from (same order), for dead letters the backend causes.
-    pub(crate) positions: Vec<SourcePosition>,
-    pub(crate) rejected: Vec<Rejection>,
-    /// Ids to remove. A chunk holds writes or deletes, never both, so its operations keep
-    /// their order with the chunk's.
-    pub(crate) deletes: Vec<String>,
-    pub(crate) reply: Reply,
-    pub(crate) permit: Admitted,
 }
 
 /// Cheap to clone; what sources and the API use to feed the pipeline.
@@ -337,47 +270,6 @@ impl PipelineHandle {
     }
 }
 
-/// The sink's side of [`PipelineHandle::drain`].
-pub(crate) struct Drain {
-    requests: flume::Receiver<()>,
-    /// Keeps `requests` connected after the last handle is gone, so a sink waiting on it does
-    /// not wake over and over while the pipeline shuts down.
-    _keep_open: flume::Sender<()>,
-    admission: Arc<Semaphore>,
-    capacity: usize,
-    requested: bool,
-}
-
-impl Drain {
-    /// The channel a sink waits on (besides its input) to hear of a request; pass what it
-    /// receives to [`Drain::requested`].
-    pub(crate) fn requests(&self) -> &flume::Receiver<()> {
-        &self.requests
-    }
-
-    /// A request was received from [`Drain::requests`].
-    pub(crate) fn requested(&mut self) {
-        self.requested = true;
-    }
-
-    /// Whether a drain was asked for and every admitted record has reached the sink, which
-    /// holds `held` of them not yet acknowledged: then there is nothing left to wait for.
-    pub(crate) fn due(&mut self, held: usize) -> bool {
-        while self.requests.try_recv().is_ok() {
-            self.requested = true;
-        }
-        let in_flight = self
-            .capacity
-            .saturating_sub(self.admission.available_permits());
-        self.requested && in_flight <= held
-    }
-
-    /// The sink wrote out everything it held: the request is answered.
-    pub(crate) fn done(&mut self) {
-        self.requested = false;
-    }
-}
-
 /// The running pipeline's threads.
 pub struct Pipeline {
     handle: PipelineHandle,
@@ -419,22 +311,19 @@ impl Pipeline {
         }
         drop(prepared_tx);
         let admission = Arc::new(Semaphore::new(options.max_in_flight_records));
-        let (drain_tx, drain_rx) = flume::bounded(1);
-        let drain = Drain {
-            requests: drain_rx,
-            _keep_open: drain_tx.clone(),
-            admission: admission.clone(),
-            capacity: options.max_in_flight_records,
-            requested: false,
-        };
+        let (drain, drain_tx) = Drain::new(admission.clone(), options.max_in_flight_records);
         let (ordered_tx, ordered_rx) = flume::bounded::<Prepared>(chunk_capacity);
         let order = std::thread::Builder::new()
             .name("glossa-order".into())
             .spawn(move || put_in_order(prepared_rx, ordered_tx))?;
-        let sink_options = options.clone();
+        let commit = CommitPolicy {
+            docs: options.commit_docs,
+            interval: options.commit_interval,
+            max_in_flight_records: options.max_in_flight_records,
+        };
         let sink = std::thread::Builder::new()
             .name("glossa-sink".into())
-            .spawn(move || sink.run(ordered_rx, drain, dlq, sink_options))?;
+            .spawn(move || sink.run(ordered_rx, drain, dlq, commit))?;
         Ok(Pipeline {
             handle: PipelineHandle {
                 input,

@@ -4,7 +4,24 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::detect::Method;
+/// Which stage of the pipeline decided a record's language; recorded per record for metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// The Unicode script alone identifies the language.
+    Script,
+    /// The fast path: lingua's trigram model over the script's languages, on a sample
+    /// (`ngram.rs`).
+    Fast,
+    /// lingua over all languages of the text's script.
+    Lingua,
+    /// No letters, no supported language for the script, or confidence below the floor.
+    Undetermined,
+}
+
+/// Most bytes of a rejected record kept in its dead letter; longer records keep their start and
+/// are marked `truncated` (replay them from their source position instead).
+pub const MAX_RAW_BYTES: usize = 1024 * 1024;
 
 /// Where a record came from, so a dead letter or a rejection can be traced back to its origin.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,6 +30,15 @@ pub struct SourcePosition {
     pub source: String,
     /// 1-based line number (files, HTTP bodies) or offset (streams).
     pub line: u64,
+}
+
+impl SourcePosition {
+    /// Whether a record read from here gets a position-derived id when it has none: true for
+    /// streams with stable positions (Kafka offsets, S3 object lines), so a dead letter replayed
+    /// from there keeps the id it would have had.
+    pub fn ids_from_position(&self) -> bool {
+        self.source.starts_with("kafka:") || self.source.starts_with("s3://")
+    }
 }
 
 impl std::fmt::Display for SourcePosition {
@@ -120,7 +146,7 @@ pub struct Rejection {
     /// The original bytes, lossily decoded, so the record can be fixed and replayed.
     pub raw: String,
     /// True when `raw` is only the start of the record (it was over
-    /// [`crate::dlq::MAX_RAW_BYTES`]); such a letter cannot be replayed, only re-read from its
+    /// [`crate::record::MAX_RAW_BYTES`]); such a letter cannot be replayed, only re-read from its
     /// source position.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::detect::{Detection, Detector, Method, SourcePriors};
-use crate::record::{Document, LangMethod, Record};
+use crate::detect::{Detection, Detector, SourcePriors};
+use crate::record::{Document, LangMethod, Method, Record};
 
 /// The catch-all field every document's text is indexed into, whatever its language.
 pub const GENERIC_FIELD: &str = "text";

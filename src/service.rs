@@ -4,20 +4,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::{self, AppState};
 use crate::backend::embedded::{CursorLimits, EmbeddedError, EmbeddedIndex};
 use crate::backend::opensearch::bootstrap::{self, IndexNames};
 use crate::backend::opensearch::search::OpenSearchSearch;
 use crate::backend::{opensearch, SearchBackend};
+use crate::config::StreamUrl;
 use crate::config::{BackendKind, Config, ShortTextPrior};
 use crate::decode::Decoder;
 use crate::detect::{DetectError, Detector, DetectorConfig, SourcePriors};
 use crate::dlq::{DeadLetterQueue, DlqError};
-use crate::pipeline::{Pipeline, PipelineOptions};
+use crate::pipeline::{Pipeline, PipelineHandle, PipelineOptions};
+use crate::query_language::QueryLanguages;
 use crate::route::Router;
-use crate::search::language::QueryLanguages;
 use crate::sink::{OpenSearchSink, Sink};
-use crate::source::{run_stream, Progress, SourceHealth, StreamOptions, StreamUrl};
+use crate::source::{run_stream, Progress, SourceHealth, StreamOptions};
 use tokio::sync::watch;
 
 /// Why the service could not start.
@@ -37,10 +37,20 @@ pub enum StartError {
     Threads(#[from] std::io::Error),
     #[error("OpenSearch backend: {0}")]
     Cluster(String),
-    #[error("source: {0}")]
-    Source(#[from] crate::source::SourceError),
     #[error("detect.prior names {0:?}, which is not a language the detector returns (see detect.languages)")]
     PriorLanguage(String),
+}
+
+/// What every API handler needs; built with the pipeline, so the API and the streams share it.
+#[derive(Clone)]
+pub struct AppState {
+    pub pipeline: PipelineHandle,
+    pub index: SearchBackend,
+    /// How query languages are chosen (the index's language prior, cached answers).
+    pub query_languages: Arc<crate::query_language::QueryLanguages>,
+    pub config: Arc<Config>,
+    /// The stream sources `serve` consumes, for `/readyz`.
+    pub sources: Arc<Vec<Arc<crate::source::SourceHealth>>>,
 }
 
 /// A started Glossa: the pipeline plus everything the API needs.
@@ -62,9 +72,6 @@ impl Service {
     /// source into its new version).
     pub fn start_into(config: Config, target: WriteTarget) -> Result<Service, StartError> {
         config.validate()?;
-        for source in &config.sources {
-            StreamUrl::parse(source)?;
-        }
         let detector = Arc::new(Detector::new(&DetectorConfig::from_settings(
             &config.detect,
         ))?);
@@ -98,64 +105,39 @@ impl Service {
         Ok(Service { pipeline, state })
     }
 
-    /// Serves the API on `listener`, and consumes the configured stream sources, until
-    /// `shutdown` resolves; then stops the sources (each commits what was stored), drains and
-    /// commits.
-    pub async fn serve(
-        self,
-        listener: tokio::net::TcpListener,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        let Service {
-            pipeline,
-            mut state,
-        } = self;
-        let config = state.config.clone();
-        let (gate, tls) = match front_door(&config, &listener).await {
-            Ok(door) => door,
-            Err(error) => {
-                drop(state);
-                stop_pipeline(pipeline).await?;
-                return Err(error);
-            }
-        };
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let mut sources = Vec::new();
+    /// Starts what runs beside the API until `stop` turns true: the configured stream sources
+    /// (each restarted after a failure from its last committed position, their health in
+    /// `state.sources`) and the refresher of the query-language prior.
+    pub(crate) fn start_background(
+        &mut self,
+        stop: watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let config = self.state.config.clone();
+        let mut tasks = Vec::new();
         let mut health = Vec::new();
-        for (i, text) in config.sources.iter().enumerate() {
-            let url = StreamUrl::parse(text).map_err(std::io::Error::other)?;
-            let kind = text.split("://").next().unwrap_or("source");
+        for (i, url) in config.sources.iter().enumerate() {
+            let kind = match url {
+                StreamUrl::Kafka(_) => "kafka",
+                StreamUrl::S3(_) => "s3",
+            };
             let source = Arc::new(SourceHealth::new(format!("{kind} #{}", i + 1)));
             health.push(source.clone());
-            sources.push(tokio::spawn(keep_consuming(
-                url,
+            tasks.push(tokio::spawn(keep_consuming(
+                url.clone(),
                 config.clone(),
-                state.pipeline.clone(),
+                self.state.pipeline.clone(),
                 source,
-                stop_rx.clone(),
+                stop.clone(),
             )));
         }
-        state.sources = Arc::new(health);
-        let prior = tokio::spawn(keep_language_prior_fresh(
-            state.query_languages.clone(),
-            state.index.clone(),
+        self.state.sources = Arc::new(health);
+        tasks.push(tokio::spawn(keep_language_prior_fresh(
+            self.state.query_languages.clone(),
+            self.state.index.clone(),
             Duration::from_secs(config.search.language_prior_refresh_seconds),
-            stop_rx.clone(),
-        ));
-        let app = api::router(state, gate);
-        let stop_sources = stop_tx.clone();
-        let served = api::server::serve(listener, app, &config.server, tls, async move {
-            shutdown.await;
-            let _ = stop_sources.send(true);
-        })
-        .await;
-        let _ = stop_tx.send(true);
-        for source in sources {
-            let _ = source.await;
-        }
-        let _ = prior.await;
-        stop_pipeline(pipeline).await?;
-        served
+            stop,
+        )));
+        tasks
     }
 
     /// Drains and commits everything submitted, then stops the pipeline threads.
@@ -337,26 +319,8 @@ async fn keep_consuming(
     }
 }
 
-/// The gate (keys loaded, kept fresh) and the TLS acceptor for a server on `listener`.
-async fn front_door(
-    config: &Config,
-    listener: &tokio::net::TcpListener,
-) -> std::io::Result<(Arc<api::gate::Gate>, Option<tokio_rustls::TlsAcceptor>)> {
-    let addr = listener.local_addr()?;
-    let gate = api::gate::Gate::open(config, addr)
-        .await
-        .map_err(std::io::Error::other)?;
-    gate.keep_fresh(Duration::from_secs(config.auth.refresh_seconds));
-    let tls = match (&config.server.tls_cert, &config.server.tls_key) {
-        (Some(cert), Some(key)) => {
-            Some(api::server::tls_acceptor(cert, key).map_err(std::io::Error::other)?)
-        }
-        _ => None,
-    };
-    Ok((gate, tls))
-}
-
-async fn stop_pipeline(pipeline: Pipeline) -> std::io::Result<()> {
+/// Drains, commits and stops the pipeline threads, off the async workers.
+pub(crate) async fn stop_pipeline(pipeline: Pipeline) -> std::io::Result<()> {
     tokio::task::spawn_blocking(move || pipeline.shutdown())
         .await
         .map_err(std::io::Error::other)

@@ -34,13 +34,11 @@ use tantivy::tokenizer::{
 
 use crate::languages::{self, Analyzer, LanguageSpec};
 
-pub use cached_stemmer::{
-    CachedStemmer, CachedStemmerFilter, CachedStemmerStream, STEM_CACHE_ENTRIES,
-};
-pub use diacritics::{StripDiacritics, StripDiacriticsStream, StripDiacriticsWrapper};
-pub use elision::{elided_articles, Elision, ElisionStream, ElisionWrapper};
-pub use truncate::{Truncate, TruncateStream, TruncateWrapper};
-pub use word_tokenizer::{WordTokenStream, WordTokenizer};
+pub use cached_stemmer::CachedStemmer;
+pub use diacritics::StripDiacritics;
+pub use elision::{elided_articles, Elision};
+pub use truncate::Truncate;
+pub use word_tokenizer::WordTokenizer;
 
 /// Tokenizer name of the generic multilingual analyzer: used for the catch-all field that every
 /// document's text goes to, and for text whose language is undetermined or unsupported.

@@ -120,7 +120,7 @@ fn cached_stemmer_matches_tantivy_stemmer() {
     let words = ["häuser", "hauses", "haus", "häuser", "bücher", "häuser"]
         .into_iter()
         .map(str::to_string)
-        .chain((0..STEM_CACHE_ENTRIES + 100).map(|i| format!("wörtern{i}")))
+        .chain((0..super::cached_stemmer::STEM_CACHE_ENTRIES + 100).map(|i| format!("wörtern{i}")))
         .chain(["häuser", "bücher"].into_iter().map(str::to_string));
     for word in words {
         assert_eq!(

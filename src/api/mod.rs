@@ -2,17 +2,19 @@
 //! `/metrics`, `/v1/operator`) and the search page (`/`). Every error is JSON with a message the caller can act on.
 
 mod documents;
-pub mod gate;
+pub(crate) mod gate;
 mod ingest;
 mod operator;
 mod ops;
-pub mod page;
+pub(crate) mod page;
 mod search;
-pub mod server;
+pub(crate) mod server;
 
+pub use crate::service::AppState;
 pub use ops::metrics;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode};
@@ -20,21 +22,62 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
+use tokio::sync::watch;
 
-use crate::backend::SearchBackend;
 use crate::config::Config;
-use crate::pipeline::PipelineHandle;
+use crate::service::Service;
 
-/// What every handler needs.
-#[derive(Clone)]
-pub struct AppState {
-    pub pipeline: PipelineHandle,
-    pub index: SearchBackend,
-    /// How query languages are chosen (the index's language prior, cached answers).
-    pub query_languages: Arc<crate::search::language::QueryLanguages>,
-    pub config: Arc<Config>,
-    /// The stream sources `serve` consumes, for `/readyz`.
-    pub sources: Arc<Vec<Arc<crate::source::SourceHealth>>>,
+/// Serves the API of `service` on `listener`, and consumes its configured stream sources, until
+/// `shutdown` resolves; then stops the sources (each commits what was stored), drains and
+/// commits.
+pub async fn serve(
+    mut service: Service,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let config = service.state.config.clone();
+    let (gate, tls) = match front_door(&config, &listener).await {
+        Ok(door) => door,
+        Err(error) => {
+            service.stop().await?;
+            return Err(error);
+        }
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let background = service.start_background(stop_rx);
+    let Service { pipeline, state } = service;
+    let app = router(state, gate);
+    let stop_sources = stop_tx.clone();
+    let served = server::serve(listener, app, &config.server, tls, async move {
+        shutdown.await;
+        let _ = stop_sources.send(true);
+    })
+    .await;
+    let _ = stop_tx.send(true);
+    for task in background {
+        let _ = task.await;
+    }
+    crate::service::stop_pipeline(pipeline).await?;
+    served
+}
+
+/// The gate (keys loaded, kept fresh) and the TLS acceptor for a server on `listener`.
+async fn front_door(
+    config: &Config,
+    listener: &tokio::net::TcpListener,
+) -> std::io::Result<(Arc<gate::Gate>, Option<tokio_rustls::TlsAcceptor>)> {
+    let addr = listener.local_addr()?;
+    let gate = gate::Gate::open(config, addr)
+        .await
+        .map_err(std::io::Error::other)?;
+    gate.keep_fresh(Duration::from_secs(config.auth.refresh_seconds));
+    let tls = match (&config.server.tls_cert, &config.server.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(server::tls_acceptor(cert, key).map_err(std::io::Error::other)?)
+        }
+        _ => None,
+    };
+    Ok((gate, tls))
 }
 
 /// Builds the router with all routes behind the front door (`gate`).

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use super::gate::Caller;
 use super::{ApiError, AppState};
+use crate::config::DlqTarget;
 use crate::metrics as m;
 use crate::search::SearchQuery;
 
@@ -146,9 +147,8 @@ pub async fn get_operator(
 /// dead-letter index on the cluster the server searches are summarized; a Kafka topic (which
 /// only a full read could count) is read with `glossa dlq list`.
 async fn dead_letters(state: &AppState, letters: usize) -> Value {
-    let target = state.config.dlq.target.clone();
-    match crate::dlq::Target::parse(&target) {
-        Ok(crate::dlq::Target::File) => {
+    match &state.config.dlq.target {
+        DlqTarget::File => {
             let dir = state.config.data_dir.clone();
             let read =
                 tokio::task::spawn_blocking(move || crate::dlq::summarize(&dir, letters)).await;
@@ -158,11 +158,11 @@ async fn dead_letters(state: &AppState, letters: usize) -> Value {
                 Err(error) => json!({"target": "file", "error": error.to_string()}),
             }
         }
-        Ok(crate::dlq::Target::Kafka(_)) => json!({
+        DlqTarget::Kafka(_) => json!({
             "target": "kafka",
             "note": "a Kafka dead-letter topic is not summarized by the server; read it with `glossa dlq list`",
         }),
-        Ok(crate::dlq::Target::OpenSearch(named)) => match &state.index {
+        DlqTarget::OpenSearch(named) => match &state.index {
             crate::backend::SearchBackend::OpenSearch(search) => {
                 let (index, summary) = crate::dlq::summarize_index(
                     search.client(),
@@ -185,7 +185,6 @@ async fn dead_letters(state: &AppState, letters: usize) -> Value {
                 "note": "a dead-letter index beside an embedded index is not summarized by the server; read it with `glossa dlq list`",
             }),
         },
-        Err(error) => json!({"error": error.to_string()}),
     }
 }
 

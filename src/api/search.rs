@@ -15,7 +15,7 @@ use super::{ApiError, AppState};
 use crate::auth::Tenant;
 use crate::backend::SearchError;
 use crate::metrics as m;
-use crate::search::language::{self, QueryLanguage};
+use crate::query_language::{self, QueryLanguage};
 use crate::search::{Cursor, SearchQuery, SearchResult, Syntax, TextQuery};
 
 /// A slow-search log line shows at most this much of the query text.
@@ -176,7 +176,8 @@ async fn run(
     }
     let query_language = match body.lang.as_deref().map(str::trim) {
         Some(code) if !code.is_empty() => {
-            language::given(state.query_languages.router(), code).map_err(ApiError::bad_request)?
+            query_language::given(state.query_languages.router(), code)
+                .map_err(ApiError::bad_request)?
         }
         _ => {
             let (languages, query_text) = (state.query_languages.clone(), text.clone());

@@ -45,6 +45,8 @@ mod words;
 use std::collections::{HashMap, HashSet};
 
 use lingua::{IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder};
+
+use crate::record::Method;
 use serde::Serialize;
 
 pub use learned::{configured_prior, source_key, LearnedPrior, SourcePriors};
@@ -73,21 +75,12 @@ impl DetectorConfig {
     }
 }
 
-/// Default `min_confidence`: 0, i.e. "und" only when there is nothing to decide on (no
-/// letters, a script with no configured language). lingua's confidence is a softmax over the
-/// candidates; on documents the winner is almost always > 0.9, but on one- to three-word texts
-/// a correct answer often scores 0.1-0.3 because related languages share the words. Measured on
-/// benches/data: a floor of 0.05 turned 1 more short text wrong than right (84.06% vs 84.08%)
-/// and changed no document, so any floor trades accuracy for abstention. Deployments that
-/// prefer "und" to a weak guess raise it (0.3-0.5 is a reasonable abstention point).
-pub const DEFAULT_MIN_CONFIDENCE: f64 = 0.0;
-
 impl Default for DetectorConfig {
-    /// All languages, `DEFAULT_MIN_CONFIDENCE`.
+    /// All languages, [`crate::config::DEFAULT_MIN_CONFIDENCE`].
     fn default() -> Self {
         DetectorConfig {
             languages: None,
-            min_confidence: DEFAULT_MIN_CONFIDENCE,
+            min_confidence: crate::config::DEFAULT_MIN_CONFIDENCE,
         }
     }
 }
@@ -123,21 +116,6 @@ pub struct Detection {
     /// Top candidates (at most 3) with their confidence, best first; empty for "und" without
     /// candidates.
     pub alternatives: Vec<(&'static str, f64)>,
-}
-
-/// Which stage of the pipeline decided a `Detection`; recorded per record for metrics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    /// The Unicode script alone identifies the language.
-    Script,
-    /// The fast path: lingua's trigram model over the script's languages, on a sample
-    /// (`ngram.rs`).
-    Fast,
-    /// lingua over all languages of the text's script.
-    Lingua,
-    /// No letters, no supported language for the script, or confidence below the floor.
-    Undetermined,
 }
 
 /// Tuning knobs, fixed at their measured best; hidden, exposed only so the bench and the tuning

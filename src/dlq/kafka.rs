@@ -13,7 +13,8 @@ use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 
 use super::{now_rfc3339, DeadLetter, DlqError};
 use crate::config::KafkaSettings;
-use crate::kafka::{client_config, committed_offsets, KafkaUrl};
+use crate::config::KafkaUrl;
+use crate::kafka::{client_config, committed_offsets};
 use crate::record::Rejection;
 
 /// Longest wait for the brokers to acknowledge queued letters.

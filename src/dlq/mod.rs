@@ -12,11 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::DlqTarget;
 use crate::record::{Rejection, SourcePosition};
-
-/// Most bytes of a rejected record kept in its dead letter; longer records keep their start and
-/// are marked `truncated` (replay them from their source position instead).
-pub const MAX_RAW_BYTES: usize = 1024 * 1024;
 
 /// File name of the dead-letter queue inside the data directory.
 pub const FILE_NAME: &str = "dead-letters.ndjson";
@@ -48,8 +45,6 @@ pub enum DlqError {
     Kafka { topic: String, message: String },
     #[error("dead-letter index {index}: {message}")]
     OpenSearch { index: String, message: String },
-    #[error("invalid setting dlq.target `{0}`: use `file`, `opensearch[:INDEX]` or kafka://HOST:PORT/TOPIC[?group=REPLAY_GROUP]")]
-    Target(String),
 }
 
 /// Appends dead letters to a file; [`FileQueue::sync`] makes them durable before records are
@@ -397,7 +392,7 @@ fn letter_id(letter: &DeadLetter) -> Option<String> {
     Some(match object.get("id") {
         Some(serde_json::Value::String(id)) => id.clone(),
         Some(serde_json::Value::Number(n)) => n.to_string(),
-        _ if crate::source::ids_from_position(&letter.rejection.position) => {
+        _ if letter.rejection.position.ids_from_position() => {
             crate::decode::position_id(&letter.rejection.position)
         }
         _ => crate::decode::content_id(&object),
@@ -439,59 +434,19 @@ pub enum DeadLetterQueue {
     OpenSearch(opensearch::OpenSearchQueue),
 }
 
-/// The configured store (`dlq.target`): `file`, or a `kafka://` topic URL.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Target {
-    File,
-    Kafka(crate::kafka::KafkaUrl),
-    /// An index on the configured cluster (`None`: `<opensearch.index>-dead-letters`).
-    OpenSearch(Option<String>),
-}
-
-impl Target {
-    /// Reads `dlq.target`.
-    pub fn parse(text: &str) -> Result<Target, DlqError> {
-        if text == "file" {
-            return Ok(Target::File);
-        }
-        if text == "opensearch" {
-            return Ok(Target::OpenSearch(None));
-        }
-        if let Some(index) = text.strip_prefix("opensearch:") {
-            let valid = !index.is_empty()
-                && index == index.to_lowercase()
-                && !index.starts_with(['_', '-', '+'])
-                && !index.contains(['/', '\\', '*', '?', '"', '<', '>', '|', ' ', ',', '#']);
-            return match valid {
-                true => Ok(Target::OpenSearch(Some(index.to_string()))),
-                false => Err(DlqError::Target(text.to_string())),
-            };
-        }
-        let with_group = match text.contains("group=") {
-            true => text.to_string(),
-            false if text.contains('?') => format!("{text}&group=glossa-dlq-replay"),
-            false => format!("{text}?group=glossa-dlq-replay"),
-        };
-        match crate::kafka::KafkaUrl::parse(&with_group) {
-            Ok(url) if url.topics.len() == 1 => Ok(Target::Kafka(url)),
-            _ => Err(DlqError::Target(text.to_string())),
-        }
-    }
-}
-
 impl DeadLetterQueue {
     /// Opens the configured store.
     pub fn open(config: &crate::config::Config) -> Result<DeadLetterQueue, DlqError> {
-        match Target::parse(&config.dlq.target)? {
-            Target::File => Ok(DeadLetterQueue::File(FileQueue::open(
+        match &config.dlq.target {
+            DlqTarget::File => Ok(DeadLetterQueue::File(FileQueue::open(
                 &config.data_dir,
                 &config.dlq,
             )?)),
-            Target::Kafka(url) => Ok(DeadLetterQueue::Kafka(kafka::KafkaQueue::open(
-                &url,
+            DlqTarget::Kafka(url) => Ok(DeadLetterQueue::Kafka(kafka::KafkaQueue::open(
+                url,
                 &config.kafka,
             )?)),
-            Target::OpenSearch(named) => Ok(DeadLetterQueue::OpenSearch(
+            DlqTarget::OpenSearch(named) => Ok(DeadLetterQueue::OpenSearch(
                 opensearch::OpenSearchQueue::open(
                     config,
                     opensearch::index_name(config, named.as_deref()),
@@ -534,10 +489,10 @@ impl DeadLetterQueue {
 /// Every dead letter still in the configured store (not yet replayed), without the records of
 /// deletes.
 pub fn list(config: &crate::config::Config) -> Result<Vec<DeadLetter>, DlqError> {
-    let mut letters = match Target::parse(&config.dlq.target)? {
-        Target::File => read_all(&config.data_dir)?,
-        Target::Kafka(url) => kafka::KafkaReplay::take(&url, &config.kafka)?.letters,
-        Target::OpenSearch(named) => {
+    let mut letters = match &config.dlq.target {
+        DlqTarget::File => read_all(&config.data_dir)?,
+        DlqTarget::Kafka(url) => kafka::KafkaReplay::take(url, &config.kafka)?.letters,
+        DlqTarget::OpenSearch(named) => {
             opensearch::OpenSearchReplay::take(
                 config,
                 opensearch::index_name(config, named.as_deref()),
@@ -560,13 +515,12 @@ impl Replay {
     /// Takes the letters of the configured store (see [`FileReplay::take`]; a Kafka topic is read
     /// from the replay group's committed offsets to its end).
     pub fn take(config: &crate::config::Config) -> Result<Replay, DlqError> {
-        match Target::parse(&config.dlq.target)? {
-            Target::File => Ok(Replay::File(FileReplay::take(&config.data_dir)?)),
-            Target::Kafka(url) => Ok(Replay::Kafka(kafka::KafkaReplay::take(
-                &url,
-                &config.kafka,
-            )?)),
-            Target::OpenSearch(named) => {
+        match &config.dlq.target {
+            DlqTarget::File => Ok(Replay::File(FileReplay::take(&config.data_dir)?)),
+            DlqTarget::Kafka(url) => {
+                Ok(Replay::Kafka(kafka::KafkaReplay::take(url, &config.kafka)?))
+            }
+            DlqTarget::OpenSearch(named) => {
                 Ok(Replay::OpenSearch(opensearch::OpenSearchReplay::take(
                     config,
                     opensearch::index_name(config, named.as_deref()),
@@ -800,31 +754,5 @@ mod tests {
             1,
             "only the letter pushed after the replay began"
         );
-    }
-
-    #[test]
-    fn targets_name_a_file_an_index_or_a_topic() {
-        assert_eq!(Target::parse("file").ok(), Some(Target::File));
-        assert_eq!(
-            Target::parse("opensearch").ok(),
-            Some(Target::OpenSearch(None))
-        );
-        assert_eq!(
-            Target::parse("opensearch:glossa-dead").ok(),
-            Some(Target::OpenSearch(Some("glossa-dead".into())))
-        );
-        for bad in [
-            "opensearch:",
-            "opensearch:Upper",
-            "opensearch:_x",
-            "opensearch:a b",
-            "s3://x",
-        ] {
-            assert!(Target::parse(bad).is_err(), "{bad}");
-        }
-        assert!(matches!(
-            Target::parse("kafka://127.0.0.1:9092/dead"),
-            Ok(Target::Kafka(_))
-        ));
     }
 }

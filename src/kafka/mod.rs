@@ -1,8 +1,7 @@
-//! What the Kafka source and the Kafka dead-letter queue share: their URLs, the client
-//! settings every connection gets, and reading a group's committed offsets. A leaf: it knows
-//! nothing of the pipeline or of either user.
-
-mod url;
+//! What the Kafka source and the Kafka dead-letter queue share: the client settings every
+//! connection gets, and reading a group's committed offsets (their `kafka://` URLs are parsed
+//! with the configuration, [`crate::config::KafkaUrl`]). A leaf: it knows nothing of the
+//! pipeline or of either user.
 
 use std::time::{Duration, Instant};
 
@@ -10,9 +9,7 @@ use rdkafka::consumer::{Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::{ClientConfig, TopicPartitionList};
 
-use crate::config::KafkaSettings;
-
-pub use url::{KafkaUrl, KafkaUrlError};
+use crate::config::{KafkaSettings, KafkaUrl};
 
 /// A client configuration for `url`'s brokers: `own` settings (what the caller needs, such as
 /// a consumer's manual commits), then the operator's `kafka.properties` and the URL's own

@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
-use super::copy::{Copier, PageOutcome, Progress, Range};
+use super::copy::{Copier, CopyProgress, PageOutcome, Range};
 use super::job::{self, Job, JobStore, Phase};
 use super::transform::Transform;
 use super::verify::Versions;
@@ -38,7 +38,7 @@ pub struct Reindexer {
     indexer: BulkIndexer,
     dlq: Arc<Mutex<DeadLetterQueue>>,
     /// Copy progress, for the progress bar.
-    pub progress: Arc<Progress>,
+    pub progress: Arc<CopyProgress>,
     stop: watch::Receiver<bool>,
 }
 
@@ -62,7 +62,7 @@ impl Reindexer {
             client,
             indexer,
             dlq: Arc::new(Mutex::new(dlq)),
-            progress: Arc::new(Progress::default()),
+            progress: Arc::new(CopyProgress::default()),
             stop,
             config,
         })

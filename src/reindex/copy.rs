@@ -24,7 +24,7 @@ use crate::record::{Rejection, SourcePosition};
 
 /// Documents copied and to copy, for the progress bar.
 #[derive(Debug, Default)]
-pub struct Progress {
+pub struct CopyProgress {
     pub total: AtomicU64,
     pub copied: AtomicU64,
     pub failed: AtomicU64,
@@ -32,7 +32,7 @@ pub struct Progress {
     pub phase: Mutex<String>,
 }
 
-impl Progress {
+impl CopyProgress {
     pub(super) fn set_phase(&self, phase: &str) {
         if let Ok(mut current) = self.phase.lock() {
             *current = phase.to_string();
@@ -70,7 +70,7 @@ pub struct Copier {
     pub page_size: u32,
     pub limiter: Option<Arc<governor::DefaultDirectRateLimiter>>,
     pub dlq: Arc<Mutex<DeadLetterQueue>>,
-    pub progress: Arc<Progress>,
+    pub progress: Arc<CopyProgress>,
 }
 
 /// Attempts of a search before a copy gives up (429 and 5xx answers are retried with backoff).
@@ -94,7 +94,7 @@ impl Copier {
                 return Err(ReindexError::Interrupted);
             }
             let hits = self.read_page(&range).await?;
-            let Some(last) = hits.last().and_then(|h| super::job::sort_key(&h["sort"])) else {
+            let Some(last) = hits.last().and_then(|h| sort_key(&h["sort"])) else {
                 return Ok(total);
             };
             if let Some(limiter) = &self.limiter {
@@ -355,6 +355,11 @@ impl Copier {
         }
         Ok(out)
     }
+}
+
+/// A `Value` sort key from a hit's `sort` array (`[id_hash, id]`).
+fn sort_key(sort: &Value) -> Option<(i64, String)> {
+    Some((sort.get(0)?.as_i64()?, sort.get(1)?.as_str()?.to_string()))
 }
 
 /// What a conditional write needs to know of the document already there.

@@ -21,7 +21,7 @@ use tantivy::schema::{IndexRecordOption, Value as _};
 use tantivy::{DocAddress, Index, TantivyDocument, Term};
 use time::format_description::well_known::Rfc3339;
 
-use super::copy::Progress;
+use super::copy::CopyProgress;
 use super::job::{Job, Phase};
 use super::transform::rebuild_document;
 use super::verify::{QueryCheck, Verification};
@@ -43,7 +43,7 @@ pub struct EmbeddedReindexer {
     config: Config,
     router: Router,
     /// Copy progress, for the progress bar.
-    pub progress: Arc<Progress>,
+    pub progress: Arc<CopyProgress>,
     stop: tokio::sync::watch::Receiver<bool>,
 }
 
@@ -60,7 +60,7 @@ impl EmbeddedReindexer {
         Ok(EmbeddedReindexer {
             router: Router::new(Arc::new(detector)),
             config,
-            progress: Arc::new(Progress::default()),
+            progress: Arc::new(CopyProgress::default()),
             stop,
         })
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::verify::Verification;
 use crate::backend::opensearch::client::{Client, OpenSearchError};
@@ -304,11 +304,6 @@ impl JobStore {
             .into_iter()
             .find(|job| !job.phase.is_finished()))
     }
-}
-
-/// A `Value` sort key from a hit's `sort` array (`[id_hash, id]`).
-pub fn sort_key(sort: &Value) -> Option<(i64, String)> {
-    Some((sort.get(0)?.as_i64()?, sort.get(1)?.as_str()?.to_string()))
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@ pub mod cluster;
 pub mod copy;
 pub mod embedded;
 pub mod job;
-pub mod transform;
-pub mod verify;
+pub(crate) mod transform;
+pub(crate) mod verify;
 
 use std::num::NonZeroU32;
 use std::sync::atomic::Ordering;
@@ -27,8 +27,9 @@ use time::OffsetDateTime;
 use crate::backend::opensearch::bootstrap::BootstrapError;
 use crate::backend::opensearch::client::OpenSearchError;
 use crate::config::Config;
+use crate::config::StreamUrl;
 use crate::service::{Service, WriteTarget};
-use crate::source::{run_stream, StreamOptions, StreamUrl};
+use crate::source::{run_stream, StreamOptions};
 
 /// Why a reindex command failed.
 #[derive(Debug, thiserror::Error)]
@@ -138,7 +139,7 @@ pub async fn replay(
     config: &Config,
     url: &str,
     target: &str,
-    progress: Arc<copy::Progress>,
+    progress: Arc<copy::CopyProgress>,
     stop: watch::Receiver<bool>,
 ) -> Result<(u64, u64), ReindexError> {
     let failed = |e: &dyn std::fmt::Display| ReindexError::Replay(e.to_string());

@@ -159,7 +159,7 @@ mod tests {
         let old = stored(
             GERMAN,
             "nl",
-            LangMethod::Detected(crate::detect::Method::Fast),
+            LangMethod::Detected(crate::record::Method::Fast),
         );
         let new = rebuild(false, &["title", "body"])
             .apply(&old, &position())
@@ -178,7 +178,7 @@ mod tests {
         let old = stored(
             GERMAN,
             "nl",
-            LangMethod::Detected(crate::detect::Method::Fast),
+            LangMethod::Detected(crate::record::Method::Fast),
         );
         let new = rebuild(true, &["title", "body"])
             .apply(&old, &position())

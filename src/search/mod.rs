@@ -1,10 +1,9 @@
 //! Backend-neutral search request and response types, shared by the HTTP API and every backend:
 //! the query text as read ([`text`]) and the cursors that page through results ([`cursor`]).
 
-pub mod cursor;
+pub(crate) mod cursor;
 pub mod filter;
-pub mod language;
-pub mod text;
+pub(crate) mod text;
 
 use std::collections::BTreeMap;
 

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use super::acknowledge;
 use crate::backend::embedded::{EmbeddedIndex, EmbeddedWriter};
+use crate::batch::{Admitted, CommitPolicy, Drain, Outcome, PipelineError, Prepared, Reply};
 use crate::dlq::DeadLetterQueue;
 use crate::metrics as m;
-use crate::pipeline::{Admitted, Drain, Outcome, PipelineError, PipelineOptions, Prepared, Reply};
 
 /// Applied but not yet committed work, waiting to be acknowledged.
 struct Unacked {
@@ -28,7 +28,7 @@ pub(crate) struct EmbeddedSink {
     index: Arc<EmbeddedIndex>,
     writer: EmbeddedWriter,
     dlq: DeadLetterQueue,
-    options: PipelineOptions,
+    commit: CommitPolicy,
     unacked: Vec<Unacked>,
     pending_docs: usize,
     oldest: Option<Instant>,
@@ -41,13 +41,13 @@ impl EmbeddedSink {
         index: Arc<EmbeddedIndex>,
         writer: EmbeddedWriter,
         dlq: DeadLetterQueue,
-        options: PipelineOptions,
+        commit: CommitPolicy,
     ) -> Self {
         EmbeddedSink {
             index,
             writer,
             dlq,
-            options,
+            commit,
             unacked: Vec::new(),
             pending_docs: 0,
             oldest: None,
@@ -59,8 +59,9 @@ impl EmbeddedSink {
     pub(crate) fn run(mut self, input: flume::Receiver<Prepared>, mut drain: Drain) {
         loop {
             let wait = match self.oldest {
-                Some(oldest) => (oldest + self.options.commit_interval)
-                    .saturating_duration_since(Instant::now()),
+                Some(oldest) => {
+                    (oldest + self.commit.interval).saturating_duration_since(Instant::now())
+                }
                 None => Duration::from_secs(3600),
             };
             let event = flume::Selector::new()
@@ -73,11 +74,11 @@ impl EmbeddedSink {
                     // Under continuous load the timeout never fires: check the age here too.
                     let overdue = self
                         .oldest
-                        .is_some_and(|oldest| oldest.elapsed() >= self.options.commit_interval);
+                        .is_some_and(|oldest| oldest.elapsed() >= self.commit.interval);
                     // Half the pipeline's room waiting on a commit: commit now, or the sources
                     // would stall until the interval ran out.
-                    let crowded = self.pending_docs * 2 >= self.options.max_in_flight_records;
-                    if overdue || crowded || self.pending_docs >= self.options.commit_docs {
+                    let crowded = self.pending_docs * 2 >= self.commit.max_in_flight_records;
+                    if overdue || crowded || self.pending_docs >= self.commit.docs {
                         self.commit();
                     }
                 }

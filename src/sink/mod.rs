@@ -7,9 +7,9 @@ mod opensearch;
 use std::sync::Arc;
 
 use crate::backend::embedded::{EmbeddedIndex, EmbeddedWriter};
+use crate::batch::{CommitPolicy, Drain, Outcome, Prepared, Reply};
 use crate::dlq::DeadLetterQueue;
 use crate::metrics as m;
-use crate::pipeline::{Drain, Outcome, PipelineOptions, Prepared, Reply};
 
 pub use opensearch::{OpenSearchSink, REASON_BACKEND_REJECTED};
 
@@ -32,11 +32,11 @@ impl Sink {
         input: flume::Receiver<Prepared>,
         drain: Drain,
         dlq: DeadLetterQueue,
-        options: PipelineOptions,
+        commit: CommitPolicy,
     ) {
         match self {
             Sink::Embedded { index, writer } => {
-                embedded::EmbeddedSink::new(index, *writer, dlq, options).run(input, drain)
+                embedded::EmbeddedSink::new(index, *writer, dlq, commit).run(input, drain)
             }
             Sink::OpenSearch(sink) => sink.run(input, drain, dlq),
         }

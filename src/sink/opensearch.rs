@@ -19,9 +19,9 @@ use tokio::time::Instant;
 use super::acknowledge;
 use crate::backend::opensearch::bulk::{BulkIndexer, BulkOp, ItemResult};
 use crate::backend::opensearch::document;
+use crate::batch::{Drain, Outcome, PipelineError, Prepared};
 use crate::dlq::DeadLetterQueue;
 use crate::metrics as m;
-use crate::pipeline::{Drain, Outcome, PipelineError, Prepared};
 use crate::record::Rejection;
 
 /// Reason label of a document the cluster refused (mapping conflict, malformed value, ...).

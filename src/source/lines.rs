@@ -43,7 +43,7 @@ impl<R: BufRead> NdjsonReader<R> {
             line: start_line,
             offset: start_offset,
             // Keep enough of an over-long line for its dead letter to be replayable when it fits.
-            keep_bytes: max_record_bytes.max(crate::dlq::MAX_RAW_BYTES),
+            keep_bytes: max_record_bytes.max(crate::record::MAX_RAW_BYTES),
             id_from_position,
         }
     }

@@ -3,8 +3,8 @@
 //! learns from each acknowledgement what is safe to consider done.
 
 pub mod file;
-pub mod kafka;
-pub mod lines;
+pub(crate) mod kafka;
+pub(crate) mod lines;
 pub mod s3;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,9 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
-use crate::config::Config;
+use crate::config::{Config, StreamUrl};
 use crate::pipeline::PipelineHandle;
-use crate::record::SourcePosition;
 
 /// Live counters for a progress display.
 #[derive(Debug, Default)]
@@ -96,44 +95,13 @@ pub(crate) fn stop_now(stop: &watch::Receiver<bool>) -> bool {
 
 pub(crate) use crate::lock;
 
-/// Whether a record read from `position` gets a position-derived id when it has none: true for
-/// streams with stable positions (Kafka offsets, S3 object lines), so a dead letter replayed
-/// from there keeps the id it would have had.
-pub fn ids_from_position(position: &SourcePosition) -> bool {
-    position.source.starts_with("kafka:") || position.source.starts_with("s3://")
-}
-
-/// A streaming source named by URL: `kafka://...` or `s3://...`.
-#[derive(Clone, Debug, PartialEq)]
-pub enum StreamUrl {
-    Kafka(crate::kafka::KafkaUrl),
-    S3(s3::S3Url),
-}
-
 /// Why a streaming source could not start or stopped early.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("unknown source `{0}`: use kafka://HOST:PORT/TOPIC?group=NAME or s3://BUCKET/PREFIX")]
-    Unknown(String),
     #[error(transparent)]
     Kafka(#[from] kafka::KafkaSourceError),
     #[error(transparent)]
     S3(#[from] s3::S3SourceError),
-}
-
-impl StreamUrl {
-    /// Parses a source URL by its scheme.
-    pub fn parse(text: &str) -> Result<StreamUrl, SourceError> {
-        if text.starts_with("kafka://") {
-            Ok(StreamUrl::Kafka(
-                crate::kafka::KafkaUrl::parse(text).map_err(kafka::KafkaSourceError::from)?,
-            ))
-        } else if text.starts_with("s3://") {
-            Ok(StreamUrl::S3(s3::S3Url::parse(text)?))
-        } else {
-            Err(SourceError::Unknown(text.to_string()))
-        }
-    }
 }
 
 /// How a streaming source runs.

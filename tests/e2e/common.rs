@@ -59,7 +59,7 @@ impl TestServer {
             .expect("bind loopback");
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(service.serve(listener, async {
+        let task = tokio::spawn(glossa::api::serve(service, listener, async {
             let _ = rx.await;
         }));
         TestServer {

@@ -36,7 +36,10 @@ async fn readiness_waits_for_every_source() {
     let dir = tempdir();
     let mut config = test_config(dir.path());
     config.kafka.connect_timeout_ms = 500;
-    config.sources = vec!["kafka://127.0.0.1:9/orders?group=g&sasl.password=secret".into()];
+    config.sources = vec![glossa::config::StreamUrl::parse(
+        "kafka://127.0.0.1:9/orders?group=g&sasl.password=secret",
+    )
+    .expect("a valid URL")];
     let server = TestServer::start(config).await;
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let (status, ready) = server.get("/readyz").await;

@@ -651,10 +651,13 @@ async fn serve_consumes_kafka_and_s3_sources_until_stopped() {
     config.kafka.stats_interval_ms = 500;
     config.s3.endpoint = Some(s3::endpoint());
     config.s3.poll_seconds = 1;
-    config.sources = vec![
+    config.sources = [
         format!("kafka://{}/{topic}?group={group}", bootstrap()),
         format!("s3://{bucket}/drop"),
-    ];
+    ]
+    .iter()
+    .map(|url| glossa::config::StreamUrl::parse(url).expect("a valid URL"))
+    .collect();
     let server = TestServer::start(config).await;
 
     // Data arriving while the service runs is consumed: records on the topic, and an object

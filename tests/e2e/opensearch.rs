@@ -744,7 +744,7 @@ async fn dead_letters_in_an_opensearch_index_are_listed_and_replayed() {
 async fn the_operator_view_summarizes_a_dead_letter_index() {
     let dir = tempdir();
     let mut config = opensearch_config(dir.path(), "operator-dlq");
-    config.dlq.target = "opensearch".into();
+    config.dlq.target = glossa::config::DlqTarget::OpenSearch(None);
     let letters_index = format!("{}-dead-letters", config.opensearch.index);
     let server = start(config).await;
     let body = format!(

@@ -89,8 +89,8 @@ pub fn original_record(stored: &Value) -> Value {
 mod tests {
     use super::*;
     use crate::decode::Decoder;
-    use crate::detect::Method;
     use crate::record::LangMethod;
+    use crate::record::Method;
 
     #[test]
     fn a_stored_document_gives_back_the_original_record() {

@@ -3,12 +3,12 @@
 //! behind aliases, and search.
 
 pub mod bootstrap;
-pub mod bulk;
+pub(crate) mod bulk;
 pub mod bulk_load;
 pub mod client;
-pub mod document;
-pub mod mappings;
-pub mod search;
+pub(crate) mod document;
+pub(crate) mod mappings;
+pub(crate) mod search;
 
 use std::time::Duration;
 

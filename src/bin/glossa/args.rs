@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use glossa::config::{BackendKind, Config};
+use glossa::config::{BackendKind, Config, StreamUrl};
 
 #[derive(Parser)]
 #[command(
@@ -128,8 +128,8 @@ pub(crate) enum Command {
         listen: Option<SocketAddr>,
         /// A stream to consume while serving: kafka://... or s3://... (repeatable; the environment
         /// variable takes space-separated URLs; added to `sources` in the config file).
-        #[arg(long = "source", env = "GLOSSA_SOURCES", value_delimiter = ' ')]
-        sources: Vec<String>,
+        #[arg(long = "source", env = "GLOSSA_SOURCES", value_delimiter = ' ', value_parser = StreamUrl::parse)]
+        sources: Vec<StreamUrl>,
         #[command(flatten)]
         front_door: FrontDoorArgs,
     },
@@ -161,8 +161,8 @@ pub(crate) enum Command {
         #[arg(required_unless_present = "from", conflicts_with = "from")]
         paths: Vec<String>,
         /// A stream to read instead of files: kafka://... or s3://... (see below).
-        #[arg(long)]
-        from: Option<String>,
+        #[arg(long, value_parser = StreamUrl::parse)]
+        from: Option<StreamUrl>,
         /// Keep reading new data until interrupted instead of stopping once caught up.
         #[arg(long, requires = "from")]
         follow: bool,

@@ -32,7 +32,7 @@ pub(crate) async fn replay(config: Config, include_deleted: bool) -> Result<()> 
         .map(|letter| RawRecord {
             position: letter.rejection.position.clone(),
             bytes: letter.rejection.raw.clone().into_bytes(),
-            id_from_position: glossa::source::ids_from_position(&letter.rejection.position),
+            id_from_position: letter.rejection.position.ids_from_position(),
             delete: false,
         })
         .collect();
@@ -54,7 +54,7 @@ pub(crate) async fn replay(config: Config, include_deleted: bool) -> Result<()> 
     if kept_back > 0 {
         println!(
             "{kept_back} dead letters were kept without replay: their records were over {} bytes and only their start is stored; re-ingest them from their source positions (`glossa dlq list`)",
-            glossa::dlq::MAX_RAW_BYTES
+            glossa::record::MAX_RAW_BYTES
         );
     }
     Ok(())

@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use glossa::config::StreamUrl;
 use glossa::config::{BackendKind, Config};
 use glossa::pipeline::Outcome;
 use glossa::service::Service;
 use glossa::source::file;
-use glossa::source::{Progress, StreamOptions, StreamUrl};
+use glossa::source::{Progress, StreamOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::serve::shutdown_signal;
@@ -91,11 +92,10 @@ pub(crate) async fn end_bulk_load(
 
 pub(crate) async fn ingest_stream(
     config: Config,
-    from: &str,
+    url: StreamUrl,
     options: StreamOptions,
     bulk_load: bool,
 ) -> Result<()> {
-    let url = StreamUrl::parse(from)?;
     if bulk_load && config.backend != BackendKind::OpenSearch {
         anyhow::bail!("--bulk-load applies to the OpenSearch backend only (--backend opensearch)");
     }
@@ -131,7 +131,7 @@ pub(crate) async fn ingest_stream(
     let rejected = progress.records_rejected.load(Ordering::Relaxed);
     let seconds = started.elapsed().as_secs_f64().max(0.001);
     println!(
-        "indexed {} records, rejected {rejected}, in {seconds:.1}s ({:.0} records/s, {:.1} MB/s) from {from}",
+        "indexed {} records, rejected {rejected}, in {seconds:.1}s ({:.0} records/s, {:.1} MB/s) from {url}",
         done - rejected,
         done as f64 / seconds,
         progress.bytes_read.load(Ordering::Relaxed) as f64 / 1e6 / seconds

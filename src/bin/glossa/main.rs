@@ -62,7 +62,7 @@ fn run(cli: Cli) -> Result<()> {
             ..
         } => runtime.block_on(ingest::ingest_stream(
             config,
-            &from,
+            from,
             StreamOptions { follow, force },
             bulk_load,
         )),

@@ -173,7 +173,9 @@ pub(crate) async fn reindex_embedded(
     Ok(outcome?)
 }
 
-pub(crate) fn reindex_progress_bar(progress: Arc<glossa::reindex::copy::Progress>) -> ProgressBar {
+pub(crate) fn reindex_progress_bar(
+    progress: Arc<glossa::reindex::copy::CopyProgress>,
+) -> ProgressBar {
     let bar = ProgressBar::new(0);
     let template = "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} documents {per_sec} eta {eta} | {msg}";
     if let Ok(style) = ProgressStyle::with_template(template) {

@@ -36,7 +36,7 @@ pub(crate) async fn serve(
     if let Some(hook) = before_serving {
         hook(addr);
     }
-    service.serve(listener, shutdown_signal()).await?;
+    glossa::api::serve(service, listener, shutdown_signal()).await?;
     tracing::info!("stopped cleanly");
     Ok(())
 }

@@ -16,7 +16,8 @@ use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use super::offsets::Tracker;
 use super::KafkaSourceError;
 use crate::config::KafkaSettings;
-use crate::kafka::{committed_offsets, KafkaUrl};
+use crate::config::KafkaUrl;
+use crate::kafka::committed_offsets;
 use crate::metrics as m;
 use crate::source::{lock, Progress};
 

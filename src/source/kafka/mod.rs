@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::{lock, stop_now, stop_requested, Progress};
 use crate::config::KafkaSettings;
-use crate::kafka::{KafkaUrl, KafkaUrlError};
+use crate::config::KafkaUrl;
 use crate::metrics as m;
 use crate::pipeline::{Admission, Pending, PipelineError, PipelineHandle};
 use crate::record::{RawRecord, SourcePosition};
@@ -40,8 +40,6 @@ use offsets::{register, Mark, Tracker};
 /// Why a Kafka source stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaSourceError {
-    #[error(transparent)]
-    Url(#[from] KafkaUrlError),
     #[error("Kafka: {0}")]
     Kafka(#[from] KafkaError),
     #[error("cannot reach Kafka at {brokers} (or it refused this client) within {seconds}s: {cause}; check the address and the security settings (kafka.properties)")]

@@ -35,16 +35,16 @@ pub struct Partial {
 }
 
 /// A checkpoint file plus the in-memory order of the objects started since the job began.
-pub struct Progress {
+pub struct CheckpointFile {
     path: PathBuf,
     pub state: Checkpoint,
     /// Keys started in listing order and not yet folded into `done_through`.
     window: VecDeque<String>,
 }
 
-impl Progress {
+impl CheckpointFile {
     /// Loads the checkpoint at `path`, or starts a fresh one.
-    pub fn load(path: PathBuf, source: &str) -> std::io::Result<Progress> {
+    pub fn load(path: PathBuf, source: &str) -> std::io::Result<CheckpointFile> {
         let state = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
                 std::io::Error::new(
@@ -61,7 +61,7 @@ impl Progress {
             },
             Err(e) => return Err(e),
         };
-        Ok(Progress {
+        Ok(CheckpointFile {
             path,
             state,
             window: VecDeque::new(),
@@ -141,7 +141,7 @@ mod tests {
     fn watermark_moves_only_over_a_finished_prefix() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("c.json");
-        let mut progress = Progress::load(path.clone(), "s3://b/p").expect("fresh");
+        let mut progress = CheckpointFile::load(path.clone(), "s3://b/p").expect("fresh");
         for key in ["a", "b", "c"] {
             progress.started(key);
         }
@@ -160,7 +160,7 @@ mod tests {
         );
         progress.save().expect("save");
         // A restart sees b done and a's position.
-        let reloaded = Progress::load(path.clone(), "s3://b/p").expect("reload");
+        let reloaded = CheckpointFile::load(path.clone(), "s3://b/p").expect("reload");
         assert!(reloaded.is_done("b"));
         assert_eq!(reloaded.state.partial["a"].line, 3);
         progress.finished("a");

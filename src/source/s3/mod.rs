@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, watch};
 use self::checkpoint::Partial;
 use super::lines::NdjsonReader;
 use super::{lock, stop_now, stop_requested, Progress};
-use crate::config::S3Settings;
+use crate::config::{S3Settings, S3Url};
 use crate::metrics as m;
 use crate::pipeline::{PipelineError, PipelineHandle};
 use crate::record::RawRecord;
@@ -36,8 +36,6 @@ use crate::record::RawRecord;
 /// Why an S3 job stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum S3SourceError {
-    #[error("invalid S3 source URL `{0}` (expected s3://BUCKET[/PREFIX])")]
-    Url(String),
     #[error("S3: {0}")]
     Store(#[from] object_store::Error),
     #[error("reading s3://{bucket}/{key}: {cause}")]
@@ -52,35 +50,6 @@ pub enum S3SourceError {
     Task(String),
     #[error("records were not stored; the checkpoint keeps the last stored position: {0}")]
     Pipeline(#[from] PipelineError),
-}
-
-/// A parsed `s3://BUCKET/PREFIX` URL.
-#[derive(Clone, Debug, PartialEq)]
-pub struct S3Url {
-    pub bucket: String,
-    /// Folder-like prefix without surrounding slashes (empty: the whole bucket).
-    pub prefix: String,
-}
-
-impl S3Url {
-    /// Parses `s3://BUCKET[/PREFIX]`.
-    pub fn parse(text: &str) -> Result<S3Url, S3SourceError> {
-        let rest = text
-            .strip_prefix("s3://")
-            .ok_or_else(|| S3SourceError::Url(text.to_string()))?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() || rest.contains('?') {
-            return Err(S3SourceError::Url(text.to_string()));
-        }
-        Ok(S3Url {
-            bucket: bucket.to_string(),
-            prefix: prefix.trim_matches('/').to_string(),
-        })
-    }
-
-    fn display(&self) -> String {
-        format!("s3://{}/{}", self.bucket, self.prefix)
-    }
 }
 
 /// One pass over the prefix, or a pass and then polling for new objects.
@@ -146,7 +115,7 @@ struct Job {
     handle: PipelineHandle,
     options: JobOptions,
     progress: Arc<Progress>,
-    checkpoint: Mutex<checkpoint::Progress>,
+    checkpoint: Mutex<checkpoint::CheckpointFile>,
     stop: watch::Receiver<bool>,
     last_save: Mutex<Instant>,
 }
@@ -164,7 +133,7 @@ pub async fn run(
     let store = Arc::new(open_store(&url.bucket, settings)?);
     let path = checkpoint::path_for(
         &options.data_dir,
-        &url.display(),
+        &url.to_string(),
         settings.worker_index,
         settings.worker_count,
     );
@@ -175,8 +144,8 @@ pub async fn run(
             Err(e) => return Err(S3SourceError::Checkpoint(e)),
         }
     }
-    let checkpoint =
-        checkpoint::Progress::load(path, &url.display()).map_err(S3SourceError::Checkpoint)?;
+    let checkpoint = checkpoint::CheckpointFile::load(path, &url.to_string())
+        .map_err(S3SourceError::Checkpoint)?;
     let job = Arc::new(Job {
         store,
         url: url.clone(),
@@ -187,7 +156,7 @@ pub async fn run(
         stop,
         last_save: Mutex::new(Instant::now()),
     });
-    tracing::info!(source = %url.display(), worker = settings.worker_index, workers = settings.worker_count, "reading from S3");
+    tracing::info!(source = %url, worker = settings.worker_index, workers = settings.worker_count, "reading from S3");
     let mut summary = Summary::default();
     loop {
         pass(&job, settings, &mut summary).await?;
@@ -483,16 +452,6 @@ impl std::io::Read for ChannelReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_source_urls() {
-        let url = S3Url::parse("s3://bucket/logs/2026/").expect("valid");
-        assert_eq!(url.bucket, "bucket");
-        assert_eq!(url.prefix, "logs/2026");
-        assert_eq!(S3Url::parse("s3://bucket").expect("valid").prefix, "");
-        assert!(S3Url::parse("s3:///x").is_err());
-        assert!(S3Url::parse("http://bucket/x").is_err());
-    }
 
     #[test]
     fn workers_split_keys_without_overlap_or_gaps() {

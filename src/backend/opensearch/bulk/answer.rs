@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::limiter::{Outcome, Permit};
+use super::limiter::{LoadSignal, Permit};
 use crate::backend::opensearch::client::{describe_error, OpenSearchError, Response};
 
 /// What became of one request.
@@ -56,13 +56,13 @@ pub(super) fn classify(
     match resp.status {
         200..=299 => {}
         429 => {
-            permit.outcome = Outcome::Overload;
+            permit.outcome = LoadSignal::Overload;
             return ChunkOutcome::RequestRetry(format!("HTTP 429: {}", resp.error_reason()));
         }
         413 => return ChunkOutcome::TooLarge { bytes },
         400 => return ChunkOutcome::BadRequest(resp.error_reason()),
         s @ (503 | 504) => {
-            permit.outcome = Outcome::Overload;
+            permit.outcome = LoadSignal::Overload;
             return ChunkOutcome::RequestRetry(format!("HTTP {s}: {}", resp.error_reason()));
         }
         s @ (500..=599 | 408) => {
@@ -128,9 +128,9 @@ pub(super) fn classify(
         })
         .collect();
     permit.outcome = if overloaded {
-        Outcome::Overload
+        LoadSignal::Overload
     } else {
-        Outcome::Success(latency)
+        LoadSignal::Success(latency)
     };
     ChunkOutcome::Items(classes)
 }

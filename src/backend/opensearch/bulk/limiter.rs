@@ -30,7 +30,7 @@ impl Limiter {
                 return Permit {
                     limiter: self.clone(),
                     ticket,
-                    outcome: Outcome::Neutral,
+                    outcome: LoadSignal::Neutral,
                 };
             }
             notified.await;
@@ -43,7 +43,7 @@ pub(super) struct Permit {
     limiter: Arc<Limiter>,
     ticket: Ticket,
     /// What the request showed; set before the permit is dropped.
-    pub(super) outcome: Outcome,
+    pub(super) outcome: LoadSignal,
 }
 
 impl Drop for Permit {
@@ -102,7 +102,7 @@ pub struct Ticket {
 
 /// What a request says about the cluster's load.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Outcome {
+pub enum LoadSignal {
     /// Answered (items processed without 429) in this time.
     Success(Duration),
     /// 429 (request or item), 503/504 or a timeout: the cluster is overloaded.
@@ -191,16 +191,16 @@ impl AdaptiveLimit {
     }
 
     /// Gives a slot back with what its request showed, and adapts the limit.
-    pub fn release(&mut self, ticket: Ticket, outcome: Outcome) -> Decision {
+    pub fn release(&mut self, ticket: Ticket, outcome: LoadSignal) -> Decision {
         self.in_flight = self.in_flight.saturating_sub(1);
         if ticket.epoch != self.epoch {
             // started before the last decrease: already reacted to
             return Decision::Unchanged;
         }
         match outcome {
-            Outcome::Neutral => Decision::Unchanged,
-            Outcome::Overload => self.decrease(DecreaseReason::Overload),
-            Outcome::Success(latency) => {
+            LoadSignal::Neutral => Decision::Unchanged,
+            LoadSignal::Overload => self.decrease(DecreaseReason::Overload),
+            LoadSignal::Success(latency) => {
                 self.win_count += 1;
                 self.win_sum += latency.as_secs_f64();
                 self.win_saturated |= ticket.saturated;
@@ -265,7 +265,7 @@ mod tests {
         let tickets: Vec<Ticket> = std::iter::from_fn(|| l.try_acquire()).collect();
         tickets
             .into_iter()
-            .map(|t| l.release(t, Outcome::Success(latency)))
+            .map(|t| l.release(t, LoadSignal::Success(latency)))
             .collect()
     }
 
@@ -318,7 +318,7 @@ mod tests {
         let mut l = AdaptiveLimit::new(4, 8);
         for _ in 0..20 {
             let t = l.try_acquire().unwrap();
-            assert_eq!(l.release(t, Outcome::Success(FAST)), Decision::Unchanged);
+            assert_eq!(l.release(t, LoadSignal::Success(FAST)), Decision::Unchanged);
         }
         assert_eq!(l.limit(), 4);
     }
@@ -330,7 +330,7 @@ mod tests {
         assert_eq!(tickets.len(), 8);
         let decisions: Vec<Decision> = tickets
             .into_iter()
-            .map(|t| l.release(t, Outcome::Overload))
+            .map(|t| l.release(t, LoadSignal::Overload))
             .collect();
         // the 8 requests of one burst halve the limit once
         assert_eq!(
@@ -345,7 +345,7 @@ mod tests {
         for expected in [2, 1] {
             let t = l.try_acquire().unwrap();
             assert_eq!(
-                l.release(t, Outcome::Overload),
+                l.release(t, LoadSignal::Overload),
                 Decision::Decreased {
                     limit: expected,
                     reason: DecreaseReason::Overload
@@ -353,7 +353,7 @@ mod tests {
             );
         }
         let t = l.try_acquire().unwrap();
-        assert_eq!(l.release(t, Outcome::Overload), Decision::Unchanged);
+        assert_eq!(l.release(t, LoadSignal::Overload), Decision::Unchanged);
         assert_eq!(l.limit(), 1);
         assert_eq!(l.decreases(), 3);
         assert_eq!(l.in_flight(), 0);
@@ -395,7 +395,7 @@ mod tests {
         let mut l = AdaptiveLimit::new(2, 8);
         for _ in 0..10 {
             let t = l.try_acquire().unwrap();
-            assert_eq!(l.release(t, Outcome::Neutral), Decision::Unchanged);
+            assert_eq!(l.release(t, LoadSignal::Neutral), Decision::Unchanged);
         }
         assert_eq!(l.limit(), 2);
     }

@@ -24,7 +24,7 @@ mod limiter;
 use super::client::{Body, Client, OpenSearchError};
 use answer::{classify, ChunkOutcome, ItemClass};
 use encode::{chunk_ops, op_size, write_op};
-use limiter::{AdaptiveLimit, Limiter, Outcome, Permit};
+use limiter::{AdaptiveLimit, Limiter, LoadSignal, Permit};
 
 /// `_bulk` with the answer trimmed to what the indexer reads (checked on OpenSearch 2.19:
 /// gives `{"errors":..,"items":[{"index":{"status":201}},{"index":{"status":400,"error":{..}}}]}`).
@@ -186,11 +186,6 @@ impl BulkIndexer {
     /// Current adaptive concurrency limit, for metrics.
     pub fn concurrency(&self) -> usize {
         self.shared.limiter.lock().limit()
-    }
-
-    /// How many times the concurrency limit was lowered (backoff events), for metrics and tests.
-    pub fn backoff_events(&self) -> u64 {
-        self.shared.limiter.lock().decreases()
     }
 
     /// All counters at once.
@@ -526,9 +521,9 @@ async fn run_chunk(
     let outcome = match res {
         Err(e @ (OpenSearchError::Transport { .. } | OpenSearchError::Signing(_))) => {
             permit.outcome = if e.is_timeout() {
-                Outcome::Overload
+                LoadSignal::Overload
             } else {
-                Outcome::Neutral
+                LoadSignal::Neutral
             };
             ChunkOutcome::RequestRetry(e.to_string())
         }

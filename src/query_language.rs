@@ -10,7 +10,8 @@ use lru::LruCache;
 use serde::Serialize;
 
 use crate::backend::{SearchBackend, SearchError};
-use crate::detect::{CorpusPrior, Method};
+use crate::detect::CorpusPrior;
+use crate::record::Method;
 use crate::route::Router;
 use crate::search::SearchQuery;
 
