@@ -222,7 +222,7 @@ impl PipelineHandle {
         E: From<PipelineError> + Send + 'static,
     {
         let (pending_tx, mut pending_rx) = tokio::sync::mpsc::unbounded_channel::<(Pending, T)>();
-        let acks = tokio::spawn(async move {
+        let mut acks = tokio::spawn(async move {
             let mut total = Outcome::default();
             while let Some((pending, tag)) = pending_rx.recv().await {
                 let outcome = pending.outcome().await?;
@@ -232,7 +232,19 @@ impl PipelineHandle {
             Ok::<Outcome, E>(total)
         });
         let mut submit_error = None;
-        while let Some((records, tag)) = chunks.recv().await {
+        // The acknowledgements end early only on an error: then stop at once, even while no
+        // chunk comes (a quiet stream), so the caller hears of it and can start again from
+        // what was acknowledged.
+        let mut acks_ended = None;
+        loop {
+            let next = tokio::select! {
+                ended = &mut acks => {
+                    acks_ended = Some(ended);
+                    break;
+                }
+                next = chunks.recv() => next,
+            };
+            let Some((records, tag)) = next else { break };
             match self.submit(records, Admission::Wait).await {
                 Ok(pending) => {
                     if pending_tx.send((pending, tag)).is_err() {
@@ -247,12 +259,15 @@ impl PipelineHandle {
         }
         // The producer sees the end of the channel and stops reading.
         drop(chunks);
-        if drain_at_end && submit_error.is_none() {
+        if drain_at_end && submit_error.is_none() && acks_ended.is_none() {
             self.drain();
         }
         drop(pending_tx);
-        let acked = acks
-            .await
+        let ended = match acks_ended {
+            Some(ended) => ended,
+            None => acks.await,
+        };
+        let acked = ended
             .map_err(|_| E::from(PipelineError::Closed))
             .and_then(|acked| acked);
         match submit_error {

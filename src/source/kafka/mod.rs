@@ -29,7 +29,7 @@ use super::{lock, stop_now, stop_requested, Progress};
 use crate::config::KafkaSettings;
 use crate::config::KafkaUrl;
 use crate::metrics as m;
-use crate::pipeline::{Admission, Pending, PipelineError, PipelineHandle};
+use crate::pipeline::{PipelineError, PipelineHandle};
 use crate::record::{RawRecord, SourcePosition};
 use consumer::{
     behind, check_topics, commit, consumer_config, restart_fetch, set_paused, start_group_at,
@@ -181,48 +181,29 @@ pub async fn run(
     consumer.subscribe(&topics)?;
     tracing::info!(brokers = %url.brokers, topics = %url.topics.join(","), group = %url.group, "consuming from Kafka");
 
-    // Submissions go through a channel of one batch: when it is full, the pipeline is.
-    let (submit_tx, mut submit_rx) = mpsc::channel::<(Batch, Vec<Mark>)>(1);
-    let (acks_tx, mut acks_rx) = mpsc::unbounded_channel::<(Pending, Vec<Mark>)>();
+    // Submissions go through a channel of one batch: when it is full, the pipeline is. Each
+    // batch's acknowledgement marks its offsets committable, in order.
+    let (submit_tx, submit_rx) = mpsc::channel::<(Vec<RawRecord>, Vec<Mark>)>(1);
     let failure: Arc<Mutex<Option<PipelineError>>> = Arc::default();
-    let submitter = {
-        let failure = failure.clone();
-        tokio::spawn(async move {
-            while let Some((batch, marks)) = submit_rx.recv().await {
-                match handle.submit(batch.records, Admission::Wait).await {
-                    Ok(pending) => {
-                        if acks_tx.send((pending, marks)).is_err() {
-                            break;
-                        }
-                    }
-                    Err(error) => {
-                        *lock(&failure) = Some(error);
-                        break;
-                    }
-                }
-            }
-        })
-    };
-    let acknowledger = {
+    let submitting = {
         let tracker = tracker.clone();
         let failure = failure.clone();
         let progress = progress.clone();
         tokio::spawn(async move {
-            while let Some((pending, marks)) = acks_rx.recv().await {
-                match pending.outcome().await {
-                    Ok(outcome) => {
-                        progress.acknowledged(&outcome);
-                        let mut tracker = lock(&tracker);
-                        for mark in &marks {
-                            tracker.acknowledged(mark);
-                        }
+            let acknowledged = handle
+                .submit_in_order(submit_rx, false, move |outcome, marks: Vec<Mark>| {
+                    progress.acknowledged(outcome);
+                    let mut tracker = lock(&tracker);
+                    for mark in &marks {
+                        tracker.acknowledged(mark);
                     }
-                    Err(error) => {
-                        *lock(&failure) = Some(error);
-                        // Later submissions may be acknowledged, but nothing past this one is
-                        // committed: the tracker keeps this part unacknowledged.
-                    }
-                }
+                    Ok::<(), PipelineError>(())
+                })
+                .await;
+            // After a failed acknowledgement nothing past it is committed: the tracker keeps
+            // that part unacknowledged, and the next reader gets it again.
+            if let Err(error) = acknowledged {
+                *lock(&failure) = Some(error);
             }
         })
     };
@@ -278,7 +259,7 @@ pub async fn run(
                     permit
                 }
             };
-            permit.send((next, marks));
+            permit.send((next.records, marks));
         }
         if stop_now(&stop) {
             break Ok(());
@@ -339,14 +320,13 @@ pub async fn run(
         if !failure_set(&submit_failed) {
             for next in ready {
                 let marks = register(&drain_tracker, &next);
-                if submit_tx.send((next, marks)).await.is_err() {
+                if submit_tx.send((next.records, marks)).await.is_err() {
                     break;
                 }
             }
         }
         drop(submit_tx);
-        let _ = submitter.await;
-        let _ = acknowledger.await;
+        let _ = submitting.await;
     });
     loop {
         tokio::select! {
