@@ -219,7 +219,8 @@ def search_latency(args, titles, binary=None, facets=False):
         conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
         client, backend, errors = [], [], 0
         for i, title in enumerate(titles):
-            params = {"q": title, "size": 10, **({"facets": "true"} if facets else {})}
+            params = {"q": title, "size": 10, **({"facets": "true"} if facets else {}),
+                      **{f"filter.{k}": v for k, v in args.filters}}
             path = "/v1/search?" + urllib.parse.urlencode(params)
             t = time.perf_counter()
             conn.request("GET", path)
@@ -261,7 +262,11 @@ def main():
     parser.add_argument("--search-only", metavar="BIN,BIN,...",
                         help="no ingest: search the index already in --dir with each binary in "
                              "turn, twice over, plainly and with facets=true (compares builds)")
+    parser.add_argument("--filter", metavar="FIELD=VALUE", action="append", default=[],
+                        help="search with this filter too (filter.FIELD=VALUE; repeatable), as a "
+                             "tenant-scoped key's searches are filtered")
     args = parser.parse_args()
+    args.filters = [f.split("=", 1) for f in args.filter]
     sizes = [int(s) for s in args.sizes.split(",")]
     args.data = os.path.join(args.dir, "data")
     os.makedirs(args.dir, exist_ok=True)

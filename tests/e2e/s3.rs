@@ -253,10 +253,12 @@ fn kill_inside(command: Command, data: &Path, key: &str, log: &Path) -> u64 {
         if let Some(line) = line.filter(|l| *l > 0) {
             break line;
         }
-        assert!(
-            child.0.try_wait().expect("child status").is_none(),
-            "ingest ended before it could be killed inside {key}"
-        );
+        if let Some(status) = child.0.try_wait().expect("child status") {
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            let skip = log.chars().count().saturating_sub(3000);
+            let tail: String = log.chars().skip(skip).collect();
+            panic!("ingest ended ({status}) before it could be killed inside {key}; its log ends:\n{tail}");
+        }
         assert!(
             Instant::now() < deadline,
             "no checkpoint inside {key} in time"

@@ -242,6 +242,34 @@ fn a_dropped_snapshot_is_rechecked_and_expires_only_when_served_hits_changed() {
     }
 }
 
+/// Body `n` of a corpus built for ties: one of 37 texts holding some of the words of
+/// [`TIED_QUERY`], in counts and lengths that spread their scores; each score is shared by many
+/// documents, so pages end inside ties that only the id hash orders.
+fn tied_body(n: u64) -> String {
+    let words = ["river", "storm", "garden", "walking", "house"];
+    let text = n % 37;
+    let mut body = String::new();
+    for (w, word) in words.iter().enumerate() {
+        let times = (text / 3u64.pow(w as u32 % 3) + w as u64) % 4;
+        for _ in 0..times {
+            body.push_str(word);
+            body.push(' ');
+        }
+    }
+    body.push_str(&"filler ".repeat((text % 9) as usize));
+    body.push_str("end");
+    body
+}
+
+/// The query [`tied_body`] documents are searched with.
+const TIED_QUERY: &str = "rivers storm gardens";
+
+/// Whether a [`tied_body`] matches [`TIED_QUERY`].
+fn matches_query(body: &str) -> bool {
+    body.split_whitespace()
+        .any(|w| ["river", "storm", "garden"].contains(&w))
+}
+
 #[test]
 fn past_the_counted_total_pruned_pages_still_serve_every_match_once_in_score_order() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -251,29 +279,10 @@ fn past_the_counted_total_pruned_pages_still_serve_every_match_once_in_score_ord
     // in counts and lengths that spread their scores. Each score is shared by over a thousand
     // documents, so every page ends inside a tie that only the id hash orders, and identical
     // documents must score identically however pruning summed them.
-    let words = ["river", "storm", "garden", "walking", "house"];
-    let mut matching = 0u64;
-    let mut docs = Vec::new();
-    for n in 0..50_000u64 {
-        let text = n % 37;
-        let mut body = String::new();
-        for (w, word) in words.iter().enumerate() {
-            let times = (text / 3u64.pow(w as u32 % 3) + w as u64) % 4;
-            for _ in 0..times {
-                body.push_str(word);
-                body.push(' ');
-            }
-        }
-        if body
-            .split_whitespace()
-            .any(|w| ["river", "storm", "garden"].contains(&w))
-        {
-            matching += 1;
-        }
-        body.push_str(&"filler ".repeat((text % 9) as usize));
-        body.push_str("end");
-        docs.push((format!("doc-{n}"), body));
-    }
+    let docs: Vec<(String, String)> = (0..50_000u64)
+        .map(|n| (format!("doc-{n}"), tied_body(n)))
+        .collect();
+    let matching = docs.iter().filter(|(_, body)| matches_query(body)).count() as u64;
     for chunk in docs.chunks(10_000) {
         let chunk: Vec<(&str, &'static str, &str)> = chunk
             .iter()
@@ -283,8 +292,7 @@ fn past_the_counted_total_pruned_pages_still_serve_every_match_once_in_score_ord
     }
     assert!(matching > TRACK_TOTAL_HITS, "the test needs more matches");
     let search = |size: usize, cursor: Option<String>, facets: bool| {
-        let mut request =
-            request("rivers storm gardens", Syntax::Natural, vec!["en"]).expect("valid query");
+        let mut request = request(TIED_QUERY, Syntax::Natural, vec!["en"]).expect("valid query");
         request.size = size;
         request.highlight = false;
         request.facets = facets;
@@ -343,5 +351,87 @@ fn past_the_counted_total_pruned_pages_still_serve_every_match_once_in_score_ord
     assert_eq!(
         paged_ids, first_ids,
         "a page of 500 starts as the page of 10"
+    );
+}
+
+#[test]
+fn filtered_pages_serve_exactly_the_filtered_matches_in_the_unfiltered_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let index = EmbeddedIndex::open(dir.path(), vec!["body".into()]).expect("index opens");
+    let mut writer = index.writer(16 << 20).expect("writer");
+    // 30,000 tied documents in three segments, every other one French. The search is for
+    // English with the French half as its filter (a tenant key's filter works alike): past the
+    // counted total, filtered pages must hold the French matches of the unfiltered pages, in
+    // their order, once each.
+    let docs: Vec<(String, &'static str, String)> = (0..30_000u64)
+        .map(|n| {
+            let lang = if n % 2 == 0 { "en" } else { "fr" };
+            (format!("doc-{n}"), lang, tied_body(n))
+        })
+        .collect();
+    let french = docs
+        .iter()
+        .filter(|(_, lang, body)| *lang == "fr" && matches_query(body))
+        .count() as u64;
+    assert!(french > TRACK_TOTAL_HITS, "the test needs more matches");
+    for chunk in docs.chunks(10_000) {
+        let chunk: Vec<(&str, &'static str, &str)> = chunk
+            .iter()
+            .map(|(id, lang, body)| (id.as_str(), *lang, body.as_str()))
+            .collect();
+        add(&index, &mut writer, &chunk);
+    }
+    let search = |cursor: Option<String>, filtered: bool, facets: bool| {
+        // Unstemmed words: French documents match through the generic field alone.
+        let mut request =
+            request("river storm garden", Syntax::Natural, vec!["en"]).expect("valid query");
+        request.size = 500;
+        request.highlight = false;
+        request.facets = facets;
+        if filtered {
+            request.filters = vec![crate::search::Filter {
+                field: "lang".into(),
+                condition: crate::search::Condition::Equals(serde_json::json!("fr")),
+            }];
+        }
+        request.cursor = cursor.map(|c| Cursor::decode(&c).expect("own cursor"));
+        index.search(&request).expect("search")
+    };
+    let all_pages = |filtered: bool| {
+        let mut served: Vec<String> = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = search(cursor, filtered, false);
+            served.extend(page.hits.into_iter().map(|h| h.id));
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                return served;
+            }
+        }
+    };
+    let first = search(None, true, false);
+    assert_eq!(
+        (first.total, first.total_relation),
+        (TRACK_TOTAL_HITS, TotalRelation::Gte)
+    );
+    let counted = search(None, true, true);
+    assert_eq!(
+        (counted.total, counted.languages),
+        (french, Some([("fr".to_string(), french)].into()))
+    );
+    let lang_of: std::collections::HashMap<&str, &str> = docs
+        .iter()
+        .map(|(id, lang, _)| (id.as_str(), *lang))
+        .collect();
+    let expected: Vec<String> = all_pages(false)
+        .into_iter()
+        .filter(|id| lang_of[id.as_str()] == "fr")
+        .collect();
+    assert_eq!(expected.len() as u64, french);
+    let filtered = all_pages(true);
+    assert_eq!(filtered.len(), expected.len(), "every French match, once");
+    assert!(
+        filtered == expected,
+        "the unfiltered order, French hits only"
     );
 }

@@ -1,5 +1,6 @@
 //! `glossa ingest`: files (with progress bar and summary) and streams (Kafka, S3).
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -7,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use glossa::config::StreamUrl;
 use glossa::config::{BackendKind, Config};
-use glossa::pipeline::Outcome;
+use glossa::pipeline::{Outcome, PipelineHandle};
 use glossa::service::Service;
 use glossa::source::file;
 use glossa::source::{Progress, StreamOptions};
@@ -20,47 +21,65 @@ pub(crate) async fn ingest(config: Config, paths: Vec<String>, bulk_load: bool) 
     for path in paths.iter().filter(|p| p.as_str() != "-") {
         std::fs::metadata(path).with_context(|| format!("cannot read {path}"))?;
     }
-    if bulk_load && config.backend != BackendKind::OpenSearch {
-        anyhow::bail!("--bulk-load applies to the OpenSearch backend only (--backend opensearch)");
-    }
     let chunk = config.pipeline.chunk_records;
     let max_record = config.limits.max_record_bytes;
     let data_dir = config.data_dir.clone();
+    let job = run_job(config, bulk_load, move |pipeline, progress| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopper = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                tracing::warn!("interrupted: stopping reading; what was read is still indexed");
+                stopper.store(true, Ordering::Relaxed);
+            }
+        });
+        async move { Ok(file::ingest(paths, pipeline, chunk, max_record, progress, stop).await?) }
+    })
+    .await?;
+    print_summary(
+        &job.result,
+        job.elapsed,
+        job.progress.bytes_read.load(Ordering::Relaxed),
+    );
+    println!("data directory: {}", data_dir.display());
+    Ok(())
+}
+
+/// What an ingest job returns: what `read` returned, and its counters and duration.
+struct Job<T> {
+    result: T,
+    progress: Arc<Progress>,
+    elapsed: Duration,
+}
+
+/// One ingest job's life, the same for files and streams: `--bulk-load` checked, the service
+/// started with bulk-load mode around it, a progress bar while `read` feeds the pipeline, then
+/// the service stopped (everything read is stored and acknowledged) and bulk-load mode ended,
+/// whatever `read` returned.
+async fn run_job<T, F, Fut>(config: Config, bulk_load: bool, read: F) -> Result<Job<T>>
+where
+    F: FnOnce(PipelineHandle, Arc<Progress>) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    if bulk_load && config.backend != BackendKind::OpenSearch {
+        anyhow::bail!("--bulk-load applies to the OpenSearch backend only (--backend opensearch)");
+    }
     let cluster = config.opensearch.clone();
     let service = tokio::task::spawn_blocking(move || Service::start(config)).await??;
     let bulk_load = begin_bulk_load(&cluster, bulk_load).await?;
     let started = Instant::now();
     let progress = Arc::new(Progress::default());
-    let stop = Arc::new(AtomicBool::new(false));
     let bar = progress_bar(progress.clone());
-    let stopper = stop.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            tracing::warn!("interrupted: stopping reading; what was read is still indexed");
-            stopper.store(true, Ordering::Relaxed);
-        }
-    });
-    let result = file::ingest(
-        paths,
-        service.state.pipeline.clone(),
-        chunk,
-        max_record,
-        progress.clone(),
-        stop,
-    )
-    .await;
+    let result = read(service.state.pipeline.clone(), progress.clone()).await;
     bar.finish_and_clear();
     let stopped = service.stop().await;
     end_bulk_load(bulk_load).await?;
     stopped?;
-    let outcome = result?;
-    print_summary(
-        &outcome,
-        started.elapsed(),
-        progress.bytes_read.load(Ordering::Relaxed),
-    );
-    println!("data directory: {}", data_dir.display());
-    Ok(())
+    Ok(Job {
+        result: result?,
+        progress,
+        elapsed: started.elapsed(),
+    })
 }
 
 /// Turns bulk-load mode on for the cluster index when asked (`--bulk-load`).
@@ -96,45 +115,37 @@ pub(crate) async fn ingest_stream(
     options: StreamOptions,
     bulk_load: bool,
 ) -> Result<()> {
-    if bulk_load && config.backend != BackendKind::OpenSearch {
-        anyhow::bail!("--bulk-load applies to the OpenSearch backend only (--backend opensearch)");
-    }
     let data_dir = config.data_dir.clone();
-    let cluster = config.opensearch.clone();
     let source_config = config.clone();
-    let service = tokio::task::spawn_blocking(move || Service::start(config)).await??;
-    let bulk_load = begin_bulk_load(&cluster, bulk_load).await?;
-    let started = Instant::now();
-    let progress = Arc::new(Progress::default());
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::warn!("stopping: what was read is still indexed and its position committed");
-        let _ = stop_tx.send(true);
-    });
-    let bar = progress_bar(progress.clone());
-    let result = glossa::source::run_stream(
-        &url,
-        &source_config,
-        service.state.pipeline.clone(),
-        options,
-        progress.clone(),
-        stop_rx,
-    )
-    .await;
-    bar.finish_and_clear();
-    let stopped = service.stop().await;
-    end_bulk_load(bulk_load).await?;
-    stopped?;
-    result?;
-    let done = progress.records_done.load(Ordering::Relaxed);
-    let rejected = progress.records_rejected.load(Ordering::Relaxed);
-    let seconds = started.elapsed().as_secs_f64().max(0.001);
+    let shown = url.to_string();
+    let job = run_job(config, bulk_load, move |pipeline, progress| {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::warn!("stopping: what was read is still indexed and its position committed");
+            let _ = stop_tx.send(true);
+        });
+        async move {
+            let read = glossa::source::run_stream(
+                &url,
+                &source_config,
+                pipeline,
+                options,
+                progress,
+                stop_rx,
+            );
+            Ok(read.await?)
+        }
+    })
+    .await?;
+    let done = job.progress.records_done.load(Ordering::Relaxed);
+    let rejected = job.progress.records_rejected.load(Ordering::Relaxed);
+    let seconds = job.elapsed.as_secs_f64().max(0.001);
     println!(
-        "indexed {} records, rejected {rejected}, in {seconds:.1}s ({:.0} records/s, {:.1} MB/s) from {url}",
+        "indexed {} records, rejected {rejected}, in {seconds:.1}s ({:.0} records/s, {:.1} MB/s) from {shown}",
         done - rejected,
         done as f64 / seconds,
-        progress.bytes_read.load(Ordering::Relaxed) as f64 / 1e6 / seconds
+        job.progress.bytes_read.load(Ordering::Relaxed) as f64 / 1e6 / seconds
     );
     if rejected > 0 {
         println!("  rejected records are in the dead-letter queue (see `glossa dlq list`)");
