@@ -306,9 +306,11 @@ async fn keep_consuming(
         }
         health.failed();
         match result {
-            Ok(()) => tracing::warn!(source = ?url, "stream source ended; starting it again"),
+            Ok(()) => {
+                tracing::warn!(source = %health.name, "stream source ended; starting it again")
+            }
             Err(error) => {
-                tracing::error!(source = ?url, %error, retry_in = ?backoff, "stream source failed; starting it again from its last committed position")
+                tracing::error!(source = %health.name, %error, retry_in = ?backoff, "stream source failed; starting it again from its last committed position")
             }
         }
         tokio::select! {
