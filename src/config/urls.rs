@@ -18,7 +18,8 @@ pub struct KafkaUrlError {
 /// `Debug` names the properties without their values (a SASL password may be one).
 #[derive(Clone, PartialEq)]
 pub struct KafkaUrl {
-    /// The URL as written: what messages name and what the configuration writes back.
+    /// The URL as written, properties included: what the configuration writes back (never
+    /// shown: `Display` leaves the properties out).
     text: String,
     pub brokers: String,
     pub topics: Vec<String>,
@@ -117,9 +118,17 @@ impl std::fmt::Debug for KafkaUrl {
     }
 }
 
+/// `kafka://BROKERS/TOPICS?group=GROUP`: what logs and summaries show, without the properties
+/// (a SASL password may be one).
 impl std::fmt::Display for KafkaUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
+        write!(
+            f,
+            "kafka://{}/{}?group={}",
+            self.brokers,
+            self.topics.join(","),
+            self.group
+        )
     }
 }
 
@@ -210,7 +219,10 @@ impl TryFrom<String> for StreamUrl {
 
 impl From<StreamUrl> for String {
     fn from(url: StreamUrl) -> String {
-        url.to_string()
+        match url {
+            StreamUrl::Kafka(url) => url.text,
+            StreamUrl::S3(url) => url.to_string(),
+        }
     }
 }
 
@@ -282,7 +294,10 @@ impl TryFrom<String> for DlqTarget {
 
 impl From<DlqTarget> for String {
     fn from(target: DlqTarget) -> String {
-        target.to_string()
+        match target {
+            DlqTarget::Kafka(url) => url.text,
+            other => other.to_string(),
+        }
     }
 }
 
@@ -306,6 +321,10 @@ mod tests {
             debug.contains("security.protocol") && !debug.contains("SASL_SSL"),
             "property values stay out of logs: {debug}"
         );
+        let shown = StreamUrl::Kafka(url.clone()).to_string();
+        assert_eq!(shown, "kafka://a:9092,b:9092/docs,more?group=g1");
+        let written = String::from(StreamUrl::Kafka(url.clone()));
+        assert!(written.contains("security.protocol=SASL_SSL"), "{written}");
         for bad in [
             "kafka://a:9092/docs",
             "kafka://a:9092?group=g",
