@@ -294,8 +294,9 @@ async fn s3_job_killed_mid_object_resumes_from_its_checkpoint() {
         .await;
     }
     // Two large objects: a gzip one (resumed by skipping lines) and a plain one (resumed by a
-    // ranged read).
-    let large = 30_000u64;
+    // ranged read). Large enough to take seconds each: the checkpoint is saved about once a
+    // second, and at 30,000 records a fast machine finished an object between two saves.
+    let large = 100_000u64;
     put(
         &store,
         "b-large.ndjson.gz",
