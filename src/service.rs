@@ -1,5 +1,6 @@
-//! Wiring: opens the index, the dead-letter queue and the detector, starts the pipeline, and
-//! serves the API. Shared by `serve`, `demo`, `ingest` and the integration tests.
+//! Wiring: opens the index, the dead-letter queue and the detector, starts the pipeline and the
+//! work beside it (stream sources, the query-language prior); [`crate::api::serve`] puts the
+//! HTTP API in front. Shared by `serve`, `demo`, `ingest`, reindex replays and the tests.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,8 +9,7 @@ use crate::backend::embedded::{CursorLimits, EmbeddedError, EmbeddedIndex};
 use crate::backend::opensearch::bootstrap::{self, IndexNames};
 use crate::backend::opensearch::search::OpenSearchSearch;
 use crate::backend::{opensearch, SearchBackend};
-use crate::config::StreamUrl;
-use crate::config::{BackendKind, Config, ShortTextPrior};
+use crate::config::{BackendKind, Config, ShortTextPrior, StreamUrl};
 use crate::decode::Decoder;
 use crate::detect::{DetectError, Detector, DetectorConfig, SourcePriors};
 use crate::dlq::{DeadLetterQueue, DlqError};
@@ -47,10 +47,10 @@ pub struct AppState {
     pub pipeline: PipelineHandle,
     pub index: SearchBackend,
     /// How query languages are chosen (the index's language prior, cached answers).
-    pub query_languages: Arc<crate::query_language::QueryLanguages>,
+    pub query_languages: Arc<QueryLanguages>,
     pub config: Arc<Config>,
     /// The stream sources `serve` consumes, for `/readyz`.
-    pub sources: Arc<Vec<Arc<crate::source::SourceHealth>>>,
+    pub sources: Arc<Vec<Arc<SourceHealth>>>,
 }
 
 /// A started Glossa: the pipeline plus everything the API needs.

@@ -6,12 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use glossa::config::StreamUrl;
-use glossa::config::{BackendKind, Config};
+use glossa::config::{BackendKind, Config, StreamUrl};
 use glossa::pipeline::{Outcome, PipelineHandle};
 use glossa::service::Service;
-use glossa::source::file;
-use glossa::source::{Progress, StreamOptions};
+use glossa::source::{file, Progress, StreamOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::serve::shutdown_signal;
