@@ -14,9 +14,9 @@ use tantivy::tokenizer::Language as Stem;
 
 /// How the embedded (tantivy) backend analyzes one language.
 ///
-/// Every variant starts from the same Unicode word tokenizer (UAX #29 word boundaries, with
-/// dictionary/LSTM segmentation for the scripts written without spaces), lowercases, and drops
-/// overlong tokens; the variants differ only in what comes after that.
+/// Every variant but [`Analyzer::JapaneseMorphology`] starts from the same Unicode word tokenizer
+/// (UAX #29 word boundaries, with dictionary segmentation for the scripts written without
+/// spaces); all lowercase and drop overlong tokens, and differ in what comes after that.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Analyzer {
     /// Snowball stemming (plus tantivy's stop-word list when it has one) for the languages tantivy
@@ -24,9 +24,12 @@ pub enum Analyzer {
     /// folding: stemmers expect the real spelling, and the OpenSearch language analyzers of the
     /// same languages do not fold either, so both backends agree.
     Stemmed(Stem),
-    /// Dictionary or LSTM word segmentation for scripts written without spaces (Chinese, Japanese,
-    /// Thai, Lao, Khmer, Burmese); no stemming, which these languages do not need.
+    /// Dictionary word segmentation for scripts written without spaces (Chinese, Thai, Lao, Khmer,
+    /// Burmese); no stemming, which these languages do not need.
     Segmented,
+    /// Japanese morphological analysis ([`crate::analysis::JapaneseTokenizer`], IPADIC): base
+    /// forms of content words, function words dropped, like OpenSearch's kuromoji.
+    JapaneseMorphology,
     /// Word boundaries, lowercase and accent folding for every language without a stemmer: the
     /// portable choice that still makes "cafe" find "café".
     Folded,
@@ -71,7 +74,7 @@ impl LanguageSpec {
     }
 }
 
-use Analyzer::{Folded, Segmented, Stemmed, Truncated};
+use Analyzer::{Folded, JapaneseMorphology, Segmented, Stemmed, Truncated};
 
 const fn row(
     code: &'static str,
@@ -125,7 +128,7 @@ static LANGUAGES: &[LanguageSpec] = &[
     row("id", "Indonesian", Folded, "indonesian"),
     row("is", "Icelandic", Folded, ICU),
     row("it", "Italian", Stemmed(Stem::Italian), "italian"),
-    row("ja", "Japanese", Segmented, "kuromoji"),
+    row("ja", "Japanese", JapaneseMorphology, "kuromoji"),
     row("ka", "Georgian", Folded, ICU),
     row("kk", "Kazakh", Folded, ICU),
     row("km", "Khmer", Segmented, ICU),

@@ -1,7 +1,7 @@
 //! Tantivy analyzers for the embedded backend, one per row of [`crate::languages`], plus the
 //! generic multilingual analyzer.
 //!
-//! Chains (all start with [`WordTokenizer`], which lowercases, then drop tokens of
+//! Chains (all but Japanese start with [`WordTokenizer`], which lowercases, then drop tokens of
 //! [`MAX_TOKEN_BYTES`] or more; French, Italian and Catalan then remove elided articles, see
 //! [`Elision`]):
 //! - `Stemmed(lang)`: + tantivy's stop words for `lang` (when it has a list) + Snowball stemmer
@@ -13,6 +13,8 @@
 //!   German stems "Häuser" and "hauser" both to "haus"). The OpenSearch language analyzers these
 //!   rows map to do not fold either, so both backends match the same documents.
 //!   Accent-insensitive matching is still available through the generic field, which folds.
+//! - `JapaneseMorphology`: [`JapaneseTokenizer`] instead of the word tokenizer (morphemes in
+//!   base form, function words dropped), then the same filters as `Segmented`.
 //! - `Segmented`: + diacritic stripping and ASCII folding (for Latin words embedded in CJK/SEA
 //!   text, and fullwidth forms). The segmentation itself happens in the tokenizer.
 //! - `Folded`: + diacritic stripping ([`StripDiacritics`], for decomposed text) and ASCII folding:
@@ -24,6 +26,7 @@
 mod cached_stemmer;
 mod diacritics;
 mod elision;
+mod japanese;
 mod simple_words;
 mod truncate;
 mod word_tokenizer;
@@ -37,6 +40,7 @@ use crate::languages::{self, Analyzer, LanguageSpec};
 pub use cached_stemmer::CachedStemmer;
 pub use diacritics::StripDiacritics;
 pub use elision::{elided_articles, Elision};
+pub use japanese::JapaneseTokenizer;
 pub use truncate::Truncate;
 pub use word_tokenizer::WordTokenizer;
 
@@ -68,6 +72,13 @@ pub fn register(manager: &TokenizerManager) {
 /// Builds the tantivy analyzer for one language row; public so callers (tests, tools) can analyze
 /// text without a [`TokenizerManager`].
 pub fn analyzer_for(spec: &LanguageSpec) -> TextAnalyzer {
+    if spec.analyzer == Analyzer::JapaneseMorphology {
+        return TextAnalyzer::builder(JapaneseTokenizer::default())
+            .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+            .filter(StripDiacritics)
+            .filter(AsciiFoldingFilter)
+            .build();
+    }
     let base = TextAnalyzer::builder(WordTokenizer::new())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
         .filter(Elision::new(elided_articles(spec.code)));
@@ -79,7 +90,7 @@ pub fn analyzer_for(spec: &LanguageSpec) -> TextAnalyzer {
                 .build(),
             None => base.filter(CachedStemmer::new(language)).build(),
         },
-        Analyzer::Segmented | Analyzer::Folded => base
+        Analyzer::Segmented | Analyzer::Folded | Analyzer::JapaneseMorphology => base
             .filter(StripDiacritics)
             .filter(AsciiFoldingFilter)
             .build(),

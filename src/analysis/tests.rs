@@ -142,11 +142,67 @@ fn chinese_is_segmented_into_words() {
 }
 
 #[test]
-fn japanese_is_segmented_into_words() {
-    let words = terms("glossa_ja", "東京都に住んでいます");
+fn japanese_keeps_content_words_in_base_form() {
+    // 住んで (inflected) -> 住む; に, で, い(る), ます are particles and auxiliaries.
+    assert_eq!(
+        terms("glossa_ja", "東京都に住んでいます"),
+        ["東京", "都", "住む", "いる"]
+    );
+    // The same verb, however inflected, is one term.
+    assert_conflated("glossa_ja", &["行きました", "行く", "行かない"]);
+    // Latin and digits inside Japanese text stay searchable, lowercased and folded.
+    assert_eq!(
+        terms("glossa_ja", "Vim用のＳｏｌａｒｉｚｅｄカラースキーム"),
+        ["vim", "用", "solarized", "カラー", "スキーム"]
+    );
+}
+
+#[test]
+fn japanese_katakana_spellings_meet() {
+    // Halfwidth katakana is widened; a final prolonged sound mark is dropped from long words.
+    assert_conflated("glossa_ja", &["コンピューター", "コンピュータ", "ｺﾝﾋﾟｭｰﾀｰ"]);
+    assert_eq!(terms("glossa_ja", "ビール"), ["ビール"]);
+}
+
+#[test]
+fn japanese_loanword_compounds_split_into_their_words() {
+    assert_eq!(
+        terms("glossa_ja", "プロセススケジューリングデーモン"),
+        ["プロセス", "スケジューリング", "デーモン"]
+    );
+    assert_eq!(
+        terms("glossa_ja", "リアルタイムユーザログイン監視ツール"),
+        ["リアルタイム", "ユーザ", "ログイン", "監視", "ツール"]
+    );
+}
+
+#[test]
+fn japanese_phrases_keep_the_gaps_of_dropped_words() {
+    let mut analyzer = manager().get("glossa_ja").expect("glossa_ja registered");
+    let tokens = analyze(&mut analyzer, "東京の空");
+    let positions: Vec<(String, usize)> =
+        tokens.into_iter().map(|t| (t.text, t.position)).collect();
+    assert_eq!(positions, [("東京".to_string(), 0), ("空".to_string(), 2)]);
+}
+
+#[test]
+fn japanese_long_texts_are_analyzed_in_pieces_without_losing_words() {
+    // No sentence end for far more than one piece: cut at a character boundary, every word kept.
+    let text = "東京".repeat(10_000);
+    let words = terms("glossa_ja", &text);
+    assert!(words.len() >= 10_000 / 2, "{}", words.len());
     assert!(
-        words.iter().any(|w| w == "東京" || w == "東京都"),
-        "{words:?}"
+        words.iter().all(|w| "東京".contains(w.as_str())),
+        "{:?}",
+        &words[..5]
+    );
+    let sentences = "ファイルを読みました。".repeat(2_000);
+    assert_eq!(
+        terms("glossa_ja", &sentences)
+            .iter()
+            .filter(|w| *w == "読む")
+            .count(),
+        2_000
     );
 }
 

@@ -28,7 +28,7 @@ use crate::search::{Condition, Filter, RangeBounds, SearchQuery, TextQuery};
 /// Tuned on the relevance suite (`docs/benchmarks/relevance.md`).
 fn language_field_boost(code: &str) -> f64 {
     match crate::languages::get(code).map(|spec| spec.analyzer) {
-        Some(Analyzer::Stemmed(_) | Analyzer::Truncated(_)) => 4.0,
+        Some(Analyzer::Stemmed(_) | Analyzer::Truncated(_) | Analyzer::JapaneseMorphology) => 4.0,
         _ => 1.0,
     }
 }
