@@ -118,12 +118,13 @@ fn baseline_ranks(suite: &Suite) -> Vec<Option<usize>> {
         .collect()
 }
 
-/// Glossa's ranks: a fresh in-process service on `config`, the corpus ingested over HTTP.
+/// Glossa's ranks and query languages: a fresh in-process service on `config`, the corpus
+/// ingested over HTTP.
 async fn glossa_ranks(
     config: Config,
     suite: &Suite,
     refresh: Option<String>,
-) -> Vec<Option<usize>> {
+) -> (Vec<Option<usize>>, Vec<String>) {
     let service = tokio::task::spawn_blocking(move || Service::start(config))
         .await
         .expect("start task")
@@ -145,7 +146,7 @@ async fn glossa_ranks(
     relevance::wait_for_language_prior(&client, &base, suite.corpus.lines().count()).await;
     eprintln!("  ingested in {:.1} s", started.elapsed().as_secs_f64());
     let started = std::time::Instant::now();
-    let ranks = relevance::ranks(&client, &base, &suite.queries).await;
+    let answers = relevance::answers(&client, &base, &suite.queries).await;
     eprintln!(
         "  {} queries in {:.1} s",
         suite.queries.len(),
@@ -153,7 +154,40 @@ async fn glossa_ranks(
     );
     let _ = stop.send(());
     let _ = server.await;
-    ranks
+    answers.into_iter().unzip()
+}
+
+/// Share of each language's queries that Glossa took for their own language.
+fn language_table(queries: &[Query], columns: &[(&str, Vec<String>)]) -> String {
+    let mut out = String::from("| lang | queries |");
+    for (name, _) in columns {
+        out.push_str(&format!(" {name} query language right |"));
+    }
+    out.push_str("\n|---|---:|");
+    out.push_str(&"---:|".repeat(columns.len()));
+    out.push('\n');
+    let mut langs: Vec<&str> = queries.iter().map(|q| q.lang.as_str()).collect();
+    langs.sort();
+    langs.dedup();
+    langs.push("all");
+    for lang in langs {
+        let mine = |q: &&Query| lang == "all" || q.lang == lang;
+        let n = queries.iter().filter(mine).count();
+        out.push_str(&format!("| {lang} | {n} |"));
+        for (_, detected) in columns {
+            let right = queries
+                .iter()
+                .zip(detected)
+                .filter(|(q, d)| mine(q) && q.lang == **d)
+                .count();
+            out.push_str(&format!(
+                " {:.1}% |",
+                100.0 * right as f64 / n.max(1) as f64
+            ));
+        }
+        out.push('\n');
+    }
+    out
 }
 
 fn table(queries: &[Query], columns: &[(&str, Vec<Option<usize>>)]) -> String {
@@ -213,10 +247,10 @@ fn main() {
     config.pipeline.commit_interval_ms = 200;
     config.search.language_prior_refresh_seconds = 1;
     eprintln!("Glossa embedded");
-    columns.push((
-        "embedded",
-        runtime.block_on(glossa_ranks(config.clone(), &suite, None)),
-    ));
+    let mut detected = Vec::new();
+    let (ranks, langs) = runtime.block_on(glossa_ranks(config.clone(), &suite, None));
+    columns.push(("embedded", ranks));
+    detected.push(("embedded", langs));
     if let Ok(urls) = std::env::var("GLOSSA_RELEVANCE_OPENSEARCH_URLS") {
         let urls: Vec<String> = urls.split(',').map(str::to_string).collect();
         let index = format!("relevance-{}", std::process::id());
@@ -229,10 +263,9 @@ fn main() {
         config.opensearch.bulk_flush_ms = 100;
         eprintln!("Glossa on OpenSearch ({index})");
         let refresh = format!("{}/{index}/_refresh", urls[0]);
-        columns.push((
-            "opensearch",
-            runtime.block_on(glossa_ranks(config, &suite, Some(refresh))),
-        ));
+        let (ranks, langs) = runtime.block_on(glossa_ranks(config, &suite, Some(refresh)));
+        columns.push(("opensearch", ranks));
+        detected.push(("opensearch", langs));
         runtime.block_on(async {
             let client = reqwest::Client::new();
             for name in [format!("{index}-v1"), format!("{index}-dlq")] {
@@ -255,7 +288,11 @@ fn main() {
         }
         std::fs::write(&path, out).unwrap_or_else(|e| panic!("cannot write {path}: {e}"));
     }
-    let table = table(&suite.queries, &columns);
+    let table = format!(
+        "{}\n{}",
+        table(&suite.queries, &columns),
+        language_table(&suite.queries, &detected)
+    );
     println!("{table}");
     if let Ok(path) = std::env::var("GLOSSA_RELEVANCE_OUT") {
         std::fs::write(&path, &table).unwrap_or_else(|e| panic!("cannot write {path}: {e}"));

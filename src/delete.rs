@@ -74,10 +74,7 @@ impl Plan {
             _ => {
                 // The same prior a search would have now.
                 languages.refresh(index).await?;
-                let (languages, text) = (languages.clone(), text.clone());
-                tokio::task::spawn_blocking(move || languages.detect(&text))
-                    .await
-                    .map_err(|e| DeleteError::Query(e.to_string()))?
+                languages.detect(&text, index).await
             }
         };
         let query = SearchQuery {

@@ -3,6 +3,7 @@
 //! plus close runners-up to search as well. The search API and delete-by-query choose alike,
 //! so a delete removes what the same search finds.
 
+use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -79,10 +80,17 @@ pub fn undetermined() -> QueryLanguage {
     }
 }
 
-/// The detected language of `text`, weighed against `prior` when there is one. CPU-heavy: call
-/// from a blocking thread.
-fn detected(router: &Router, text: &str, prior: Option<&CorpusPrior>) -> QueryLanguage {
-    let detection = router.detector().detect_accurate_with_prior(text, prior);
+/// The detected language of `text`, weighed against `prior` and the index's `words` (see
+/// `index_words`) when there are. CPU-heavy: call from a blocking thread.
+fn detected(
+    router: &Router,
+    text: &str,
+    prior: Option<&CorpusPrior>,
+    words: &[BTreeMap<String, u64>],
+) -> QueryLanguage {
+    let detection = router
+        .detector()
+        .detect_with_index_words(text, prior, words);
     let undetermined = detection.method == Method::Undetermined || detection.lang == "und";
     let searched = if undetermined {
         Vec::new()
@@ -161,8 +169,9 @@ impl QueryLanguages {
         &self.router
     }
 
-    /// The language of a query text. CPU-heavy on a cache miss: call from a blocking thread.
-    pub fn detect(&self, text: &str) -> QueryLanguage {
+    /// The language of a query text, detected on a blocking thread; once the index has a
+    /// prior, the documents of `index` that hold the query's words weigh in too.
+    pub async fn detect(self: &Arc<Self>, text: &str, index: &SearchBackend) -> QueryLanguage {
         let choice = self.choice();
         let cacheable = text.len() <= MAX_CACHED_QUERY_BYTES;
         if cacheable {
@@ -173,7 +182,23 @@ impl QueryLanguages {
             }
         }
         metrics::counter!(crate::metrics::QUERY_LANGUAGE_CACHE, "result" => "miss").increment(1);
-        let answer = detected(&self.router, text, choice.prior.as_ref());
+        let words = match choice.prior {
+            Some(_) => index_words(text, index).await,
+            None => Vec::new(),
+        };
+        let (this, owned) = (Arc::clone(self), text.to_owned());
+        let decided = Arc::clone(&choice);
+        let answer = tokio::task::spawn_blocking(move || {
+            detected(&this.router, &owned, decided.prior.as_ref(), &words)
+        })
+        .await;
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(error) => {
+                tracing::error!(%error, "query language detection failed; searching the generic field only");
+                return undetermined();
+            }
+        };
         if cacheable {
             crate::lock(&choice.cache).put(text.to_owned(), answer.clone());
         }
@@ -206,6 +231,40 @@ impl QueryLanguages {
         })
         .await;
         Ok(())
+    }
+}
+
+/// Documents sampled per query word for the vocabulary evidence: enough to tell a language's
+/// word from a shared name, few enough to cost well under a millisecond at any index size.
+const WORD_SAMPLE: usize = 500;
+/// Query words looked up, at most (the first ones).
+const MAX_LOOKED_UP_WORDS: usize = 8;
+
+/// For the first words of `text` (as the generic field analyzes them), how the index's
+/// documents holding each divide among languages. Empty when the index cannot say: the
+/// decision is then lingua's and the prior's alone.
+async fn index_words(text: &str, index: &SearchBackend) -> Vec<BTreeMap<String, u64>> {
+    let mut terms: Vec<String> = Vec::new();
+    {
+        // Scoped: the token stream is not `Send`, and must be gone before the await.
+        let mut analyzer = crate::analysis::generic_analyzer();
+        let mut stream = analyzer.token_stream(text);
+        while terms.len() < MAX_LOOKED_UP_WORDS && stream.advance() {
+            let term = &stream.token().text;
+            if !terms.contains(term) {
+                terms.push(term.clone());
+            }
+        }
+    }
+    if terms.is_empty() {
+        return Vec::new();
+    }
+    match index.term_languages(terms, WORD_SAMPLE).await {
+        Ok(words) => words,
+        Err(error) => {
+            tracing::debug!(%error, "cannot read the index's words for query detection");
+            Vec::new()
+        }
     }
 }
 

@@ -180,11 +180,8 @@ async fn run(
                 .map_err(ApiError::bad_request)?
         }
         _ => {
-            let (languages, query_text) = (state.query_languages.clone(), text.clone());
             let detect_started = Instant::now();
-            let chosen = tokio::task::spawn_blocking(move || languages.detect(&query_text))
-                .await
-                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            let chosen = state.query_languages.detect(&text, &state.index).await;
             metrics::histogram!(m::SEARCH_PHASE_SECONDS, "phase" => "detect")
                 .record(detect_started.elapsed().as_secs_f64());
             chosen

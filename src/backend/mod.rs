@@ -4,6 +4,7 @@
 pub mod embedded;
 pub mod opensearch;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::search::{SearchQuery, SearchResult, StoredDocument};
@@ -50,6 +51,25 @@ impl SearchBackend {
                     })
             }
             SearchBackend::OpenSearch(search) => search.search(&query).await,
+        }
+    }
+
+    /// For each generic-field term, documents per language among a bounded sample of those
+    /// holding it: the index's vocabulary as evidence of a query's language.
+    pub async fn term_languages(
+        &self,
+        terms: Vec<String>,
+        sample: usize,
+    ) -> Result<Vec<BTreeMap<String, u64>>, SearchError> {
+        match self {
+            SearchBackend::Embedded(index) => {
+                let index = index.clone();
+                tokio::task::spawn_blocking(move || index.term_languages(&terms, sample))
+                    .await
+                    .map_err(|e| SearchError::Unavailable(e.to_string()))?
+                    .map_err(|e| SearchError::Unavailable(e.to_string()))
+            }
+            SearchBackend::OpenSearch(search) => search.term_languages(&terms, sample).await,
         }
     }
 

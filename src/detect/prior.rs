@@ -14,7 +14,7 @@
 //! (`learned.rs`) every language stays a candidate, an unseen one at the weight of no
 //! documents: the stream's next record may be in a language it has not shown yet.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use lingua::{Language, LanguageDetector, LanguageDetectorBuilder};
 
@@ -133,7 +133,19 @@ impl Detector {
     /// A query's (or short record's) language given what the index (or stream) holds (see the
     /// module comment); without a prior, exactly [`Detector::detect_accurate`].
     pub fn detect_accurate_with_prior(&self, text: &str, prior: Option<&CorpusPrior>) -> Detection {
-        self.decide_weighed(text, self.weigh(text, prior).as_deref())
+        self.decide_weighed(text, self.weigh(text, prior, &[]).as_deref())
+    }
+
+    /// [`Self::detect_accurate_with_prior`], with the index's vocabulary as further evidence:
+    /// for each of the query's words, how the index's documents holding it divide among
+    /// languages (see [`vocabulary_factor`]).
+    pub fn detect_with_index_words(
+        &self,
+        text: &str,
+        prior: Option<&CorpusPrior>,
+        words: &[BTreeMap<String, u64>],
+    ) -> Detection {
+        self.decide_weighed(text, self.weigh(text, prior, words).as_deref())
     }
 
     /// The decision from `weigh`'s scores, or without a prior where it did not apply.
@@ -153,7 +165,7 @@ impl Detector {
         let sample = super::sample::sample(text, super::ACCURATE_MAX_CHARS, 4);
         let stats = super::script::ScriptStats::of(&sample);
         let script = super::choose_script(&stats);
-        let weighed = self.weigh(text, prior);
+        let weighed = self.weigh(text, prior, &[]);
         let shortlisted = script.is_some_and(|s| self.shortlist(&sample, &stats, s).is_some());
         let path = match (&weighed, script) {
             (Some(_), _) => "lingua weighted by the prior's shares",
@@ -223,7 +235,12 @@ impl Detector {
     /// first; `None` where the prior does not apply (no prior or fewer than two lingua
     /// languages in it, a single-language script, no letters, or a script none of the
     /// prior's languages is written in).
-    fn weigh(&self, text: &str, prior: Option<&CorpusPrior>) -> Option<Vec<Weighed>> {
+    fn weigh(
+        &self,
+        text: &str,
+        prior: Option<&CorpusPrior>,
+        words: &[BTreeMap<String, u64>],
+    ) -> Option<Vec<Weighed>> {
         let prior = prior?;
         let sample = super::sample::sample(text, super::ACCURATE_MAX_CHARS, 4);
         let stats = super::script::ScriptStats::of(&sample);
@@ -242,11 +259,15 @@ impl Detector {
             .into_iter()
             .map(|(lang, p)| {
                 let weight = prior.weight.get(&lang).copied().unwrap_or(0.0);
+                let vocabulary = match self.lingua_code.get(&lang) {
+                    Some(code) if !words.is_empty() => vocabulary_factor(prior, code, words),
+                    _ => 1.0,
+                };
                 Weighed {
                     lang,
                     lingua: p,
                     weight,
-                    posterior: p * weight,
+                    posterior: p * weight * vocabulary,
                 }
             })
             .collect();
@@ -258,6 +279,35 @@ impl Detector {
         scores.sort_by(|a, b| b.posterior.total_cmp(&a.posterior));
         Some(scores)
     }
+}
+
+/// Pseudo-documents added to each word's sample, spread by the languages' shares: a word held
+/// by few documents moves the decision a little, one held by hundreds of one language's
+/// documents a lot. Tuned on the relevance suite (`docs/benchmarks/relevance.md`).
+const VOCABULARY_SMOOTHING: f64 = 10.0;
+
+/// How much more often the index's documents holding the query's words are in `code` than its
+/// share of the index predicts: the product over words of P(code | word) / P(code), with
+/// P(code | word) = (documents of `code` holding the word + smoothing x share) / (documents
+/// holding it + smoothing). A name found in every language's documents ("Vim") weighs 1; a
+/// word the index uses in one language ("per" in Italian descriptions) weighs that language up.
+/// Words the index does not hold weigh 1: lingua alone speaks for them.
+fn vocabulary_factor(prior: &CorpusPrior, code: &str, words: &[BTreeMap<String, u64>]) -> f64 {
+    let held = prior.documents.get(code).copied().unwrap_or(0);
+    let share = (held + 1) as f64 / (prior.total + prior.documents.len() as u64) as f64;
+    words
+        .iter()
+        .map(|counts| {
+            let sampled: u64 = counts.values().sum();
+            if sampled == 0 {
+                return 1.0;
+            }
+            let in_language = counts.get(code).copied().unwrap_or(0) as f64;
+            let given_word = (in_language + VOCABULARY_SMOOTHING * share)
+                / (sampled as f64 + VOCABULARY_SMOOTHING);
+            given_word / share
+        })
+        .product()
 }
 
 /// One candidate's lingua value, prior weight and posterior.

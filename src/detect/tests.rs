@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use super::*;
@@ -502,4 +503,36 @@ fn short_records_are_decided_among_the_fast_scorers_shortlist_as_lingua_over_all
         .explain("Bilddateien bearbeiten", None)
         .path
         .contains("over all languages"));
+}
+
+/// A query of product names and one Italian preposition: lingua alone takes it for English;
+/// the index's documents holding "per" are nearly all Italian, the names are in every
+/// language's, so the index's vocabulary makes it Italian.
+#[test]
+fn the_index_vocabulary_outweighs_names_that_look_english() {
+    let text = "colorscheme Solarized per Vim";
+    let prior = all()
+        .corpus_prior(&counts(&[("en", 500), ("it", 500), ("da", 500)]))
+        .expect("prior");
+    let unaware = all().detect_with_index_words(text, Some(&prior), &[]);
+    assert_eq!(unaware.lang, "en", "the case this is for: {unaware:?}");
+    let words = |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> {
+        pairs.iter().map(|(l, n)| (l.to_string(), *n)).collect()
+    };
+    let index_words = [
+        words(&[("en", 4), ("it", 3), ("da", 2)]),
+        words(&[("en", 3), ("it", 3), ("da", 3)]),
+        words(&[("it", 420), ("en", 12), ("da", 1)]),
+        words(&[("en", 20), ("it", 18), ("da", 19)]),
+    ];
+    let aware = all().detect_with_index_words(text, Some(&prior), &index_words);
+    assert_eq!(aware.lang, "it", "{aware:?}");
+    // Words every language's documents share leave lingua's decision as it was.
+    let shared = vec![words(&[("en", 50), ("it", 50), ("da", 50)]); 4];
+    let neutral = all().detect_with_index_words(text, Some(&prior), &shared);
+    assert_eq!(neutral.lang, "en", "{neutral:?}");
+    assert!(
+        (neutral.confidence - unaware.confidence).abs() < 0.02,
+        "{neutral:?} vs {unaware:?}"
+    );
 }

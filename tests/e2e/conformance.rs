@@ -552,7 +552,12 @@ pub async fn relevance_stays_above_its_floors(server: &TestServer) {
     server.refresh().await;
     let documents = suite.corpus.lines().count();
     crate::relevance::wait_for_language_prior(&server.client, &server.base, documents).await;
-    let ranks = crate::relevance::ranks(&server.client, &server.base, &suite.queries).await;
+    let ranks: Vec<Option<usize>> =
+        crate::relevance::answers(&server.client, &server.base, &suite.queries)
+            .await
+            .into_iter()
+            .map(|(rank, _)| rank)
+            .collect();
     let scores = crate::relevance::mrr_by_language(&suite.queries, &ranks);
     let mut below = Vec::new();
     for (lang, floor) in RELEVANCE_FLOORS {
@@ -566,6 +571,22 @@ pub async fn relevance_stays_above_its_floors(server: &TestServer) {
         "relevance regressed:\n{}",
         below.join("\n")
     );
+}
+
+/// On the relevance fixture (after `relevance_stays_above_its_floors`): a query of names lingua
+/// takes for English, plus "per", which only the index's Italian documents hold, is taken for
+/// Italian and searched in the Italian field; a plain English query stays English.
+pub async fn the_index_vocabulary_decides_a_query_of_names(server: &TestServer) {
+    let answer = server
+        .search(&[("q", "colorscheme Solarized per Vim")])
+        .await;
+    let chosen = &answer["query_language"];
+    assert_eq!(chosen["lang"], "it", "{chosen}");
+    assert_eq!(chosen["searched"][0], "it", "{chosen}");
+    let english = server
+        .search(&[("q", "the library for the image viewer")])
+        .await;
+    assert_eq!(english["query_language"]["lang"], "en", "{english}");
 }
 
 /// Many small chunks on more detection threads than cores, so chunks finish detection out of

@@ -63,6 +63,7 @@ async fn embedded_relevance_stays_above_its_floors() {
     let dir = tempdir();
     let server = TestServer::start(test_config(dir.path())).await;
     conformance::relevance_stays_above_its_floors(&server).await;
+    conformance::the_index_vocabulary_decides_a_query_of_names(&server).await;
     server.stop().await;
 }
 

@@ -120,6 +120,7 @@ async fn opensearch_relevance_stays_above_its_floors() {
     let dir = tempdir();
     let server = start(opensearch_config(dir.path(), "relevance")).await;
     conformance::relevance_stays_above_its_floors(&server).await;
+    conformance::the_index_vocabulary_decides_a_query_of_names(&server).await;
     server.stop().await;
 }
 

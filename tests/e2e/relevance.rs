@@ -92,8 +92,13 @@ pub async fn wait_for_language_prior(client: &reqwest::Client, base: &str, docum
     }
 }
 
-/// The 1-based rank of each query's target in Glossa's top 10 (`None` when not in it).
-pub async fn ranks(client: &reqwest::Client, base: &str, queries: &[Query]) -> Vec<Option<usize>> {
+/// Each query's rank of its target (1-based, `None` outside the top 10) and the language the
+/// search took it for.
+pub async fn answers(
+    client: &reqwest::Client,
+    base: &str,
+    queries: &[Query],
+) -> Vec<(Option<usize>, String)> {
     let mut ranks = Vec::with_capacity(queries.len());
     for query in queries {
         let response = client
@@ -112,7 +117,8 @@ pub async fn ranks(client: &reqwest::Client, base: &str, queries: &[Query]) -> V
         let rank = answer["hits"]
             .as_array()
             .and_then(|hits| hits.iter().position(|h| h["id"] == query.target.as_str()));
-        ranks.push(rank.map(|r| r + 1));
+        let lang = answer["query_language"]["lang"].as_str().unwrap_or("und");
+        ranks.push((rank.map(|r| r + 1), lang.to_string()));
     }
     ranks
 }

@@ -231,6 +231,63 @@ impl EmbeddedIndex {
         self.reader.searcher().num_docs()
     }
 
+    /// For each term of the generic field, how many documents of each language hold it, among
+    /// the first `sample` live documents whose postings list it (fewer when it is rarer): the
+    /// index's own vocabulary as evidence of a query's language (`query_language`). Bounded
+    /// work whatever the index's size. CPU-bound: call from a blocking thread.
+    pub fn term_languages(
+        &self,
+        terms: &[String],
+        sample: usize,
+    ) -> Result<Vec<BTreeMap<String, u64>>, EmbeddedError> {
+        let searcher = self.reader.searcher();
+        let mut answers = Vec::with_capacity(terms.len());
+        for text in terms {
+            let term = tantivy::Term::from_field_text(self.fields.generic, text);
+            let mut counts = BTreeMap::new();
+            let mut seen = 0;
+            for segment in searcher.segment_readers() {
+                if seen >= sample {
+                    break;
+                }
+                let Some(mut postings) = segment
+                    .inverted_index(self.fields.generic)?
+                    .read_postings(&term, IndexRecordOption::Basic)
+                    .map_err(tantivy::TantivyError::from)?
+                else {
+                    continue;
+                };
+                let Some(column) = segment.fast_fields().str(schema::LANG_FIELD)? else {
+                    continue;
+                };
+                let alive = segment.alive_bitset();
+                let mut per_ord: HashMap<u64, u64> = HashMap::new();
+                let mut doc = tantivy::DocSet::doc(&postings);
+                while doc != tantivy::TERMINATED && seen < sample {
+                    if alive.is_none_or(|alive| alive.is_alive(doc)) {
+                        for ord in column.term_ords(doc) {
+                            *per_ord.entry(ord).or_insert(0) += 1;
+                        }
+                        seen += 1;
+                    }
+                    doc = tantivy::DocSet::advance(&mut postings);
+                }
+                let mut lang = String::new();
+                for (ord, n) in per_ord {
+                    lang.clear();
+                    if column
+                        .ord_to_str(ord, &mut lang)
+                        .map_err(tantivy::TantivyError::from)?
+                    {
+                        *counts.entry(lang.clone()).or_insert(0) += n;
+                    }
+                }
+            }
+            answers.push(counts);
+        }
+        Ok(answers)
+    }
+
     /// Bytes on disk of each field (terms, postings, positions, norms, fast columns) and of
     /// the document store (under `_store`), in the current snapshot: what `glossa plan`
     /// attributes to each language (its `text_xx` field is its own).

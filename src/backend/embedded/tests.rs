@@ -435,3 +435,42 @@ fn filtered_pages_serve_exactly_the_filtered_matches_in_the_unfiltered_order() {
         "the unfiltered order, French hits only"
     );
 }
+
+/// The index's vocabulary as query-language evidence: per word, documents per language among a
+/// bounded sample, deleted and replaced documents not counted.
+#[test]
+fn term_languages_count_live_documents_per_language_up_to_the_sample() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut docs: Vec<(String, &'static str, String)> = Vec::new();
+    for i in 0..30 {
+        docs.push((format!("it-{i}"), "it", format!("modulo {i} per PHP")));
+    }
+    for i in 0..10 {
+        docs.push((format!("en-{i}"), "en", format!("module {i} for PHP")));
+    }
+    let borrowed: Vec<(&str, &'static str, &str)> = docs
+        .iter()
+        .map(|(id, lang, body)| (id.as_str(), *lang, body.as_str()))
+        .collect();
+    let (index, mut writer) = index_with(dir.path(), &borrowed);
+    let terms = ["per", "php", "absent"].map(String::from);
+    let counts = index.term_languages(&terms, 1000).expect("term languages");
+    let expected = |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> {
+        pairs.iter().map(|(l, n)| (l.to_string(), *n)).collect()
+    };
+    assert_eq!(counts[0], expected(&[("it", 30)]));
+    assert_eq!(counts[1], expected(&[("en", 10), ("it", 30)]));
+    assert!(counts[2].is_empty());
+    // A bounded sample: never more documents than asked for.
+    let sampled = index.term_languages(&terms[1..2], 15).expect("sample");
+    assert_eq!(sampled[0].values().sum::<u64>(), 15, "{sampled:?}");
+    // Deleted documents, and the old versions of replaced ones, are not counted.
+    for i in 0..20 {
+        writer.delete(&format!("it-{i}"));
+    }
+    add(&index, &mut writer, &[("en-0", "en", "module 0 per PHP")]);
+    let counts = index
+        .term_languages(&terms[..1], 1000)
+        .expect("after deletes");
+    assert_eq!(counts[0], expected(&[("en", 1), ("it", 10)]));
+}

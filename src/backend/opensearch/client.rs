@@ -510,6 +510,27 @@ impl Client {
             })?)),
             None => None,
         };
+        self.decoded(method, path_and_query, body).await
+    }
+
+    /// `json_once` for a newline-delimited body (`_msearch`).
+    pub async fn ndjson_once(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: String,
+    ) -> Result<Value, OpenSearchError> {
+        self.decoded(method, path_and_query, Some(Body::ndjson(body)))
+            .await
+    }
+
+    /// Sends once and decodes the JSON answer, a non-2xx answer as `OpenSearchError::Status`.
+    async fn decoded(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<Body>,
+    ) -> Result<Value, OpenSearchError> {
         let resp = self.send(method, path_and_query, body).await?;
         if !resp.is_success() {
             return Err(OpenSearchError::Status {

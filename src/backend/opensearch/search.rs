@@ -186,6 +186,55 @@ impl OpenSearchSearch {
         Ok(answer["count"].as_u64().unwrap_or(0))
     }
 
+    /// For each term of the generic field, how many documents of each language hold it, among
+    /// at most `sample` per shard (`terminate_after`): the embedded backend's
+    /// `term_languages`, in one `_msearch`.
+    pub async fn term_languages(
+        &self,
+        terms: &[String],
+        sample: usize,
+    ) -> Result<Vec<BTreeMap<String, u64>>, SearchError> {
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut body = String::new();
+        for term in terms {
+            let search = json!({
+                "size": 0,
+                "track_total_hits": false,
+                "terminate_after": sample,
+                "query": {"term": {GENERIC_FIELD: term}},
+                "aggs": {"languages": {"terms": {"field": "lang", "size": 200}}},
+            });
+            body.push_str("{}\n");
+            body.push_str(&search.to_string());
+            body.push('\n');
+        }
+        let path = format!("{}/_msearch", self.read_alias);
+        let answer = self
+            .client
+            .ndjson_once(Method::POST, &path, body)
+            .await
+            .map_err(SearchError::from)?;
+        let responses = answer["responses"].as_array().cloned().unwrap_or_default();
+        Ok(terms
+            .iter()
+            .enumerate()
+            .map(|(i, _)| {
+                let buckets = &responses.get(i).unwrap_or(&Value::Null)["aggregations"]
+                    ["languages"]["buckets"];
+                buckets
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|b| {
+                        Some((b["key"].as_str()?.to_string(), b["doc_count"].as_u64()?))
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
     /// The document with this id, through the read alias (an `ids` search, which works
     /// whichever index version the alias points at).
     pub async fn get(&self, id: &str) -> Result<Option<StoredDocument>, SearchError> {
