@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::backend::{SearchBackend, SearchError};
 use crate::pipeline::{Outcome, PipelineError, PipelineHandle};
-use crate::query_language::{self, QueryLanguage, QueryLanguages};
+use crate::query_language::{self, QueryLanguage, QueryLanguages, Vocabulary};
 use crate::record::RawRecord;
 use crate::search::{Cursor, Filter, SearchQuery, Syntax, TextQuery};
 
@@ -74,7 +74,8 @@ impl Plan {
             _ => {
                 // The same prior a search would have now.
                 languages.refresh(index).await?;
-                languages.detect(&text, index).await
+                // An operator's command over the whole index: its vocabulary is theirs to read.
+                languages.detect(&text, index, Vocabulary::Read).await
             }
         };
         let query = SearchQuery {

@@ -170,21 +170,33 @@ impl QueryLanguages {
     }
 
     /// The language of a query text, detected on a blocking thread; once the index has a
-    /// prior, the documents of `index` that hold the query's words weigh in too.
-    pub async fn detect(self: &Arc<Self>, text: &str, index: &SearchBackend) -> QueryLanguage {
+    /// prior, the documents of `index` that hold the query's words weigh in too, unless
+    /// `Vocabulary::Withheld`.
+    pub async fn detect(
+        self: &Arc<Self>,
+        text: &str,
+        index: &SearchBackend,
+        vocabulary: Vocabulary,
+    ) -> QueryLanguage {
         let choice = self.choice();
         let cacheable = text.len() <= MAX_CACHED_QUERY_BYTES;
+        // Answers with and without the vocabulary are cached apart: one read from other
+        // tenants' documents must never answer a tenant's query.
+        let key = match vocabulary {
+            Vocabulary::Read => text.to_owned(),
+            Vocabulary::Withheld => format!("\u{0}{text}"),
+        };
         if cacheable {
-            if let Some(hit) = crate::lock(&choice.cache).get(text) {
+            if let Some(hit) = crate::lock(&choice.cache).get(&key) {
                 metrics::counter!(crate::metrics::QUERY_LANGUAGE_CACHE, "result" => "hit")
                     .increment(1);
                 return hit.clone();
             }
         }
         metrics::counter!(crate::metrics::QUERY_LANGUAGE_CACHE, "result" => "miss").increment(1);
-        let words = match choice.prior {
-            Some(_) => index_words(text, index).await,
-            None => Vec::new(),
+        let words = match (&choice.prior, vocabulary) {
+            (Some(_), Vocabulary::Read) => index_words(text, index).await,
+            _ => Vec::new(),
         };
         let (this, owned) = (Arc::clone(self), text.to_owned());
         let decided = Arc::clone(&choice);
@@ -200,7 +212,7 @@ impl QueryLanguages {
             }
         };
         if cacheable {
-            crate::lock(&choice.cache).put(text.to_owned(), answer.clone());
+            crate::lock(&choice.cache).put(key, answer.clone());
         }
         answer
     }
@@ -232,6 +244,16 @@ impl QueryLanguages {
         .await;
         Ok(())
     }
+}
+
+/// Whether a query's detection may read which languages the index's documents holding its
+/// words are in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Vocabulary {
+    Read,
+    /// For a caller confined to one tenant's documents: the counts would span every tenant's,
+    /// and the answer's confidence would tell whether other tenants' documents hold a word.
+    Withheld,
 }
 
 /// Documents sampled per query word for the vocabulary evidence: enough to tell a language's

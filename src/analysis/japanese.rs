@@ -96,8 +96,8 @@ impl Tokenizer for JapaneseTokenizer {
     }
 }
 
-/// `text` cut into pieces of at most [`MAX_PIECE_BYTES`] (longer only never: a piece without a
-/// sentence end or line break is cut at a character boundary), with each piece's byte offset.
+/// `text` cut into pieces of at most [`MAX_PIECE_BYTES`], each ending after its last sentence end
+/// or line break (at a character boundary when it has none), with each piece's byte offset.
 fn pieces(text: &str) -> impl Iterator<Item = (usize, &str)> {
     let mut start = 0;
     std::iter::from_fn(move || {

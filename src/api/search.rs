@@ -15,7 +15,7 @@ use super::{ApiError, AppState};
 use crate::auth::Tenant;
 use crate::backend::SearchError;
 use crate::metrics as m;
-use crate::query_language::{self, QueryLanguage};
+use crate::query_language::{self, QueryLanguage, Vocabulary};
 use crate::search::{Cursor, SearchQuery, SearchResult, Syntax, TextQuery};
 
 /// A slow-search log line shows at most this much of the query text.
@@ -181,7 +181,18 @@ async fn run(
         }
         _ => {
             let detect_started = Instant::now();
-            let chosen = state.query_languages.detect(&text, &state.index).await;
+            let vocabulary = match tenant {
+                Some(_) => Vocabulary::Withheld,
+                None => Vocabulary::Read,
+            };
+            let mut chosen = state
+                .query_languages
+                .detect(&text, &state.index, vocabulary)
+                .await;
+            if vocabulary == Vocabulary::Withheld {
+                // The whole index's size is not a tenant's to read.
+                chosen.prior = None;
+            }
             metrics::histogram!(m::SEARCH_PHASE_SECONDS, "phase" => "detect")
                 .record(detect_started.elapsed().as_secs_f64());
             chosen

@@ -909,6 +909,68 @@ async fn tenants_are_confined(server: &TestServer, keys: &TenantKeys) {
         .as_str()
         .unwrap_or("")
         .contains("Hamburg"));
+
+    tenants_do_not_read_each_others_vocabulary(server, keys).await;
+}
+
+/// A query's language is weighed by the index's vocabulary (which languages the documents
+/// holding its words are in) only for unconfined callers: read for a tenant, the counts would
+/// span every tenant's documents, and the answer would tell acme whether globex's hold a word.
+async fn tenants_do_not_read_each_others_vocabulary(server: &TestServer, keys: &TenantKeys) {
+    // globex alone holds "per", in 120 Italian descriptions beside 120 English ones (enough
+    // for the index's prior, which then weighs Italian and English alike).
+    let records: String = (0..120)
+        .map(|n| {
+            format!(
+                "{{\"id\":\"it-{n}\",\"title\":\"Modulo numero {n} per il sistema di gestione\",\"lang\":\"it\"}}\n\
+                 {{\"id\":\"en-{n}\",\"title\":\"Module number {n} of the management system\",\"lang\":\"en\"}}\n"
+            )
+        })
+        .collect();
+    let request = server
+        .client
+        .post(format!("{}/v1/documents", server.base))
+        .bearer_auth(&keys.globex)
+        .body(records);
+    let (status, _, answer) = send(request).await;
+    assert_eq!(
+        (status, answer["accepted"].as_u64()),
+        (200, Some(240)),
+        "{answer}"
+    );
+    server.refresh().await;
+    let detect = |key: &str| {
+        server
+            .client
+            .get(format!("{}/v1/search", server.base))
+            .bearer_auth(key)
+            .query(&[("q", "colorscheme Solarized per Vim")])
+    };
+    // The operator's unscoped key: once the prior covers globex's documents, "per" makes it
+    // Italian (lingua alone says English).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (status, _, answer) = send(detect(&keys.operator)).await;
+        assert_eq!(status, 200, "{answer}");
+        if answer["query_language"]["lang"] == "it" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the index's vocabulary never made the query Italian: {answer}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let (status, _, answer) = send(detect(&keys.acme)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["query_language"]["lang"], "en",
+        "acme's query was weighed by globex's documents: {answer}"
+    );
+    assert!(
+        answer["query_language"].get("prior").is_none(),
+        "acme was shown the whole index's size: {answer}"
+    );
 }
 
 fn sorted_ids(answer: &Value) -> Vec<String> {

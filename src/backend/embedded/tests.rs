@@ -131,6 +131,8 @@ fn hostile_text() -> impl Strategy<Value = String> {
     prop_oneof![
         // Heavy on what query languages treat as syntax.
         "[-+\"():*~^\\[\\]{}!?\\\\/ a-zA-Z0-9äß北京]{0,300}",
+        // Japanese morphology: kana runs, prolonged sound marks, halfwidth forms, mixed scripts.
+        "[ーアイウｱｲｰﾟ漢字のをabc1 。]{0,400}",
         any::<String>(),
         (1usize..3000).prop_map(|n| "(".repeat(n)),
         (1usize..500).prop_map(|n| "\"a b\" ".repeat(n)),
@@ -153,7 +155,7 @@ proptest! {
             (dir, index)
         });
         let syntax = if advanced { Syntax::Advanced } else { Syntax::Natural };
-        if let Some(request) = request(&text, syntax, vec!["de", "zh"]) {
+        if let Some(request) = request(&text, syntax, vec!["de", "zh", "ja"]) {
             let answer = index.search(&request);
             prop_assert!(answer.is_ok(), "{text:?}: {answer:?}", answer = answer.err());
         }
