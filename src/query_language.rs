@@ -1,6 +1,7 @@
 //! Which language a query is taken for: the caller's, or detected with the most accurate
-//! detector (queries are short, the hard case) weighed against the languages the index holds,
-//! plus close runners-up to search as well. The search API and delete-by-query choose alike,
+//! detector (queries are short, the hard case) weighed against the languages the index holds and
+//! the languages of the documents that hold the query's words, plus close runners-up to search
+//! as well. The search API and delete-by-query choose alike,
 //! so a delete removes what the same search finds.
 
 use std::collections::BTreeMap;
@@ -199,16 +200,19 @@ impl QueryLanguages {
         let Some(mut answer) = self.detect_blocking(text, &choice, Vec::new()).await else {
             return undetermined();
         };
-        let detected = answer.chosen_by == "detected";
-        if detected && choice.prior.is_some() && vocabulary == Vocabulary::Read {
+        let weighable = answer.chosen_by == "detected"
+            && choice.prior.is_some()
+            && vocabulary == Vocabulary::Read;
+        if weighable {
             let sure = answer.confidence >= SURE_WITHOUT_WORDS;
             let result = if sure { "sure" } else { "read" };
             metrics::counter!(crate::metrics::QUERY_LANGUAGE_WORDS, "result" => result)
                 .increment(1);
-        }
-        let undecided = detected && answer.confidence < SURE_WITHOUT_WORDS;
-        if undecided && choice.prior.is_some() && vocabulary == Vocabulary::Read {
-            let words = index_words(text, index).await;
+            let words = if sure {
+                Vec::new()
+            } else {
+                index_words(text, index).await
+            };
             if !words.is_empty() {
                 match self.detect_blocking(text, &choice, words).await {
                     Some(weighed) => answer = weighed,
