@@ -30,8 +30,9 @@ pub const SEARCH_PHASE_SECONDS: &str = "glossa_search_phase_seconds";
 /// Detected query languages by `result`: `hit` (the same text's answer under the same prior,
 /// cached) or `miss` (detected).
 pub const QUERY_LANGUAGE_CACHE: &str = "glossa_query_language_cache_total";
-/// Detected query languages (cache misses, with a prior) by whether the index's words were
-/// read: `read`, or `sure` (lingua and the prior were confident enough without them).
+/// Detected query languages (cache misses whose candidates lingua weighed against the index's
+/// prior) by whether the index's words were read: `read`, or `sure` (lingua and the prior were
+/// confident enough without them).
 pub const QUERY_LANGUAGE_WORDS: &str = "glossa_query_language_words_total";
 /// Searches answered, labelled by `status`.
 pub const SEARCHES: &str = "glossa_searches_total";

@@ -12,7 +12,7 @@ use lru::LruCache;
 use serde::Serialize;
 
 use crate::backend::{SearchBackend, SearchError};
-use crate::detect::CorpusPrior;
+use crate::detect::{CorpusPrior, Detection};
 use crate::record::Method;
 use crate::route::Router;
 use crate::search::SearchQuery;
@@ -81,17 +81,8 @@ pub fn undetermined() -> QueryLanguage {
     }
 }
 
-/// The detected language of `text`, weighed against `prior` and the index's `words` (see
-/// `index_words`) when there are. CPU-heavy: call from a blocking thread.
-fn detected(
-    router: &Router,
-    text: &str,
-    prior: Option<&CorpusPrior>,
-    words: &[BTreeMap<String, u64>],
-) -> QueryLanguage {
-    let detection = router
-        .detector()
-        .detect_with_index_words(text, prior, words);
+/// The answer for a query detected as `detection` under `prior`.
+fn detected(detection: Detection, prior: Option<&CorpusPrior>) -> QueryLanguage {
     let undetermined = detection.method == Method::Undetermined || detection.lang == "und";
     let searched = if undetermined {
         Vec::new()
@@ -197,13 +188,19 @@ impl QueryLanguages {
         metrics::counter!(crate::metrics::QUERY_LANGUAGE_CACHE, "result" => "miss").increment(1);
         // Lingua and the prior first: when they are sure, the index's words are not read (a
         // lookup per word is work for the index, an `_msearch` round trip on OpenSearch).
-        let Some(mut answer) = self.detect_blocking(text, &choice, Vec::new()).await else {
+        let (this, owned, decided) = (Arc::clone(self), text.to_owned(), Arc::clone(&choice));
+        let Some((weighing, detection)) = blocking(move || {
+            let detector = this.router.detector();
+            let weighing = detector.weigh_query(&owned, decided.prior.as_ref());
+            let detection = detector.decide_query(&owned, &weighing, decided.prior.as_ref(), &[]);
+            (weighing, detection)
+        })
+        .await
+        else {
             return undetermined();
         };
-        let weighable = answer.chosen_by == "detected"
-            && choice.prior.is_some()
-            && vocabulary == Vocabulary::Read;
-        if weighable {
+        let mut answer = detected(detection, choice.prior.as_ref());
+        if weighing.weighable() && vocabulary == Vocabulary::Read {
             let sure = answer.confidence >= SURE_WITHOUT_WORDS;
             let result = if sure { "sure" } else { "read" };
             metrics::counter!(crate::metrics::QUERY_LANGUAGE_WORDS, "result" => result)
@@ -214,37 +211,26 @@ impl QueryLanguages {
                 index_words(text, index).await
             };
             if !words.is_empty() {
-                match self.detect_blocking(text, &choice, words).await {
-                    Some(weighed) => answer = weighed,
-                    None => return undetermined(),
-                }
+                // Lingua's scores reweighed by the words: lingua does not run again.
+                let (this, owned, decided) =
+                    (Arc::clone(self), text.to_owned(), Arc::clone(&choice));
+                let Some(detection) = blocking(move || {
+                    let prior = decided.prior.as_ref();
+                    this.router
+                        .detector()
+                        .decide_query(&owned, &weighing, prior, &words)
+                })
+                .await
+                else {
+                    return undetermined();
+                };
+                answer = detected(detection, choice.prior.as_ref());
             }
         }
         if cacheable {
             crate::lock(&choice.cache).put(key, answer.clone());
         }
         answer
-    }
-
-    /// `detected` on a blocking thread; `None` (logged) if it panicked.
-    async fn detect_blocking(
-        self: &Arc<Self>,
-        text: &str,
-        choice: &Arc<Choice>,
-        words: Vec<BTreeMap<String, u64>>,
-    ) -> Option<QueryLanguage> {
-        let (this, owned, decided) = (Arc::clone(self), text.to_owned(), Arc::clone(choice));
-        let answer = tokio::task::spawn_blocking(move || {
-            detected(&this.router, &owned, decided.prior.as_ref(), &words)
-        })
-        .await;
-        match answer {
-            Ok(answer) => Some(answer),
-            Err(error) => {
-                tracing::error!(%error, "query language detection failed; searching the generic field only");
-                None
-            }
-        }
     }
 
     fn choice(&self) -> Arc<Choice> {
@@ -273,6 +259,17 @@ impl QueryLanguages {
         })
         .await;
         Ok(())
+    }
+}
+
+/// `work` (detection, CPU-heavy) on a blocking thread; `None` (logged) if it panicked.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(done) => Some(done),
+        Err(error) => {
+            tracing::error!(%error, "query language detection failed; searching the generic field only");
+            None
+        }
     }
 }
 

@@ -50,7 +50,7 @@ use crate::record::Method;
 use serde::Serialize;
 
 pub use learned::{configured_prior, source_key, LearnedPrior, SourcePriors};
-pub use prior::{CorpusPrior, Explanation, WordEvidence};
+pub use prior::{CorpusPrior, Explanation, Weighing, WordEvidence};
 use script::{Script, ScriptStats};
 
 /// Languages to detect among and the confidence floor; read from the `[detect]` config section.

@@ -133,19 +133,65 @@ impl Detector {
     /// A query's (or short record's) language given what the index (or stream) holds (see the
     /// module comment); without a prior, exactly [`Detector::detect_accurate`].
     pub fn detect_accurate_with_prior(&self, text: &str, prior: Option<&CorpusPrior>) -> Detection {
-        self.decide_weighed(text, self.weigh(text, prior, &[]).as_deref())
+        self.decide_weighed(text, self.weigh(text, prior).as_deref())
     }
 
-    /// [`Self::detect_accurate_with_prior`], with the index's vocabulary as further evidence:
-    /// for each of the query's words, how the index's documents holding it divide among
-    /// languages (see [`vocabulary_factor`]).
-    pub fn detect_with_index_words(
+    /// Lingua's scores for a query weighed by `prior`: the expensive half of
+    /// [`Self::detect_accurate_with_prior`], kept so that [`Self::decide_query`] can weigh them
+    /// by the index's words afterwards without running lingua again.
+    pub fn weigh_query(&self, text: &str, prior: Option<&CorpusPrior>) -> Weighing {
+        Weighing {
+            scores: self.weigh(text, prior),
+        }
+    }
+
+    /// The decision from `weighing` (of `text`, by `weigh_query` with the same `prior`), with
+    /// the index's vocabulary as further evidence: for each of the query's words, how the
+    /// index's documents holding it divide among languages (see [`vocabulary_factor`]). With
+    /// no words, exactly [`Self::detect_accurate_with_prior`].
+    pub fn decide_query(
         &self,
         text: &str,
+        weighing: &Weighing,
         prior: Option<&CorpusPrior>,
         words: &[BTreeMap<String, u64>],
     ) -> Detection {
-        self.decide_weighed(text, self.weigh(text, prior, words).as_deref())
+        match (&weighing.scores, prior) {
+            (Some(scores), Some(prior)) if !words.is_empty() => {
+                let reweighed = self.with_vocabulary(scores, prior, words);
+                self.decide_weighed(text, Some(&reweighed))
+            }
+            (scores, _) => self.decide_weighed(text, scores.as_deref()),
+        }
+    }
+
+    /// `scores` with each posterior multiplied by its language's [`vocabulary_factor`],
+    /// normalized again, best first.
+    fn with_vocabulary(
+        &self,
+        scores: &[Weighed],
+        prior: &CorpusPrior,
+        words: &[BTreeMap<String, u64>],
+    ) -> Vec<Weighed> {
+        let mut reweighed: Vec<Weighed> = scores
+            .iter()
+            .map(|score| {
+                let factor = self
+                    .lingua_code
+                    .get(&score.lang)
+                    .map_or(1.0, |code| vocabulary_factor(prior, code, words));
+                Weighed {
+                    posterior: score.posterior * factor,
+                    ..*score
+                }
+            })
+            .collect();
+        let sum: f64 = reweighed.iter().map(|s| s.posterior).sum();
+        if sum > 0.0 {
+            reweighed.iter_mut().for_each(|s| s.posterior /= sum);
+        }
+        reweighed.sort_by(|a, b| b.posterior.total_cmp(&a.posterior));
+        reweighed
     }
 
     /// The decision from `weigh`'s scores, or without a prior where it did not apply.
@@ -165,7 +211,7 @@ impl Detector {
         let sample = super::sample::sample(text, super::ACCURATE_MAX_CHARS, 4);
         let stats = super::script::ScriptStats::of(&sample);
         let script = super::choose_script(&stats);
-        let weighed = self.weigh(text, prior, &[]);
+        let weighed = self.weigh(text, prior);
         let shortlisted = script.is_some_and(|s| self.shortlist(&sample, &stats, s).is_some());
         let path = match (&weighed, script) {
             (Some(_), _) => "lingua weighted by the prior's shares",
@@ -235,12 +281,7 @@ impl Detector {
     /// first; `None` where the prior does not apply (no prior or fewer than two lingua
     /// languages in it, a single-language script, no letters, or a script none of the
     /// prior's languages is written in).
-    fn weigh(
-        &self,
-        text: &str,
-        prior: Option<&CorpusPrior>,
-        words: &[BTreeMap<String, u64>],
-    ) -> Option<Vec<Weighed>> {
+    fn weigh(&self, text: &str, prior: Option<&CorpusPrior>) -> Option<Vec<Weighed>> {
         let prior = prior?;
         let sample = super::sample::sample(text, super::ACCURATE_MAX_CHARS, 4);
         let stats = super::script::ScriptStats::of(&sample);
@@ -259,15 +300,11 @@ impl Detector {
             .into_iter()
             .map(|(lang, p)| {
                 let weight = prior.weight.get(&lang).copied().unwrap_or(0.0);
-                let vocabulary = match self.lingua_code.get(&lang) {
-                    Some(code) if !words.is_empty() => vocabulary_factor(prior, code, words),
-                    _ => 1.0,
-                };
                 Weighed {
                     lang,
                     lingua: p,
                     weight,
-                    posterior: p * weight * vocabulary,
+                    posterior: p * weight,
                 }
             })
             .collect();
@@ -310,7 +347,22 @@ fn vocabulary_factor(prior: &CorpusPrior, code: &str, words: &[BTreeMap<String, 
         .product()
 }
 
+/// A query's candidates as lingua and the prior scored them (`None`: the prior did not apply,
+/// and the decision is the detector's own).
+pub struct Weighing {
+    scores: Option<Vec<Weighed>>,
+}
+
+impl Weighing {
+    /// Whether the index's words could change the decision: only lingua's weighed candidates
+    /// are reweighed, never a decision by script.
+    pub fn weighable(&self) -> bool {
+        self.scores.is_some()
+    }
+}
+
 /// One candidate's lingua value, prior weight and posterior.
+#[derive(Clone, Copy)]
 struct Weighed {
     lang: Language,
     lingua: f64,

@@ -514,22 +514,31 @@ fn the_index_vocabulary_outweighs_names_that_look_english() {
     let prior = all()
         .corpus_prior(&counts(&[("en", 500), ("it", 500), ("da", 500)]))
         .expect("prior");
-    let unaware = all().detect_with_index_words(text, Some(&prior), &[]);
+    // One weighing by lingua and the prior, decided with and without the index's words.
+    let weighing = all().weigh_query(text, Some(&prior));
+    let decide =
+        |words: &[BTreeMap<String, u64>]| all().decide_query(text, &weighing, Some(&prior), words);
+    let unaware = decide(&[]);
     assert_eq!(unaware.lang, "en", "the case this is for: {unaware:?}");
-    let words = |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> {
-        pairs.iter().map(|(l, n)| (l.to_string(), *n)).collect()
-    };
+    let prior_only = all().detect_accurate_with_prior(text, Some(&prior));
+    assert_eq!(
+        (unaware.lang, unaware.confidence),
+        (prior_only.lang, prior_only.confidence),
+        "without words, the prior's own decision"
+    );
+    let words =
+        |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> { counts(pairs).into_iter().collect() };
     let index_words = [
         words(&[("en", 4), ("it", 3), ("da", 2)]),
         words(&[("en", 3), ("it", 3), ("da", 3)]),
         words(&[("it", 420), ("en", 12), ("da", 1)]),
         words(&[("en", 20), ("it", 18), ("da", 19)]),
     ];
-    let aware = all().detect_with_index_words(text, Some(&prior), &index_words);
+    let aware = decide(&index_words);
     assert_eq!(aware.lang, "it", "{aware:?}");
     // Words every language's documents share leave lingua's decision as it was.
     let shared = vec![words(&[("en", 50), ("it", 50), ("da", 50)]); 4];
-    let neutral = all().detect_with_index_words(text, Some(&prior), &shared);
+    let neutral = decide(&shared);
     assert_eq!(neutral.lang, "en", "{neutral:?}");
     assert!(
         (neutral.confidence - unaware.confidence).abs() < 0.02,

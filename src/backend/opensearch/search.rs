@@ -217,10 +217,8 @@ impl OpenSearchSearch {
             .await
             .map_err(SearchError::from)?;
         let responses = answer["responses"].as_array().cloned().unwrap_or_default();
-        Ok(terms
-            .iter()
-            .enumerate()
-            .map(|(i, _)| {
+        Ok((0..terms.len())
+            .map(|i| {
                 let buckets = &responses.get(i).unwrap_or(&Value::Null)["aggregations"]
                     ["languages"]["buckets"];
                 buckets
