@@ -520,11 +520,13 @@ fn the_index_vocabulary_outweighs_names_that_look_english() {
         |words: &[BTreeMap<String, u64>]| all().decide_query(text, &weighing, Some(&prior), words);
     let unaware = decide(&[]);
     assert_eq!(unaware.lang, "en", "the case this is for: {unaware:?}");
+    // Without words, the prior's own decision (lingua's sums can differ in the last bit from
+    // run to run).
     let prior_only = all().detect_accurate_with_prior(text, Some(&prior));
-    assert_eq!(
-        (unaware.lang, unaware.confidence),
-        (prior_only.lang, prior_only.confidence),
-        "without words, the prior's own decision"
+    assert_eq!(unaware.lang, prior_only.lang);
+    assert!(
+        (unaware.confidence - prior_only.confidence).abs() < 1e-9,
+        "{unaware:?} vs {prior_only:?}"
     );
     let words =
         |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> { counts(pairs).into_iter().collect() };
