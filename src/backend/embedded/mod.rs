@@ -1,6 +1,7 @@
 //! The embedded backend: a Tantivy index on local disk. No external service, the default way to run.
 
 mod collect;
+mod field_statistics;
 mod query;
 pub mod schema;
 #[cfg(test)]
@@ -335,7 +336,7 @@ impl EmbeddedIndex {
                 _ => return Err(EmbeddedError::InvalidQuery(FOREIGN_CURSOR.into())),
             },
         };
-        let built = query::build(&self.index, &self.fields, request)?;
+        let built = query::build(&searcher, &self.fields, request)?;
         let started = std::time::Instant::now();
         let (skip, top) = match start {
             Start::Top => (

@@ -12,8 +12,9 @@ use tantivy::query::{
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{Index, Searcher, Term};
+use tantivy::{Searcher, Term};
 
+use super::field_statistics::{language_docs, OwnDocCount};
 use super::{EmbeddedError, Fields};
 use crate::languages::Analyzer;
 use crate::search::text::{self, Part};
@@ -45,9 +46,33 @@ pub struct Built {
     language_fields: Vec<Field>,
 }
 
-/// Builds the query for `request`.
+/// One field the text is searched in.
+struct Searched {
+    field: Field,
+    boost: f64,
+    /// A language field's document count, which its BM25 statistics use (see
+    /// [`super::field_statistics`]); `None` for the generic field, which every document has.
+    docs: Option<u64>,
+}
+
+impl Searched {
+    /// `query` (on this field) with the field's boost and statistics.
+    fn scored(&self, query: Box<dyn Query>) -> Box<dyn Query> {
+        let query: Box<dyn Query> = match self.docs {
+            Some(docs) => Box::new(OwnDocCount { query, docs }),
+            None => query,
+        };
+        if self.boost == 1.0 {
+            query
+        } else {
+            Box::new(BoostQuery::new(query, self.boost as f32))
+        }
+    }
+}
+
+/// Builds the query for `request`, to run on `searcher`.
 pub fn build(
-    index: &Index,
+    searcher: &Searcher,
     fields: &Fields,
     request: &SearchQuery,
 ) -> Result<Built, EmbeddedError> {
@@ -56,17 +81,25 @@ pub fn build(
         .langs
         .first()
         .map_or(1.0, |code| language_field_boost(code));
-    let mut searched: Vec<(Field, f64)> = request
-        .langs
-        .iter()
-        .filter_map(|code| {
-            let boost = language_field_boost(code).min(primary);
-            Some((fields.language(code)?, request.language_boost(boost)))
-        })
-        .collect();
-    let language_fields: Vec<Field> = searched.iter().map(|(field, _)| *field).collect();
-    searched.push((fields.generic, 1.0));
-    let text_query = text_query(index, &searched, &request.query)?;
+    let mut searched = Vec::new();
+    for code in &request.langs {
+        let Some(field) = fields.language(code) else {
+            continue;
+        };
+        let boost = language_field_boost(code).min(primary);
+        searched.push(Searched {
+            field,
+            boost: request.language_boost(boost),
+            docs: Some(language_docs(searcher, fields.lang, code)?),
+        });
+    }
+    let language_fields: Vec<Field> = searched.iter().map(|s| s.field).collect();
+    searched.push(Searched {
+        field: fields.generic,
+        boost: 1.0,
+        docs: None,
+    });
+    let text_query = text_query(searcher, &searched, &request.query)?;
     // Without filters the text query runs as built: wrapped, a flat union of terms would hide
     // from the block-max WAND pruning that top hits rely on.
     let query = if request.filters.is_empty() {
@@ -88,8 +121,8 @@ pub fn build(
 
 /// The query for the text alone: each part analyzed by every searched field's analyzer.
 fn text_query(
-    index: &Index,
-    searched: &[(Field, f64)],
+    searcher: &Searcher,
+    searched: &[Searched],
     query: &TextQuery,
 ) -> Result<Box<dyn Query>, EmbeddedError> {
     let parts = match query {
@@ -97,8 +130,8 @@ fn text_query(
         TextQuery::Parts(parts) => parts,
     };
     let mut analyzed = Vec::with_capacity(searched.len());
-    for (field, boost) in searched {
-        analyzed.push((*field, *boost, index.tokenizer_for_field(*field)?));
+    for field in searched {
+        analyzed.push((field, searcher.index().tokenizer_for_field(field.field)?));
     }
     if parts
         .iter()
@@ -109,14 +142,9 @@ fn text_query(
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for part in parts {
         let mut per_field: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for (field, boost, analyzer) in &mut analyzed {
-            if let Some(query) = field_query(*field, analyzer, part) {
-                let boosted: Box<dyn Query> = if *boost == 1.0 {
-                    query
-                } else {
-                    Box::new(BoostQuery::new(query, *boost as f32))
-                };
-                per_field.push((Occur::Should, boosted));
+        for (searched, analyzer) in &mut analyzed {
+            if let Some(query) = field_query(searched.field, analyzer, part) {
+                per_field.push((Occur::Should, searched.scored(query)));
             }
         }
         // A part no field can match: required, it matches nothing; otherwise it is moot.
@@ -156,21 +184,15 @@ fn text_query(
 /// Tantivy's block-max WAND prunes: a top-10 skips the blocks of documents that cannot reach
 /// it instead of scoring every match.
 fn term_union(
-    analyzed: &mut [(Field, f64, tantivy::tokenizer::TextAnalyzer)],
+    analyzed: &mut [(&Searched, tantivy::tokenizer::TextAnalyzer)],
     parts: &[Part],
 ) -> Box<dyn Query> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for part in parts {
-        for (field, boost, analyzer) in analyzed.iter_mut() {
-            for term in part_terms(*field, analyzer, &part.text) {
-                let query: Box<dyn Query> =
-                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
-                let query: Box<dyn Query> = if *boost == 1.0 {
-                    query
-                } else {
-                    Box::new(BoostQuery::new(query, *boost as f32))
-                };
-                clauses.push((Occur::Should, query));
+        for (searched, analyzer) in analyzed.iter_mut() {
+            for term in part_terms(searched.field, analyzer, &part.text) {
+                let query = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+                clauses.push((Occur::Should, searched.scored(query)));
             }
         }
     }

@@ -476,3 +476,53 @@ fn term_languages_count_live_documents_per_language_up_to_the_sample() {
         .expect("after deletes");
     assert_eq!(counts[0], expected(&[("en", 1), ("it", 10)]));
 }
+
+/// A language field is scored over its own language's documents, as on OpenSearch: a German
+/// query's match in the German field scores the same however many documents of other languages
+/// the index holds (Tantivy's own statistics divide the field's length by every document, which
+/// punished the longer documents of every language but the largest).
+#[test]
+fn a_language_fields_scores_ignore_other_languages_documents() {
+    let german: &[(&str, &'static str, &str)] = &[
+        ("de-short", "de", "Neue Treiber"),
+        (
+            "de-long",
+            "de",
+            "Dieses Paket enthält die Treiber für ältere Drucker und Scanner, \
+             dazu Werkzeuge zum Einrichten der Geräte und eine ausführliche Anleitung",
+        ),
+        ("de-other", "de", "Werkzeuge für die Bildbearbeitung"),
+    ];
+    // Matches through the German stemmer only ("treib"): the generic field holds "treiber".
+    let scores = |index: &EmbeddedIndex| -> Vec<(String, f32)> {
+        let request = request("Treibern", Syntax::Natural, vec!["de"]).expect("valid query");
+        let hits = index.search(&request).expect("search").hits;
+        hits.into_iter().map(|h| (h.id, h.score)).collect()
+    };
+    let alone = tempfile::tempdir().expect("temp dir");
+    let (alone, _writer) = index_with(alone.path(), german);
+    let expected = scores(&alone);
+    assert_eq!(expected.len(), 2, "{expected:?}");
+
+    let mixed = tempfile::tempdir().expect("temp dir");
+    let (mixed, mut writer) = index_with(mixed.path(), german);
+    let english: Vec<(String, &'static str, String)> = (0..60)
+        .map(|i| (format!("en-{i}"), "en", format!("printer tools {i}")))
+        .collect();
+    let english: Vec<(&str, &'static str, &str)> = english
+        .iter()
+        .map(|(id, lang, body)| (id.as_str(), *lang, body.as_str()))
+        .collect();
+    add(&mixed, &mut writer, &english);
+    let found = scores(&mixed);
+    assert_eq!(
+        found.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+        expected.iter().map(|(id, _)| id).collect::<Vec<_>>()
+    );
+    for ((id, score), (_, alone)) in found.iter().zip(&expected) {
+        assert!(
+            (score - alone).abs() <= 1e-5 * alone,
+            "{id}: {score} with English documents beside it, {alone} without"
+        );
+    }
+}
