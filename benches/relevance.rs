@@ -10,7 +10,7 @@
 //!   backend (a scratch index, deleted afterwards).
 //! - `GLOSSA_RELEVANCE_OUT`: also write the table there (Markdown).
 //! - `GLOSSA_RELEVANCE_RANKS`: write each query's rank per system there (TSV, 0 = not in the top
-//!   10), for looking at failures.
+//!   10) and the language each Glossa backend took it for, for looking at failures.
 //!
 //! Glossa is measured end to end: records go through `POST /v1/documents` without a language
 //! (detected), queries through `GET /v1/search` without one (detected), exactly as a user's.
@@ -278,11 +278,17 @@ fn main() {
         for (name, _) in &columns {
             out.push_str(&format!("\t{name}"));
         }
+        for (name, _) in &detected {
+            out.push_str(&format!("\t{name} language"));
+        }
         out.push_str("\tquery\n");
         for (i, query) in suite.queries.iter().enumerate() {
             out.push_str(&format!("{}\t{}", query.lang, query.target));
             for (_, ranks) in &columns {
                 out.push_str(&format!("\t{}", ranks[i].map_or(0, |r| r)));
+            }
+            for (_, langs) in &detected {
+                out.push_str(&format!("\t{}", langs[i]));
             }
             out.push_str(&format!("\t{}\n", query.text));
         }

@@ -289,8 +289,8 @@ pub enum Vocabulary {
 /// English and Italian documents, Italian once the index says who uses "per".
 const SURE_WITHOUT_WORDS: f64 = 0.99;
 
-/// Documents sampled per query word for the vocabulary evidence: enough to tell a language's
-/// word from a shared name, few enough to cost well under a millisecond at any index size.
+/// Documents whose language is read per query word for the vocabulary evidence on the
+/// embedded backend: enough to tell a language's word from a shared name.
 const WORD_SAMPLE: usize = 500;
 /// Query words looked up, at most (the first ones).
 const MAX_LOOKED_UP_WORDS: usize = 8;

@@ -54,8 +54,9 @@ impl SearchBackend {
         }
     }
 
-    /// For each generic-field term, documents per language among a bounded sample of those
-    /// holding it: the index's vocabulary as evidence of a query's language.
+    /// For each generic-field term, documents per language among those holding it (embedded:
+    /// at most `sample`, spread evenly along the term's postings; OpenSearch: all of them,
+    /// within a time limit): the index's vocabulary as evidence of a query's language.
     pub async fn term_languages(
         &self,
         terms: Vec<String>,
@@ -69,7 +70,7 @@ impl SearchBackend {
                     .map_err(|e| SearchError::Unavailable(e.to_string()))?
                     .map_err(|e| SearchError::Unavailable(e.to_string()))
             }
-            SearchBackend::OpenSearch(search) => search.term_languages(&terms, sample).await,
+            SearchBackend::OpenSearch(search) => search.term_languages(&terms).await,
         }
     }
 

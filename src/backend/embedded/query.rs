@@ -18,18 +18,19 @@ use super::field_statistics::{language_docs, OwnDocCount};
 use super::{EmbeddedError, Fields};
 use crate::languages::Analyzer;
 use crate::search::text::{self, Part};
-use crate::search::{Condition, Filter, RangeBounds, SearchQuery, TextQuery};
+use crate::search::{Condition, Filter, RangeBounds, SearchQuery, TextQuery, LANGUAGE_FIELD_BOOST};
 
 /// How much more a match in the query language's own field counts than a generic match, when
 /// the language is certain ([`SearchQuery::language_boost`] scales it down with the detector's
 /// confidence), by how much that field's analysis adds to the generic field's: stemmed (or
-/// truncated) words find inflections the generic field misses, so they weigh most; a segmented
-/// or folded field analyzes almost like the generic one, and a boost would only count the same
-/// match twice.
-/// Tuned on the relevance suite (`docs/benchmarks/relevance.md`).
+/// truncated) words and Japanese base forms find inflections the generic field misses, so they
+/// get the full boost; a segmented or folded field analyzes almost like the generic one, and a
+/// boost would only count the same match twice.
 fn language_field_boost(code: &str) -> f64 {
     match crate::languages::get(code).map(|spec| spec.analyzer) {
-        Some(Analyzer::Stemmed(_) | Analyzer::Truncated(_) | Analyzer::JapaneseMorphology) => 4.0,
+        Some(Analyzer::Stemmed(_) | Analyzer::Truncated(_) | Analyzer::JapaneseMorphology) => {
+            LANGUAGE_FIELD_BOOST
+        }
         _ => 1.0,
     }
 }

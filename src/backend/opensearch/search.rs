@@ -27,15 +27,14 @@ use crate::search::cursor::{digest_all, Cursor, Snapshot, FOREIGN_CURSOR, MAX_RE
 use crate::search::text::{Occur, Part};
 use crate::search::{
     Condition, Filter, Hit, SearchQuery, SearchResult, StoredDocument, TextQuery, TotalRelation,
-    TRACK_TOTAL_HITS,
+    LANGUAGE_FIELD_BOOST, TRACK_TOTAL_HITS,
 };
 
-/// How much more a match in the query language's own field counts than a generic match, when
-/// the language is certain; scaled down with the detector's confidence like the embedded
-/// backend's (whose boosts differ by analyzer, see `backend/embedded/query.rs`).
-const LANGUAGE_FIELD_BOOST: f64 = 2.0;
 /// Longest highlighted fragment, in characters.
 const FRAGMENT_CHARS: u32 = 200;
+/// How long the cluster may count a query word's documents per language (`term_languages`):
+/// a word held by millions of documents is left out rather than delaying the search.
+const VOCABULARY_TIMEOUT: &str = "100ms";
 /// Highlighting analyzes at most this many characters of a field.
 const MAX_ANALYZER_OFFSET: u32 = 500_000;
 
@@ -186,13 +185,14 @@ impl OpenSearchSearch {
         Ok(answer["count"].as_u64().unwrap_or(0))
     }
 
-    /// For each term of the generic field, how many documents of each language hold it, among
-    /// at most `sample` per shard (`terminate_after`): the embedded backend's
-    /// `term_languages`, in one `_msearch`.
+    /// For each term of the generic field, how many documents of each language hold it: every
+    /// one, counted by the cluster in one `_msearch`, within [`VOCABULARY_TIMEOUT`]. A term
+    /// whose count timed out is left out (empty): partial counts come from the oldest
+    /// documents first, so their languages would mislead. No sampling here: OpenSearch cannot
+    /// sample postings evenly, and `terminate_after` would count the oldest documents only.
     pub async fn term_languages(
         &self,
         terms: &[String],
-        sample: usize,
     ) -> Result<Vec<BTreeMap<String, u64>>, SearchError> {
         if terms.is_empty() {
             return Ok(Vec::new());
@@ -202,7 +202,7 @@ impl OpenSearchSearch {
             let search = json!({
                 "size": 0,
                 "track_total_hits": false,
-                "terminate_after": sample,
+                "timeout": VOCABULARY_TIMEOUT,
                 "query": {"term": {GENERIC_FIELD: term}},
                 "aggs": {"languages": {"terms": {"field": "lang", "size": 200}}},
             });
@@ -219,9 +219,11 @@ impl OpenSearchSearch {
         let responses = answer["responses"].as_array().cloned().unwrap_or_default();
         Ok((0..terms.len())
             .map(|i| {
-                let buckets = &responses.get(i).unwrap_or(&Value::Null)["aggregations"]
-                    ["languages"]["buckets"];
-                buckets
+                let response = responses.get(i).unwrap_or(&Value::Null);
+                if response["timed_out"].as_bool() != Some(false) {
+                    return BTreeMap::new();
+                }
+                response["aggregations"]["languages"]["buckets"]
                     .as_array()
                     .into_iter()
                     .flatten()
@@ -434,6 +436,9 @@ fn request_body(query: &SearchQuery, filterable: &BTreeSet<String>) -> Result<Va
         .iter()
         .filter_map(|code| language_field(code))
         .collect();
+    // Every language field on the cluster is analyzed by a dedicated analyzer (stemmer,
+    // kuromoji, nori, smartcn): all get the full boost, scaled down with the detector's
+    // confidence.
     let boost = query.language_boost(LANGUAGE_FIELD_BOOST);
     let mut fields: Vec<(&str, f64)> = language_fields
         .iter()
