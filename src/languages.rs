@@ -30,12 +30,22 @@ pub enum Analyzer {
     /// Japanese morphological analysis ([`crate::analysis::JapaneseTokenizer`], IPADIC): base
     /// forms of content words, function words dropped, like OpenSearch's kuromoji.
     JapaneseMorphology,
+    /// A light suffix-stripping stemmer ([`crate::analysis::LightStemmer`]) for languages
+    /// Snowball does not cover but OpenSearch's language analyzers stem (Bulgarian, Hindi).
+    LightStemmed(Light),
     /// Word boundaries, lowercase and accent folding for every language without a stemmer: the
     /// portable choice that still makes "cafe" find "café".
     Folded,
     /// Folded, then each word cut to its first N characters ([`crate::analysis::Truncate`]):
     /// a stemmer's effect for inflecting languages Snowball does not cover.
     Truncated(u8),
+}
+
+/// Which light stemmer an [`Analyzer::LightStemmed`] language runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Light {
+    Bulgarian,
+    Hindi,
 }
 
 /// One supported language and how each backend analyzes it.
@@ -74,7 +84,7 @@ impl LanguageSpec {
     }
 }
 
-use Analyzer::{Folded, JapaneseMorphology, Segmented, Stemmed, Truncated};
+use Analyzer::{Folded, JapaneseMorphology, LightStemmed, Segmented, Stemmed, Truncated};
 
 const fn row(
     code: &'static str,
@@ -99,7 +109,12 @@ static LANGUAGES: &[LanguageSpec] = &[
     row("ar", "Arabic", Stemmed(Stem::Arabic), "arabic"),
     row("az", "Azerbaijani", Folded, ICU),
     row("be", "Belarusian", Folded, ICU),
-    row("bg", "Bulgarian", Folded, "bulgarian"),
+    row(
+        "bg",
+        "Bulgarian",
+        LightStemmed(Light::Bulgarian),
+        "bulgarian",
+    ),
     row("bn", "Bengali", Folded, "bengali"),
     row("bo", "Tibetan", Folded, ICU),
     row("bs", "Bosnian", Folded, ICU),
@@ -121,7 +136,7 @@ static LANGUAGES: &[LanguageSpec] = &[
     row("ga", "Irish", Folded, "irish"),
     row("gu", "Gujarati", Folded, ICU),
     row("he", "Hebrew", Folded, ICU),
-    row("hi", "Hindi", Folded, "hindi"),
+    row("hi", "Hindi", LightStemmed(Light::Hindi), "hindi"),
     row("hr", "Croatian", Folded, ICU),
     row("hu", "Hungarian", Stemmed(Stem::Hungarian), "hungarian"),
     row("hy", "Armenian", Folded, "armenian"),

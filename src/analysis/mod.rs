@@ -13,6 +13,8 @@
 //!   German stems "Häuser" and "hauser" both to "haus"). The OpenSearch language analyzers these
 //!   rows map to do not fold either, so both backends match the same documents.
 //!   Accent-insensitive matching is still available through the generic field, which folds.
+//! - `LightStemmed(light)`: + a light suffix-stripping stemmer ([`LightStemmer`]: Bulgarian,
+//!   Hindi), no folding, as for Snowball.
 //! - `JapaneseMorphology`: [`JapaneseTokenizer`] instead of the word tokenizer (morphemes in
 //!   base form, function words dropped), then the same filters as `Segmented`.
 //! - `Segmented`: + diacritic stripping and ASCII folding (for Latin words embedded in CJK/SEA
@@ -27,6 +29,7 @@ mod cached_stemmer;
 mod diacritics;
 mod elision;
 mod japanese;
+mod light_stemmer;
 mod simple_words;
 mod truncate;
 mod word_tokenizer;
@@ -41,6 +44,7 @@ pub use cached_stemmer::CachedStemmer;
 pub use diacritics::StripDiacritics;
 pub use elision::{elided_articles, Elision};
 pub use japanese::JapaneseTokenizer;
+pub use light_stemmer::LightStemmer;
 pub use truncate::Truncate;
 pub use word_tokenizer::WordTokenizer;
 
@@ -94,6 +98,7 @@ pub fn analyzer_for(spec: &LanguageSpec) -> TextAnalyzer {
             .filter(StripDiacritics)
             .filter(AsciiFoldingFilter)
             .build(),
+        Analyzer::LightStemmed(light) => base.filter(LightStemmer(light)).build(),
         Analyzer::Truncated(chars) => base
             .filter(StripDiacritics)
             .filter(AsciiFoldingFilter)

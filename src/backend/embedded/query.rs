@@ -28,9 +28,12 @@ use crate::search::{Condition, Filter, RangeBounds, SearchQuery, TextQuery, LANG
 /// boost would only count the same match twice.
 fn language_field_boost(code: &str) -> f64 {
     match crate::languages::get(code).map(|spec| spec.analyzer) {
-        Some(Analyzer::Stemmed(_) | Analyzer::Truncated(_) | Analyzer::JapaneseMorphology) => {
-            LANGUAGE_FIELD_BOOST
-        }
+        Some(
+            Analyzer::Stemmed(_)
+            | Analyzer::LightStemmed(_)
+            | Analyzer::Truncated(_)
+            | Analyzer::JapaneseMorphology,
+        ) => LANGUAGE_FIELD_BOOST,
         _ => 1.0,
     }
 }

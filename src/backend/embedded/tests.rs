@@ -531,3 +531,24 @@ fn a_language_fields_scores_ignore_other_languages_documents() {
         );
     }
 }
+
+/// Bulgarian and Hindi fields stem like OpenSearch's `bulgarian` and `hindi` analyzers: a
+/// query's inflected form finds the document's other form.
+#[test]
+fn bulgarian_and_hindi_queries_find_other_inflections() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (index, _writer) = index_with(
+        dir.path(),
+        &[
+            ("bg-1", "bg", "Нова книга за децата"),
+            ("hi-1", "hi", "बच्चों के लिए नई किताबें"),
+        ],
+    );
+    assert_eq!(
+        ids(&index, "книгите", Syntax::Natural, vec!["bg"]),
+        ["bg-1"]
+    );
+    assert_eq!(ids(&index, "किताबों", Syntax::Natural, vec!["hi"]), ["hi-1"]);
+    // The generic field alone does not conflate them.
+    assert!(ids(&index, "книгите", Syntax::Natural, vec![]).is_empty());
+}
