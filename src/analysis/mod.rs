@@ -4,7 +4,8 @@
 //! Chains (all but Japanese start with [`WordTokenizer`], which lowercases, then drop tokens of
 //! [`MAX_TOKEN_BYTES`] or more; French, Italian and Catalan then remove elided articles, see
 //! [`Elision`]):
-//! - `Stemmed(lang)`: + tantivy's stop words for `lang` (when it has a list) + Snowball stemmer
+//! - `Stemmed(lang)`: (German, Danish, Finnish: + compound parts, [`Decompound`]) + tantivy's
+//!   stop words for `lang` (when it has a list) + Snowball stemmer
 //!   ([`CachedStemmer`]: tantivy's `Stemmer` with a memo, for speed).
 //!   No accent folding, neither before nor after stemming. Before: Snowball's suffix rules read
 //!   the accents (French "créées" stems to "cré", unaccented "creees" to "cree", so folding first
@@ -26,6 +27,7 @@
 //!   language is unknown and stemming with the wrong language does more harm than good.
 
 mod cached_stemmer;
+mod decompound;
 mod diacritics;
 mod elision;
 mod japanese;
@@ -41,6 +43,7 @@ use tantivy::tokenizer::{
 use crate::languages::{self, Analyzer, LanguageSpec};
 
 pub use cached_stemmer::CachedStemmer;
+pub use decompound::Decompound;
 pub use diacritics::StripDiacritics;
 pub use elision::{elided_articles, Elision};
 pub use japanese::JapaneseTokenizer;
@@ -87,13 +90,16 @@ pub fn analyzer_for(spec: &LanguageSpec) -> TextAnalyzer {
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
         .filter(Elision::new(elided_articles(spec.code)));
     match spec.analyzer {
-        Analyzer::Stemmed(language) => match StopWordFilter::new(language) {
-            Some(stop_words) => base
-                .filter(stop_words)
-                .filter(CachedStemmer::new(language))
-                .build(),
-            None => base.filter(CachedStemmer::new(language)).build(),
-        },
+        Analyzer::Stemmed(language) => {
+            let mut chain = base.dynamic();
+            if let Some(parts) = decompound::parts_for(spec.code) {
+                chain = chain.filter_dynamic(Decompound(parts));
+            }
+            if let Some(stop_words) = StopWordFilter::new(language) {
+                chain = chain.filter_dynamic(stop_words);
+            }
+            chain.filter_dynamic(CachedStemmer::new(language)).build()
+        }
         Analyzer::Segmented | Analyzer::Folded | Analyzer::JapaneseMorphology => base
             .filter(StripDiacritics)
             .filter(AsciiFoldingFilter)

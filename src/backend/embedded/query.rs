@@ -7,8 +7,8 @@ use serde_json::Value;
 use std::ops::Bound;
 use tantivy::json_utils::convert_to_fast_value_and_append_to_json_term;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery, Query,
-    RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery, Occur,
+    PhraseQuery, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::snippet::SnippetGenerator;
@@ -194,9 +194,8 @@ fn term_union(
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for part in parts {
         for (searched, analyzer) in analyzed.iter_mut() {
-            for term in part_terms(searched.field, analyzer, &part.text) {
-                let query = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
-                clauses.push((Occur::Should, searched.scored(query)));
+            for group in part_terms(searched.field, analyzer, &part.text) {
+                clauses.push((Occur::Should, searched.scored(alternatives(group))));
             }
         }
     }
@@ -207,18 +206,50 @@ fn term_union(
     Box::new(BooleanQuery::with_minimum_required_clauses(clauses, 1))
 }
 
-/// The distinct terms a field's analyzer makes of `text`, sorted.
+/// The terms a field's analyzer makes of `text`, grouped by position: a word and the parts
+/// a compound splitter adds at its position are alternatives of one word. Groups distinct.
 fn part_terms(
     field: Field,
     analyzer: &mut tantivy::tokenizer::TextAnalyzer,
     text: &str,
-) -> Vec<Term> {
-    let mut terms = Vec::new();
+) -> Vec<Vec<Term>> {
+    let mut groups: Vec<(usize, Vec<Term>)> = Vec::new();
     let mut stream = analyzer.token_stream(text);
-    stream.process(&mut |token| terms.push(Term::from_field_text(field, &token.text)));
-    terms.sort();
-    terms.dedup();
-    terms
+    stream.process(&mut |token| {
+        let term = Term::from_field_text(field, &token.text);
+        match groups.last_mut() {
+            Some((position, terms)) if *position == token.position => {
+                if !terms.contains(&term) {
+                    terms.push(term);
+                }
+            }
+            _ => groups.push((token.position, vec![term])),
+        }
+    });
+    let mut distinct: Vec<Vec<Term>> = Vec::with_capacity(groups.len());
+    for (_, mut terms) in groups {
+        terms.sort();
+        if !distinct.contains(&terms) {
+            distinct.push(terms);
+        }
+    }
+    distinct
+}
+
+/// One word's query: its term, or (a compound and its parts) the best-scoring of its terms,
+/// so a split word counts about once, as Lucene scores tokens at one position as synonyms.
+fn alternatives(mut group: Vec<Term>) -> Box<dyn Query> {
+    let term_query = |term: Term| -> Box<dyn Query> {
+        Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
+    };
+    if group.len() == 1 {
+        if let Some(term) = group.pop() {
+            return term_query(term);
+        }
+    }
+    Box::new(DisjunctionMaxQuery::new(
+        group.into_iter().map(term_query).collect(),
+    ))
 }
 
 /// One part on one field: its analyzed terms OR-ed (AND-ed when required), or a phrase.
@@ -247,17 +278,20 @@ fn field_query(
             .collect();
         return Some(Box::new(PhraseQuery::new_with_offset(offsets)));
     }
-    let mut terms = part_terms(field, analyzer, &part.text);
+    let mut groups = part_terms(field, analyzer, &part.text);
     let occur = if part.occur == text::Occur::Must {
         Occur::Must
     } else {
         Occur::Should
     };
-    match terms.len() {
+    match groups.len() {
         0 => None,
-        1 => terms.pop().map(term_query),
+        1 => groups.pop().map(alternatives),
         _ => Some(Box::new(BooleanQuery::new(
-            terms.into_iter().map(|t| (occur, term_query(t))).collect(),
+            groups
+                .into_iter()
+                .map(|g| (occur, alternatives(g)))
+                .collect(),
         ))),
     }
 }

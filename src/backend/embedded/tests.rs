@@ -552,3 +552,26 @@ fn bulgarian_and_hindi_queries_find_other_inflections() {
     // The generic field alone does not conflate them.
     assert!(ids(&index, "книгите", Syntax::Natural, vec![]).is_empty());
 }
+
+/// German, Danish and Finnish compounds are found by their parts and find documents holding
+/// their parts as separate words.
+#[test]
+fn compounds_and_their_parts_find_each_other() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (index, _writer) = index_with(
+        dir.path(),
+        &[
+            ("de-compound", "de", "Neue Druckertreiber für ältere Geräte"),
+            (
+                "de-parts",
+                "de",
+                "Ein Treiber für jeden Drucker im Netzwerk",
+            ),
+            ("fi-compound", "fi", "Uusi tietokoneohjelma kouluille"),
+        ],
+    );
+    let found = |text: &str, lang: &'static str| ids(&index, text, Syntax::Natural, vec![lang]);
+    assert_eq!(found("Treiber", "de"), ["de-compound", "de-parts"]);
+    assert_eq!(found("Druckertreiber", "de"), ["de-compound", "de-parts"]);
+    assert_eq!(found("ohjelma", "fi"), ["fi-compound"]);
+}
