@@ -43,7 +43,11 @@ async fn delete_markers_in_a_body_apply_in_order(server: &TestServer) {
     let found = server
         .search(&[("q", "Markierungsprobe"), ("lang", "de")])
         .await;
-    assert_eq!(hit_ids(&found), ["mark-2"], "{found}");
+    // The rewritten record first; the deleted one gone. (Embedded German also splits
+    // compounds, so other "...probe" records of the run may follow.)
+    let ids = hit_ids(&found);
+    assert_eq!(ids.first().map(String::as_str), Some("mark-2"), "{found}");
+    assert!(!ids.iter().any(|id| id == "mark-1"), "{found}");
     let (status, document) = server.get("/v1/documents/mark-2").await;
     assert_eq!(status, 200, "{document}");
     assert!(
