@@ -91,14 +91,14 @@ pub fn analyzer_for(spec: &LanguageSpec) -> TextAnalyzer {
         .filter(Elision::new(elided_articles(spec.code)));
     match spec.analyzer {
         Analyzer::Stemmed(language) => {
-            let mut chain = base.dynamic();
-            if let Some(parts) = decompound::parts_for(spec.code) {
-                chain = chain.filter_dynamic(Decompound(parts));
+            let base = base.filter(Decompound::for_language(spec.code));
+            match StopWordFilter::new(language) {
+                Some(stop_words) => base
+                    .filter(stop_words)
+                    .filter(CachedStemmer::new(language))
+                    .build(),
+                None => base.filter(CachedStemmer::new(language)).build(),
             }
-            if let Some(stop_words) = StopWordFilter::new(language) {
-                chain = chain.filter_dynamic(stop_words);
-            }
-            chain.filter_dynamic(CachedStemmer::new(language)).build()
         }
         Analyzer::Segmented | Analyzer::Folded | Analyzer::JapaneseMorphology => base
             .filter(StripDiacritics)
