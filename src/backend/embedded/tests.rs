@@ -59,6 +59,15 @@ fn add(index: &EmbeddedIndex, writer: &mut EmbeddedWriter, docs: &[(&str, &'stat
     index.refresh().expect("refresh");
 }
 
+/// Owned test documents as `index_with` and `add` take them.
+fn borrowed<'a>(
+    docs: &'a [(String, &'static str, String)],
+) -> Vec<(&'a str, &'static str, &'a str)> {
+    docs.iter()
+        .map(|(id, lang, body)| (id.as_str(), *lang, body.as_str()))
+        .collect()
+}
+
 fn request(text: &str, syntax: Syntax, langs: Vec<&'static str>) -> Option<SearchQuery> {
     Some(SearchQuery {
         text: text.to_string(),
@@ -377,11 +386,7 @@ fn filtered_pages_serve_exactly_the_filtered_matches_in_the_unfiltered_order() {
         .count() as u64;
     assert!(french > TRACK_TOTAL_HITS, "the test needs more matches");
     for chunk in docs.chunks(10_000) {
-        let chunk: Vec<(&str, &'static str, &str)> = chunk
-            .iter()
-            .map(|(id, lang, body)| (id.as_str(), *lang, body.as_str()))
-            .collect();
-        add(&index, &mut writer, &chunk);
+        add(&index, &mut writer, &borrowed(chunk));
     }
     let search = |cursor: Option<String>, filtered: bool, facets: bool| {
         // Unstemmed words: French documents match through the generic field alone.
@@ -451,11 +456,7 @@ fn term_languages_count_live_documents_per_language_in_an_even_sample() {
     for i in 0..10 {
         docs.push((format!("en-{i}"), "en", format!("module {i} for PHP")));
     }
-    let borrowed: Vec<(&str, &'static str, &str)> = docs
-        .iter()
-        .map(|(id, lang, body)| (id.as_str(), *lang, body.as_str()))
-        .collect();
-    let (index, mut writer) = index_with(dir.path(), &borrowed);
+    let (index, mut writer) = index_with(dir.path(), &borrowed(&docs));
     let terms = ["per", "php", "absent"].map(String::from);
     let counts = index.term_languages(&terms, 1000).expect("term languages");
     let expected = |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> {
@@ -514,11 +515,7 @@ fn a_language_fields_scores_ignore_other_languages_documents() {
     let english: Vec<(String, &'static str, String)> = (0..60)
         .map(|i| (format!("en-{i}"), "en", format!("printer tools {i}")))
         .collect();
-    let english: Vec<(&str, &'static str, &str)> = english
-        .iter()
-        .map(|(id, lang, body)| (id.as_str(), *lang, body.as_str()))
-        .collect();
-    add(&mixed, &mut writer, &english);
+    add(&mixed, &mut writer, &borrowed(&english));
     let found = scores(&mixed);
     assert_eq!(
         found.iter().map(|(id, _)| id).collect::<Vec<_>>(),
