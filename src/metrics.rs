@@ -34,6 +34,9 @@ pub const QUERY_LANGUAGE_CACHE: &str = "glossa_query_language_cache_total";
 /// prior) by whether the index's words were read: `read`, or `sure` (lingua and the prior were
 /// confident enough without them).
 pub const QUERY_LANGUAGE_WORDS: &str = "glossa_query_language_words_total";
+/// Query words whose documents per language were wanted, by `result`: `hit` (remembered under
+/// the same prior) or `miss` (read from the index).
+pub const QUERY_LANGUAGE_WORD_CACHE: &str = "glossa_query_language_word_cache_total";
 /// Searches answered, labelled by `status`.
 pub const SEARCHES: &str = "glossa_searches_total";
 /// Requests at the front door, by `key` (its name; `-` without one) and `outcome`: `allowed`,

@@ -113,6 +113,9 @@ fn detected(detection: Detection, prior: Option<&CorpusPrior>) -> QueryLanguage 
 /// Query texts whose answer is remembered per prior; queries repeat (popular searches, a
 /// search box's successive pages), and detection is most of a search's CPU.
 const CACHED_QUERIES: usize = 10_000;
+/// Query words whose documents per language are remembered per prior (a few hundred bytes
+/// each).
+const CACHED_WORDS: usize = 20_000;
 /// Longer texts are not cached: they rarely repeat, and the cache's memory stays bounded
 /// (at most `CACHED_QUERIES` x this many bytes of keys).
 const MAX_CACHED_QUERY_BYTES: usize = 256;
@@ -129,21 +132,64 @@ pub struct QueryLanguages {
     current: RwLock<Arc<Choice>>,
 }
 
-/// One prior and the answers detected under it (dropped together when the prior changes).
+/// One prior, the answers detected under it and the index words read for them (dropped
+/// together when the prior changes).
 struct Choice {
     counts: Vec<(String, u64)>,
     prior: Option<CorpusPrior>,
     cache: Mutex<LruCache<String, QueryLanguage>>,
+    /// Per query word, its documents per language: new queries mostly reuse words ("library",
+    /// "for") whose postings are the longest to read.
+    words: Mutex<LruCache<String, BTreeMap<String, u64>>>,
 }
 
 impl Choice {
     fn new(counts: Vec<(String, u64)>, prior: Option<CorpusPrior>) -> Choice {
-        let capacity = NonZeroUsize::new(CACHED_QUERIES).unwrap_or(NonZeroUsize::MIN);
+        let capacity = |n| NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN);
         Choice {
             counts,
             prior,
-            cache: Mutex::new(LruCache::new(capacity)),
+            cache: Mutex::new(LruCache::new(capacity(CACHED_QUERIES))),
+            words: Mutex::new(LruCache::new(capacity(CACHED_WORDS))),
         }
+    }
+
+    /// `terms`' documents per language, from the cache or read from `index` (and cached when
+    /// the index could say: an empty answer, a word left out or timed out, is asked again).
+    async fn index_words(
+        &self,
+        terms: Vec<String>,
+        index: &SearchBackend,
+    ) -> Result<Vec<BTreeMap<String, u64>>, SearchError> {
+        let mut known: Vec<Option<BTreeMap<String, u64>>> = {
+            let mut words = crate::lock(&self.words);
+            terms.iter().map(|t| words.get(t).cloned()).collect()
+        };
+        let missing: Vec<String> = terms
+            .iter()
+            .zip(&known)
+            .filter(|(_, k)| k.is_none())
+            .map(|(t, _)| t.clone())
+            .collect();
+        metrics::counter!(crate::metrics::QUERY_LANGUAGE_WORD_CACHE, "result" => "hit")
+            .increment((terms.len() - missing.len()) as u64);
+        metrics::counter!(crate::metrics::QUERY_LANGUAGE_WORD_CACHE, "result" => "miss")
+            .increment(missing.len() as u64);
+        if !missing.is_empty() {
+            let read = index.term_languages(missing.clone(), WORD_SAMPLE).await?;
+            let mut words = crate::lock(&self.words);
+            let mut read = missing.into_iter().zip(read);
+            for slot in known.iter_mut().filter(|k| k.is_none()) {
+                let Some((term, counts)) = read.next() else {
+                    break;
+                };
+                if !counts.is_empty() {
+                    words.put(term, counts.clone());
+                }
+                *slot = Some(counts);
+            }
+        }
+        Ok(known.into_iter().map(Option::unwrap_or_default).collect())
     }
 }
 
@@ -208,7 +254,7 @@ impl QueryLanguages {
             let words = if sure {
                 Vec::new()
             } else {
-                index_words(text, index).await
+                index_words(text, &choice, index).await
             };
             if !words.is_empty() {
                 // Lingua's scores reweighed by the words: lingua does not run again.
@@ -298,7 +344,11 @@ const MAX_LOOKED_UP_WORDS: usize = 8;
 /// For the first words of `text` (as the generic field analyzes them), how the index's
 /// documents holding each divide among languages. Empty when the index cannot say: the
 /// decision is then lingua's and the prior's alone.
-async fn index_words(text: &str, index: &SearchBackend) -> Vec<BTreeMap<String, u64>> {
+async fn index_words(
+    text: &str,
+    choice: &Choice,
+    index: &SearchBackend,
+) -> Vec<BTreeMap<String, u64>> {
     let mut terms: Vec<String> = Vec::new();
     {
         // Scoped: the token stream is not `Send`, and must be gone before the await.
@@ -314,7 +364,7 @@ async fn index_words(text: &str, index: &SearchBackend) -> Vec<BTreeMap<String, 
     if terms.is_empty() {
         return Vec::new();
     }
-    match index.term_languages(terms, WORD_SAMPLE).await {
+    match choice.index_words(terms, index).await {
         Ok(words) => words,
         Err(error) => {
             tracing::debug!(%error, "cannot read the index's words for query detection");

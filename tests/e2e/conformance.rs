@@ -587,10 +587,39 @@ pub async fn the_index_vocabulary_decides_a_query_of_names(server: &TestServer) 
     let chosen = &answer["query_language"];
     assert_eq!(chosen["lang"], "it", "{chosen}");
     assert_eq!(chosen["searched"][0], "it", "{chosen}");
+    // Another query with the same words reads none of them from the index again.
+    let hits_before = word_cache_hits(server).await;
+    let again = server
+        .search(&[("q", "Vim colorscheme per Solarized")])
+        .await;
+    assert_eq!(again["query_language"]["lang"], "it", "{again}");
+    let hits_after = word_cache_hits(server).await;
+    assert!(
+        hits_after >= hits_before + 4.0,
+        "word cache hits {hits_before} -> {hits_after}"
+    );
     let english = server
         .search(&[("q", "the library for the image viewer")])
         .await;
     assert_eq!(english["query_language"]["lang"], "en", "{english}");
+}
+
+/// `glossa_query_language_word_cache_total{result="hit"}` (0 before the first).
+async fn word_cache_hits(server: &TestServer) -> f64 {
+    let text = server
+        .client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find(|line| line.starts_with("glossa_query_language_word_cache_total{result=\"hit\"}"))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0.0)
 }
 
 /// Many small chunks on more detection threads than cores, so chunks finish detection out of

@@ -483,6 +483,28 @@ fn term_languages_count_live_documents_per_language_in_an_even_sample() {
     assert_eq!(counts[0], expected(&[("en", 1), ("it", 10)]));
 }
 
+/// Past one block of postings (128 documents), the sample is still exactly every k-th document
+/// of the list: 1,000 documents, every third English, sampled every 10th (positions 0, 10, ...,
+/// 990), of which those at a multiple of 30 are English.
+#[test]
+fn term_languages_stride_across_postings_blocks() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let docs: Vec<(String, &'static str, String)> = (0..1000)
+        .map(|i| {
+            let lang = if i % 3 == 0 { "en" } else { "it" };
+            (format!("d-{i:04}"), lang, format!("shared word {i}"))
+        })
+        .collect();
+    let (index, _writer) = index_with(dir.path(), &borrowed(&docs));
+    let counts = index
+        .term_languages(&["shared".to_string()], 100)
+        .expect("term languages");
+    let expected: BTreeMap<String, u64> = [("en".to_string(), 34), ("it".to_string(), 66)]
+        .into_iter()
+        .collect();
+    assert_eq!(counts[0], expected);
+}
+
 /// A language field is scored over its own language's documents, as on OpenSearch: a German
 /// query's match in the German field scores the same however many documents of other languages
 /// the index holds (Tantivy's own statistics divide the field's length by every document, which
