@@ -146,7 +146,7 @@ impl Snapshots {
     }
 }
 
-/// Longest postings list `term_languages` walks for one term: about 3.5 ms.
+/// Longest postings list `term_languages` walks for one term: about 2 ms.
 const MAX_WORD_POSTINGS: u64 = 2_000_000;
 
 /// An open embedded index: schema, reader and the snapshots cursors page through.
@@ -240,7 +240,7 @@ impl EmbeddedIndex {
     /// postings (every k-th), so the sample is not the oldest documents' languages. The
     /// index's own vocabulary as evidence of a query's language (`query_language`). Reads the
     /// language of at most `sample` documents per term, but decodes its whole postings list
-    /// (about 1.7 ns a document): a term listed in more than [`MAX_WORD_POSTINGS`] documents
+    /// (about 1 ns a document, block by block): a term listed in more than [`MAX_WORD_POSTINGS`] documents
     /// is left out (empty), as OpenSearch leaves out a term it cannot count in time.
     /// CPU-bound: call from a blocking thread.
     pub fn term_languages(
