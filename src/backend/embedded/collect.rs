@@ -50,6 +50,10 @@ pub struct TopAfter {
     after: Option<Key>,
     id_hash_field: String,
     shared: Arc<Shared>,
+    /// The query the page is ranked by, when the searched one is only its bound (see
+    /// [`super::query::Built::bound`]): the searched query's scores then only decide what to
+    /// skip, and every hit is scored by this one.
+    ranked_by: Option<Arc<dyn Weight>>,
 }
 
 /// What the segments of one search, collected in parallel, tell each other.
@@ -84,7 +88,14 @@ impl TopAfter {
             after: cursor.map(|c| Key(c.score, c.id_hash)),
             id_hash_field: id_hash_field.to_string(),
             shared: Arc::default(),
+            ranked_by: None,
         }
+    }
+
+    /// Ranks the page by `weight`'s scores, the searched query's being an upper bound of them.
+    pub fn ranked_by(mut self, weight: Box<dyn Weight>) -> Self {
+        self.ranked_by = Some(Arc::from(weight));
+        self
     }
 
     /// After a search: the matches counted, and whether that is all of them (`false` once the
@@ -104,6 +115,8 @@ pub struct TopAfterSegment {
     id_hashes: Column<u64>,
     size: usize,
     after: Option<Key>,
+    /// Whether offered scores are upper bounds (the exact score can be lower).
+    bounds: bool,
     heap: BinaryHeap<Reverse<(Key, DocId)>>,
     shared: Arc<Shared>,
 }
@@ -142,7 +155,8 @@ impl TopAfterSegment {
             .map_or(Score::MIN, |lowest| lowest - slack(lowest))
     }
 
-    /// Considers `doc`, whose pruned score is `rough`; `exact` gives its fixed-order score.
+    /// Considers `doc`, whose pruned score (an upper bound, with `bounds`) is `rough`; `exact`
+    /// gives its fixed-order score.
     fn offer(&mut self, doc: DocId, rough: Score, exact: &mut dyn FnMut(DocId) -> Option<Score>) {
         if self.size == 0 {
             return;
@@ -155,9 +169,10 @@ impl TopAfterSegment {
         {
             return;
         }
-        if self
-            .after
-            .is_some_and(|after| rough > after.0 + slack(after.0))
+        if !self.bounds
+            && self
+                .after
+                .is_some_and(|after| rough > after.0 + slack(after.0))
         {
             return;
         }
@@ -196,6 +211,7 @@ impl Collector for TopAfter {
             id_hashes: reader.fast_fields().u64(&self.id_hash_field)?,
             size: self.size,
             after: self.after,
+            bounds: self.ranked_by.is_some(),
             heap: BinaryHeap::with_capacity(self.size + 1),
             shared: Arc::clone(&self.shared),
         })
@@ -219,9 +235,10 @@ impl Collector for TopAfter {
         let alive = reader.alive_bitset();
         let mut fixed_order: Option<Box<dyn Scorer>> = None;
         let mut failed = None;
+        let ranking = self.ranked_by.as_deref().unwrap_or(weight);
         let mut exact = |doc: DocId| -> Option<Score> {
             if fixed_order.is_none() {
-                match weight.scorer(reader, 1.0) {
+                match ranking.scorer(reader, 1.0) {
                     Ok(scorer) => fixed_order = Some(scorer),
                     Err(e) => {
                         failed = Some(e);
@@ -263,7 +280,8 @@ impl SegmentCollector for TopAfterSegment {
     type Fruit = Vec<Entry>;
 
     /// Only reached when this collector is combined with others (its own `collect_segment`
-    /// prunes): every match is scored in one order then.
+    /// prunes): every match is scored in one order then. Never with `ranked_by`, whose
+    /// searches run this collector alone.
     fn collect(&mut self, doc: DocId, score: Score) {
         self.offer(doc, score, &mut |_| None);
     }

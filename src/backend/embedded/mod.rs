@@ -377,7 +377,15 @@ impl EmbeddedIndex {
                 )
             }
         };
-        let mut page = searcher.search(&built.query, &top)?;
+        // A query WAND cannot prune is searched through its bound and ranked by itself.
+        let (searched, top) = match &built.bound {
+            Some(bound) => {
+                let scoring = tantivy::query::EnableScoring::enabled_from_searcher(&searcher);
+                (bound, top.ranked_by(built.query.weight(scoring)?))
+            }
+            None => (&built.query, top),
+        };
+        let mut page = searcher.search(searched.as_ref(), &top)?;
         let (mut total, mut total_exact) = top.total();
         let mut languages = None;
         if request.facets {

@@ -44,6 +44,11 @@ const FRAGMENT_CHARS: usize = 200;
 /// The full query plus the parts highlighting needs.
 pub struct Built {
     pub query: Box<dyn Query>,
+    /// When `query` is not a flat union of terms (a split compound's alternatives are a
+    /// disjunction-max), a flat union of all its terms: it matches the same documents, and
+    /// scores each at least as high (a sum of non-negative term scores is at least their
+    /// largest), so block-max WAND may prune with it against `query`'s own scores.
+    pub bound: Option<Box<dyn Query>>,
     /// The text query without filters, for highlighting (its excluded parts never occur in a
     /// hit, so their terms highlight nothing).
     text_query: Box<dyn Query>,
@@ -103,34 +108,39 @@ pub fn build(
         boost: 1.0,
         docs: None,
     });
-    let text_query = text_query(searcher, &searched, &request.query)?;
+    let (text_query, bound) = text_query(searcher, &searched, &request.query)?;
     // Without filters the text query runs as built: wrapped, a flat union of terms would hide
     // from the block-max WAND pruning that top hits rely on.
-    let query = if request.filters.is_empty() {
-        text_query.box_clone()
+    let (query, bound) = if request.filters.is_empty() {
+        (text_query.box_clone(), bound)
     } else {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.box_clone())];
         for filter in &request.filters {
             let query = filter_query(fields, filter)?;
             clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0))));
         }
-        Box::new(BooleanQuery::new(clauses))
+        (Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>, None)
     };
     Ok(Built {
         query,
+        bound,
         text_query,
         language_fields,
     })
 }
 
-/// The query for the text alone: each part analyzed by every searched field's analyzer.
+/// A query and, when block-max WAND cannot prune it, its bound (see [`Built::bound`]).
+type WithBound = (Box<dyn Query>, Option<Box<dyn Query>>);
+
+/// The query for the text alone: each part analyzed by every searched field's analyzer; and
+/// its pruning bound (see [`Built::bound`]), if it needs one.
 fn text_query(
     searcher: &Searcher,
     searched: &[Searched],
     query: &TextQuery,
-) -> Result<Box<dyn Query>, EmbeddedError> {
+) -> Result<WithBound, EmbeddedError> {
     let parts = match query {
-        TextQuery::All => return Ok(Box::new(AllQuery)),
+        TextQuery::All => return Ok((Box::new(AllQuery), None)),
         TextQuery::Parts(parts) => parts,
     };
     let mut analyzed = Vec::with_capacity(searched.len());
@@ -143,10 +153,20 @@ fn text_query(
     {
         return Ok(term_union(&mut analyzed, parts));
     }
+    let query = parts_query(&mut analyzed, parts);
+    Ok((query, None))
+}
+
+/// Parts with phrases or `+`/`-`: per part, a disjunction over the fields; parts combined by
+/// their occurrence.
+fn parts_query(
+    analyzed: &mut [(&Searched, tantivy::tokenizer::TextAnalyzer)],
+    parts: &[Part],
+) -> Box<dyn Query> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for part in parts {
         let mut per_field: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for (searched, analyzer) in &mut analyzed {
+        for (searched, analyzer) in analyzed.iter_mut() {
             if let Some(query) = field_query(searched.field, analyzer, part) {
                 per_field.push((Occur::Should, searched.scored(query)));
             }
@@ -169,7 +189,7 @@ fn text_query(
     if !required && !optional {
         if clauses.is_empty() {
             // Nothing but punctuation: a valid query that matches nothing.
-            return Ok(Box::new(EmptyQuery));
+            return Box::new(EmptyQuery);
         }
         // Only exclusions: every document but those.
         clauses.push((Occur::Must, Box::new(AllQuery)));
@@ -177,33 +197,50 @@ fn text_query(
     // Without a required part, a document must match at least one optional one (an excluded
     // part does not count, unlike Tantivy's default for Should + MustNot).
     let minimum = usize::from(!required && optional);
-    Ok(Box::new(BooleanQuery::with_minimum_required_clauses(
+    Box::new(BooleanQuery::with_minimum_required_clauses(
         clauses, minimum,
-    )))
+    ))
 }
 
 /// Optional words only (the natural-language default): every field's analyzed terms as one
 /// flat disjunction of (boosted) term queries. It matches and scores exactly as the per-part,
 /// per-field nesting (scores add up either way), and a flat union of terms is the shape
 /// Tantivy's block-max WAND prunes: a top-10 skips the blocks of documents that cannot reach
-/// it instead of scoring every match.
+/// it instead of scoring every match. A split compound's alternatives make it a union with
+/// disjunction-max clauses, which WAND cannot take: the flat union of every term is returned
+/// beside it as its bound.
 fn term_union(
     analyzed: &mut [(&Searched, tantivy::tokenizer::TextAnalyzer)],
     parts: &[Part],
-) -> Box<dyn Query> {
+) -> WithBound {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut flat: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut grouped = false;
     for part in parts {
         for (searched, analyzer) in analyzed.iter_mut() {
             for group in part_terms(searched.field, analyzer, &part.text) {
+                grouped |= group.len() > 1;
+                for term in &group {
+                    flat.push((Occur::Should, searched.scored(term_query(term.clone()))));
+                }
                 clauses.push((Occur::Should, searched.scored(alternatives(group))));
             }
         }
     }
     if clauses.is_empty() {
         // Nothing but punctuation or stop words: a valid query that matches nothing.
-        return Box::new(EmptyQuery);
+        return (Box::new(EmptyQuery), None);
     }
-    Box::new(BooleanQuery::with_minimum_required_clauses(clauses, 1))
+    let union = |clauses| -> Box<dyn Query> {
+        Box::new(BooleanQuery::with_minimum_required_clauses(clauses, 1))
+    };
+    let bound = grouped.then(|| union(flat));
+    (union(clauses), bound)
+}
+
+/// A term's query, scored with its frequencies (BM25).
+fn term_query(term: Term) -> Box<dyn Query> {
+    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
 }
 
 /// The terms a field's analyzer makes of `text`, grouped by position: a word and the parts
@@ -239,9 +276,6 @@ fn part_terms(
 /// One word's query: its term, or (a compound and its parts) the best-scoring of its terms,
 /// so a split word counts about once, as Lucene scores tokens at one position as synonyms.
 fn alternatives(mut group: Vec<Term>) -> Box<dyn Query> {
-    let term_query = |term: Term| -> Box<dyn Query> {
-        Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
-    };
     if group.len() == 1 {
         if let Some(term) = group.pop() {
             return term_query(term);
@@ -259,9 +293,6 @@ fn field_query(
     analyzer: &mut tantivy::tokenizer::TextAnalyzer,
     part: &Part,
 ) -> Option<Box<dyn Query>> {
-    let term_query = |term: Term| -> Box<dyn Query> {
-        Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
-    };
     if part.phrase {
         let mut tokens: Vec<(usize, Term)> = Vec::new();
         let mut stream = analyzer.token_stream(&part.text);

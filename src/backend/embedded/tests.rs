@@ -594,3 +594,114 @@ fn compounds_and_their_parts_find_each_other() {
     assert_eq!(found("Druckertreiber", "de"), ["de-compound", "de-parts"]);
     assert_eq!(found("ohjelma", "fi"), ["fi-compound"]);
 }
+
+/// Body `n` of a German corpus of compounds and their parts in varied counts and lengths.
+fn compound_body(n: u64) -> String {
+    let words = [
+        "Netzwerkdrucker",
+        "Drucker",
+        "Treiber",
+        "Netzwerk",
+        "Druckertreiber",
+    ];
+    let mut body = String::new();
+    for (w, word) in words.iter().enumerate() {
+        for _ in 0..(n / 7u64.pow(w as u32 % 4) + w as u64) % 3 {
+            body.push_str(word);
+            body.push(' ');
+        }
+    }
+    body.push_str(&"Gerät ".repeat((n % 11) as usize));
+    body.push_str("Ende");
+    body
+}
+
+/// A query holding a split compound is searched through its flat bound (block-max WAND) but
+/// ranked by its own disjunction-max scores: the pruned page holds the best documents with the
+/// scores an unpruned search gives them, and cursor pages still serve every match once, in
+/// order.
+#[test]
+fn compound_queries_are_pruned_by_their_bound_and_ranked_by_their_own_scores() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let index = EmbeddedIndex::open(dir.path(), vec!["body".into()]).expect("index opens");
+    let mut writer = index.writer(16 << 20).expect("writer");
+    let docs: Vec<(String, String)> = (0..12_000u64)
+        .map(|n| (format!("doc-{n}"), compound_body(n)))
+        .collect();
+    for chunk in docs.chunks(4_000) {
+        let chunk: Vec<(&str, &'static str, &str)> = chunk
+            .iter()
+            .map(|(id, body)| (id.as_str(), "de", body.as_str()))
+            .collect();
+        add(&index, &mut writer, &chunk);
+    }
+    let mut request =
+        request("Netzwerkdrucker Treiber", Syntax::Natural, vec!["de"]).expect("valid query");
+    request.highlight = false;
+    let searcher = index.reader.searcher();
+    let built = query::build(&searcher, &index.fields, &request).expect("query");
+    assert!(
+        built.bound.is_some(),
+        "the compound is split into alternatives"
+    );
+    // Unpruned: a disjunction-max clause keeps Tantivy from skipping anything.
+    let unpruned = searcher
+        .search(&*built.query, &TopDocs::with_limit(12_000).order_by_score())
+        .expect("unpruned search");
+    let score_of: HashMap<String, f32> = unpruned
+        .iter()
+        .map(|(score, address)| {
+            let doc: TantivyDocument = searcher.doc(*address).expect("stored");
+            (stored_text(&doc, index.fields.id), *score)
+        })
+        .collect();
+    let best = unpruned.first().map(|(score, _)| *score).expect("matches");
+
+    let page = index.search(&request).expect("search");
+    assert_eq!(page.hits.len(), 10);
+    assert!(
+        (page.hits[0].score - best).abs() <= best * 1e-4,
+        "{} vs {best}",
+        page.hits[0].score
+    );
+    for hit in &page.hits {
+        let exact = score_of[&hit.id];
+        assert!(
+            (hit.score - exact).abs() <= exact * 1e-4,
+            "{}: {} vs {exact}",
+            hit.id,
+            hit.score
+        );
+    }
+
+    let mut served: Vec<(f32, u64, String)> = Vec::new();
+    let mut cursor = None;
+    loop {
+        request.size = 700;
+        request.cursor = cursor.map(|c: String| Cursor::decode(&c).expect("own cursor"));
+        let page = index.search(&request).expect("search");
+        served.extend(
+            page.hits
+                .iter()
+                .map(|h| (h.score, schema::id_hash(&h.id), h.id.clone())),
+        );
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(served.len(), score_of.len(), "every match, once");
+    assert!(
+        served
+            .windows(2)
+            .all(|w| (w[0].0, w[0].1) > (w[1].0, w[1].1)),
+        "pages sort by score, then id hash, descending"
+    );
+    for (score, _, id) in &served {
+        let exact = score_of[id];
+        assert!(
+            (score - exact).abs() <= exact * 1e-4,
+            "{id}: {score} vs {exact}"
+        );
+    }
+}
