@@ -472,7 +472,7 @@ impl Detector {
         stats: &ScriptStats,
         script: Script,
     ) -> Vec<(Language, f64)> {
-        match self.shortlist(text, stats, script) {
+        match self.shortlist(text, stats, script, &|_| true) {
             Some(langs) => LanguageDetectorBuilder::from_languages(&langs)
                 .build()
                 .compute_language_confidence_values(text),
@@ -480,22 +480,28 @@ impl Detector {
         }
     }
 
-    /// The `shortlist` languages the fast scorer ranks best for `text` among its script's,
-    /// `None` where it cannot rank them (tuned off, a script it does not cover, or fewer than
-    /// two with evidence).
-    fn shortlist(&self, text: &str, stats: &ScriptStats, script: Script) -> Option<Vec<Language>> {
+    /// The `shortlist` languages the fast scorer ranks best for `text` among its script's that
+    /// are `allowed`, `None` where it cannot rank them (tuned off, a script it does not cover,
+    /// or fewer than two with evidence).
+    fn shortlist(
+        &self,
+        text: &str,
+        stats: &ScriptStats,
+        script: Script,
+        allowed: &dyn Fn(Language) -> bool,
+    ) -> Option<Vec<Language>> {
         if self.tuning.shortlist == 0 || stats.letters < self.tuning.shortlist_min_letters {
             return None;
         }
         let (table, mask) = (self.table?, *self.fast_group.get(&script)?);
-        let ranked = table.score(&script_words(text, stats, script), mask);
-        (ranked.len() >= 2).then(|| {
-            ranked
-                .into_iter()
-                .take(self.tuning.shortlist)
-                .map(|(lang, _)| lang)
-                .collect()
-        })
+        let ranked: Vec<Language> = table
+            .score(&script_words(text, stats, script), mask)
+            .into_iter()
+            .map(|(lang, _)| lang)
+            .filter(|lang| allowed(*lang))
+            .take(self.tuning.shortlist)
+            .collect();
+        (ranked.len() >= 2).then_some(ranked)
     }
 
     /// ISO codes this detector can return (besides "und"), sorted; for validating `lang` hints.

@@ -212,8 +212,18 @@ impl Detector {
         let stats = super::script::ScriptStats::of(&sample);
         let script = super::choose_script(&stats);
         let weighed = self.weigh(text, prior);
-        let shortlisted = script.is_some_and(|s| self.shortlist(&sample, &stats, s).is_some());
+        let shortlisted =
+            script.is_some_and(|s| self.shortlist(&sample, &stats, s, &|_| true).is_some());
+        let held_shortlist = match (prior, script) {
+            (Some(prior), Some(s)) if matches!(prior.lingua, Candidates::Held(_)) => self
+                .shortlist(&sample, &stats, s, &|l| prior.weight.contains_key(&l))
+                .is_some(),
+            _ => false,
+        };
         let path = match (&weighed, script) {
+            (Some(_), _) if held_shortlist => {
+                "lingua over the index's languages the fast scorer ranks best, weighted by the prior's shares"
+            }
             (Some(_), _) => "lingua weighted by the prior's shares",
             (None, None) => "no letters: undetermined",
             (None, Some(s)) if s.unique_language().is_some() => "script: one language writes it",
@@ -289,7 +299,16 @@ impl Detector {
         let script = super::choose_script(&stats).filter(|s| s.unique_language().is_none())?;
         let values = match (&prior.lingua, &self.all) {
             (Candidates::Held(held), _) => {
-                held.as_ref()?.compute_language_confidence_values(&*sample)
+                let held = held.as_ref()?;
+                // A longer query, like a short record, goes to lingua among the held languages
+                // the fast scorer ranks best: lingua's cost grows with its candidates.
+                let ranked = |lang| prior.weight.contains_key(&lang);
+                match self.shortlist(&sample, &stats, script, &ranked) {
+                    Some(langs) => LanguageDetectorBuilder::from_languages(&langs)
+                        .build()
+                        .compute_language_confidence_values(&*sample),
+                    None => held.compute_language_confidence_values(&*sample),
+                }
             }
             (Candidates::All, Some(super::Candidates::Many(all))) => {
                 self.accurate_values(all, &sample, &stats, script)

@@ -484,7 +484,9 @@ fn short_records_are_decided_among_the_fast_scorers_shortlist_as_lingua_over_all
             stats.letters
         );
         let script = choose_script(&stats).expect("letters");
-        let shortlist = all().shortlist(text, &stats, script).expect("ranked");
+        let shortlist = all()
+            .shortlist(text, &stats, script, &|_| true)
+            .expect("ranked");
         assert_eq!(shortlist.len(), Tuning::default().shortlist, "{text:?}");
         let d = all().detect(text);
         assert_eq!((d.lang, d.method), (lang, Method::Lingua), "{text:?}");
@@ -497,12 +499,60 @@ fn short_records_are_decided_among_the_fast_scorers_shortlist_as_lingua_over_all
     // A few words: lingua over every language, as without the shortlist.
     let stats = ScriptStats::of("Bilddateien bearbeiten");
     assert!(all()
-        .shortlist("Bilddateien bearbeiten", &stats, Script::Latin)
+        .shortlist("Bilddateien bearbeiten", &stats, Script::Latin, &|_| true)
         .is_none());
     assert!(all()
         .explain("Bilddateien bearbeiten", None)
         .path
         .contains("over all languages"));
+}
+
+/// A query of 40+ letters goes to lingua among the index's languages the fast scorer ranks
+/// best, and is decided as lingua over all the index's languages decides it; a shorter one is
+/// weighed over every language the index holds.
+#[test]
+fn long_queries_are_weighed_among_the_shortlist_of_the_indexs_languages() {
+    let held = [
+        "en", "de", "fr", "it", "es", "pt", "nl", "da", "sv", "pl", "cs", "fi",
+    ];
+    let pairs: Vec<(&str, u64)> = held.iter().map(|code| (*code, 1_000)).collect();
+    let over_all = Detector::with_tuning(
+        &DetectorConfig::default(),
+        Tuning {
+            shortlist: 0,
+            ..Tuning::default()
+        },
+    )
+    .expect("valid");
+    let prior = all().corpus_prior(&counts(&pairs)).expect("prior");
+    let prior_all = over_all.corpus_prior(&counts(&pairs)).expect("prior");
+    let long = [
+        (
+            "de",
+            "Werkzeuge zum Bearbeiten von Bilddateien auf der Kommandozeile",
+        ),
+        (
+            "it",
+            "Strumenti per la gestione dei pacchetti del sistema operativo",
+        ),
+        (
+            "da",
+            "Værktøjer til at håndtere pakker fra kommandolinjen i systemet",
+        ),
+    ];
+    for (lang, text) in long {
+        let explained = all().explain(text, Some(&prior));
+        assert!(
+            explained.path.contains("ranks best"),
+            "{text:?}: {}",
+            explained.path
+        );
+        let chosen = all().detect_accurate_with_prior(text, Some(&prior));
+        let over_held = over_all.detect_accurate_with_prior(text, Some(&prior_all));
+        assert_eq!((chosen.lang, over_held.lang), (lang, lang), "{text:?}");
+    }
+    let short = all().explain("Bilddateien bearbeiten", Some(&prior));
+    assert_eq!(short.path, "lingua weighted by the prior's shares");
 }
 
 /// A query of product names and one Italian preposition: lingua alone takes it for English;
