@@ -240,8 +240,9 @@ impl EmbeddedIndex {
     /// postings (every k-th), so the sample is not the oldest documents' languages. The
     /// index's own vocabulary as evidence of a query's language (`query_language`). Reads the
     /// language of at most `sample` documents per term, but decodes its whole postings list
-    /// (about 1 ns a document, block by block): a term listed in more than [`MAX_WORD_POSTINGS`] documents
-    /// is left out (empty), as OpenSearch leaves out a term it cannot count in time.
+    /// (about 1 ns a document, block by block): a term listed in more than
+    /// [`MAX_WORD_POSTINGS`] documents is left out (empty), as OpenSearch leaves out a term it
+    /// cannot count in time.
     /// CPU-bound: call from a blocking thread.
     pub fn term_languages(
         &self,
@@ -274,7 +275,7 @@ impl EmbeddedIndex {
                 };
                 let alive = segment.alive_bitset();
                 let mut per_ord: HashMap<u64, u64> = HashMap::new();
-                // Whole blocks of 128 decoded at once: a fifth of the cost of a doc-at-a-time walk.
+                // Whole blocks of 128 decoded at once: a third of a doc-at-a-time walk's time.
                 while !blocks.docs().is_empty() {
                     let docs = blocks.docs();
                     let end = position + docs.len() as u64;

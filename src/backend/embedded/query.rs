@@ -213,28 +213,37 @@ fn term_union(
     analyzed: &mut [(&Searched, tantivy::tokenizer::TextAnalyzer)],
     parts: &[Part],
 ) -> WithBound {
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    let mut flat: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    let mut grouped = false;
+    let mut groups: Vec<(&Searched, Vec<Term>)> = Vec::new();
     for part in parts {
         for (searched, analyzer) in analyzed.iter_mut() {
             for group in part_terms(searched.field, analyzer, &part.text) {
-                grouped |= group.len() > 1;
-                for term in &group {
-                    flat.push((Occur::Should, searched.scored(term_query(term.clone()))));
-                }
-                clauses.push((Occur::Should, searched.scored(alternatives(group))));
+                groups.push((*searched, group));
             }
         }
     }
-    if clauses.is_empty() {
+    if groups.is_empty() {
         // Nothing but punctuation or stop words: a valid query that matches nothing.
         return (Box::new(EmptyQuery), None);
     }
     let union = |clauses| -> Box<dyn Query> {
         Box::new(BooleanQuery::with_minimum_required_clauses(clauses, 1))
     };
-    let bound = grouped.then(|| union(flat));
+    let bound = groups.iter().any(|(_, group)| group.len() > 1).then(|| {
+        union(
+            groups
+                .iter()
+                .flat_map(|(searched, group)| {
+                    group
+                        .iter()
+                        .map(|term| (Occur::Should, searched.scored(term_query(term.clone()))))
+                })
+                .collect(),
+        )
+    });
+    let clauses = groups
+        .into_iter()
+        .map(|(searched, group)| (Occur::Should, searched.scored(alternatives(group))))
+        .collect();
     (union(clauses), bound)
 }
 
