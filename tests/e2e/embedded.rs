@@ -518,6 +518,20 @@ fn ingest_command_reads_plain_gzip_and_stdin_without_duplicates() {
         "re-ingest duplicated documents"
     );
 
+    // Two ingests, two segments at least: compacted into one, every document still there.
+    let output = glossa()
+        .args(["--data-dir", &data_arg, "compact", "--max-segments", "1"])
+        .output()
+        .expect("run compact");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("segments into 1 in"), "{stdout}");
+    assert_eq!(count_docs(&data), lines.len() as u64);
+
     let listed = glossa()
         .args(["--data-dir", &data_arg, "dlq", "list"])
         .output()

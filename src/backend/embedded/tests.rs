@@ -705,3 +705,97 @@ fn compound_queries_are_pruned_by_their_bound_and_ranked_by_their_own_scores() {
         );
     }
 }
+
+/// Compaction merges the segments into at most the number asked, of about equal size, drops
+/// deleted documents and keeps every live one findable.
+#[test]
+fn compact_merges_segments_and_keeps_every_live_document() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let index = EmbeddedIndex::open(dir.path(), vec!["body".into()]).expect("index opens");
+    let mut writer = index.writer(16 << 20).expect("writer");
+    for batch in 0..6 {
+        let docs: Vec<(String, &'static str, String)> = (0..200)
+            .map(|i| {
+                (
+                    format!("d-{batch}-{i}"),
+                    "en",
+                    format!("river number {i} of batch {batch}"),
+                )
+            })
+            .collect();
+        add(&index, &mut writer, &borrowed(&docs));
+    }
+    for i in 0..50 {
+        writer.delete(&format!("d-0-{i}"));
+    }
+    writer.commit().expect("commit");
+    index.refresh().expect("refresh");
+    let segments = || index.reader.searcher().segment_readers().len();
+    assert!(segments() >= 6, "{} segments", segments());
+    let all_ids = || {
+        let mut request = request("river", Syntax::Natural, vec!["en"]).expect("valid query");
+        request.size = 2_000;
+        request.highlight = false;
+        let mut ids: Vec<String> = index
+            .search(&request)
+            .expect("search")
+            .hits
+            .into_iter()
+            .map(|h| h.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let before = all_ids();
+    assert_eq!(before.len(), 1_150);
+    drop(writer);
+
+    let done = index.compact(2).expect("compact");
+    assert_eq!(done.after, 2, "{done:?}");
+    assert!(done.before >= 6, "{done:?}");
+    assert_eq!(segments(), 2);
+    let sizes: Vec<u32> = index
+        .reader
+        .searcher()
+        .segment_readers()
+        .iter()
+        .map(|s| s.max_doc())
+        .collect();
+    assert_eq!(
+        sizes.iter().sum::<u32>(),
+        1_150,
+        "deleted documents dropped: {sizes:?}"
+    );
+    assert!(
+        sizes.iter().all(|n| (400..=750).contains(n)),
+        "about equal: {sizes:?}"
+    );
+    assert_eq!(all_ids(), before);
+    let postings_files = std::fs::read_dir(dir.path())
+        .expect("index dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "idx"))
+        .count();
+    assert_eq!(postings_files, 2, "the merged segments' files are deleted");
+    // Two segments asked of two: nothing to merge.
+    assert_eq!(
+        index.compact(2).expect("again"),
+        Compaction {
+            before: 2,
+            after: 2
+        }
+    );
+}
+
+/// Compaction refuses to run beside another writer (a running `glossa serve` or ingest).
+#[test]
+fn compact_refuses_while_another_writer_holds_the_index() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (index, _writer) = index_with(dir.path(), DOCS);
+    assert!(matches!(
+        index.compact(1),
+        Err(EmbeddedError::Tantivy(tantivy::TantivyError::LockFailure(
+            ..
+        )))
+    ));
+}

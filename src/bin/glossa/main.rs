@@ -9,6 +9,7 @@ use clap::Parser;
 use glossa::source::StreamOptions;
 
 mod args;
+mod compact;
 mod delete;
 mod detect;
 mod dlq;
@@ -100,6 +101,7 @@ fn run(cli: Cli) -> Result<()> {
             runtime.block_on(serve::demo(config))
         }
         Command::Plan(args) => runtime.block_on(plan::plan(config, args)),
+        Command::Compact { max_segments } => compact::compact(&config, max_segments),
         Command::Reindex {
             command,
             metrics_listen,
