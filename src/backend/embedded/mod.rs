@@ -256,8 +256,8 @@ impl EmbeddedIndex {
     /// Merges the index's segments into at most `max_segments` of about equal size, dropping
     /// deleted documents: for a read-mostly index after a bulk load, since each search looks
     /// every query term up in every segment, and ingest's merges stop at segments of
-    /// [`MAX_DOCS_BEFORE_MERGE`] documents (31 segments at 10 million documents: search p50
-    /// 14 ms, against 9 ms in 4; docs/benchmarks/scale.md). Takes the index's writer lock, so
+    /// [`MAX_DOCS_BEFORE_MERGE`] documents (31 segments at 10 million documents, searched
+    /// 1.5-2x slower than 2 or 4: docs/benchmarks/scale.md). Takes the index's writer lock, so
     /// fails while another process (`glossa serve`, `glossa ingest`) writes to it.
     pub fn compact(&self, max_segments: usize) -> Result<Compaction, EmbeddedError> {
         let mut writer: IndexWriter = self.index.writer(COMPACT_MEMORY_BYTES)?;

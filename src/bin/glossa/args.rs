@@ -217,9 +217,10 @@ pub(crate) enum Command {
         after_help = "Ingest stops merging segments at 250,000 documents so that its rate stays \
         flat as the index grows, which leaves many segments (31 at 10 million documents), and \
         each search looks every query term up in each. Compacting a 10-million-document index \
-        into 4 segments took 108 s and search p50 from 14 to 9 ms (docs/benchmarks/scale.md). \
-        Deleted documents are dropped. Segments written later are merged as usual; compact \
-        again after the next bulk load. OpenSearch: use its _forcemerge API."
+        into 2 or 4 segments took 81-110 s and made searches 1.5-2x faster \
+        (docs/benchmarks/scale.md). Deleted documents are dropped. Segments written later are \
+        merged as usual; compact again after the next bulk load. OpenSearch: use its \
+        _forcemerge API."
     )]
     Compact {
         /// Segments to keep at most (default: the number of cores, so one search reads them all
