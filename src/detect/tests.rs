@@ -439,43 +439,52 @@ fn each_source_learns_its_own_languages() {
     }
 }
 
-#[test]
-fn short_records_are_decided_among_the_fast_scorers_shortlist_as_lingua_over_all_would() {
-    let over_all = Detector::with_tuning(
+/// A detector whose lingua sees every candidate language (no fast-scorer shortlist), to
+/// compare the shortlist's decisions with.
+fn without_shortlist() -> Detector {
+    Detector::with_tuning(
         &DetectorConfig::default(),
         Tuning {
             shortlist: 0,
             ..Tuning::default()
         },
     )
-    .expect("valid");
+    .expect("valid")
+}
+
+/// Records of 40-120 letters, where the shortlist applies, with their language.
+const SHORTLISTED: [(&str, &str); 6] = [
+    (
+        "de",
+        "Werkzeuge zum Bearbeiten von Bilddateien auf der Kommandozeile",
+    ),
+    (
+        "it",
+        "Strumenti per la gestione dei pacchetti del sistema operativo",
+    ),
+    (
+        "da",
+        "Værktøjer til at håndtere pakker fra kommandolinjen i systemet",
+    ),
+    (
+        "pl",
+        "Narzędzia do zarządzania pakietami z poziomu wiersza poleceń",
+    ),
+    (
+        "uk",
+        "Інструменти для керування пакунками з командного рядка системи",
+    ),
+    (
+        "pt",
+        "Ferramentas para gerenciar pacotes a partir da linha de comando",
+    ),
+];
+
+#[test]
+fn short_records_are_decided_among_the_fast_scorers_shortlist_as_lingua_over_all_would() {
+    let over_all = without_shortlist();
     // 40-120 letters: the shortlist applies (fewer letters and it does not).
-    let records = [
-        (
-            "de",
-            "Werkzeuge zum Bearbeiten von Bilddateien auf der Kommandozeile",
-        ),
-        (
-            "it",
-            "Strumenti per la gestione dei pacchetti del sistema operativo",
-        ),
-        (
-            "da",
-            "Værktøjer til at håndtere pakker fra kommandolinjen i systemet",
-        ),
-        (
-            "pl",
-            "Narzędzia do zarządzania pakietami z poziomu wiersza poleceń",
-        ),
-        (
-            "uk",
-            "Інструменти для керування пакунками з командного рядка системи",
-        ),
-        (
-            "pt",
-            "Ferramentas para gerenciar pacotes a partir da linha de comando",
-        ),
-    ];
+    let records = SHORTLISTED;
     for (lang, text) in records {
         let stats = ScriptStats::of(text);
         assert!(
@@ -516,31 +525,11 @@ fn long_queries_are_weighed_among_the_shortlist_of_the_indexs_languages() {
         "en", "de", "fr", "it", "es", "pt", "nl", "da", "sv", "pl", "cs", "fi",
     ];
     let pairs: Vec<(&str, u64)> = held.iter().map(|code| (*code, 1_000)).collect();
-    let over_all = Detector::with_tuning(
-        &DetectorConfig::default(),
-        Tuning {
-            shortlist: 0,
-            ..Tuning::default()
-        },
-    )
-    .expect("valid");
+    let over_all = without_shortlist();
     let prior = all().corpus_prior(&counts(&pairs)).expect("prior");
     let prior_all = over_all.corpus_prior(&counts(&pairs)).expect("prior");
-    let long = [
-        (
-            "de",
-            "Werkzeuge zum Bearbeiten von Bilddateien auf der Kommandozeile",
-        ),
-        (
-            "it",
-            "Strumenti per la gestione dei pacchetti del sistema operativo",
-        ),
-        (
-            "da",
-            "Værktøjer til at håndtere pakker fra kommandolinjen i systemet",
-        ),
-    ];
-    for (lang, text) in long {
+    let long = &SHORTLISTED[..3];
+    for &(lang, text) in long {
         let explained = all().explain(text, Some(&prior));
         assert!(
             explained.path.contains("ranks best"),

@@ -107,6 +107,18 @@ impl TestServer {
         (status, response.json().await.expect("JSON answer"))
     }
 
+    /// The Prometheus text of `GET /metrics` (which must answer 200).
+    pub async fn metrics(&self) -> String {
+        let response = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("metrics request");
+        assert_eq!(response.status().as_u16(), 200, "GET /metrics failed");
+        response.text().await.expect("metrics text")
+    }
+
     pub async fn search(&self, params: &[(&str, &str)]) -> Value {
         let response = self
             .client

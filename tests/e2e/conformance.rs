@@ -606,16 +606,10 @@ pub async fn the_index_vocabulary_decides_a_query_of_names(server: &TestServer) 
 
 /// `glossa_query_language_word_cache_total{result="hit"}` (0 before the first).
 async fn word_cache_hits(server: &TestServer) -> f64 {
-    let text = server
-        .client
-        .get(format!("{}/metrics", server.base))
-        .send()
+    server
+        .metrics()
         .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
-    text.lines()
+        .lines()
         .find(|line| line.starts_with("glossa_query_language_word_cache_total{result=\"hit\"}"))
         .and_then(|line| line.rsplit(' ').next())
         .and_then(|value| value.parse().ok())

@@ -231,19 +231,7 @@ async fn limits_answer_413_naming_the_limit_and_a_full_pipeline_answers_429() {
     let all = server.search(&[("q", "*"), ("size", "100")]).await;
     assert_eq!(all["total"], accepted);
 
-    let (status, metrics_text) = {
-        let response = server
-            .client
-            .get(format!("{}/metrics", server.base))
-            .send()
-            .await
-            .expect("metrics");
-        (
-            response.status().as_u16(),
-            response.text().await.expect("text"),
-        )
-    };
-    assert_eq!(status, 200);
+    let metrics_text = server.metrics().await;
     assert!(
         metrics_text.contains("glossa_ingest_throttled_total"),
         "{metrics_text}"
@@ -320,15 +308,7 @@ async fn search_mistakes_get_json_4xx_never_500() {
     assert_eq!(status, 200);
     assert_eq!(health["documents"], fixture_ids().len());
     // Where a search's time goes: the query detector and the backend, per backend.
-    let metrics_text = server
-        .client
-        .get(format!("{}/metrics", server.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let metrics_text = server.metrics().await;
     for series in [
         "glossa_search_phase_seconds_count{phase=\"detect\"}",
         "glossa_search_phase_seconds_count{phase=\"backend\",backend=\"embedded\"}",

@@ -694,15 +694,7 @@ async fn serve_consumes_kafka_and_s3_sources_until_stopped() {
     // Consumer lag is published per partition.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let metrics = server
-            .client
-            .get(format!("{}/metrics", server.base))
-            .send()
-            .await
-            .expect("metrics request")
-            .text()
-            .await
-            .expect("metrics text");
+        let metrics = server.metrics().await;
         if metrics.contains(&format!(
             "glossa_kafka_consumer_lag{{topic=\"{topic}\",partition=\"0\"}}"
         )) {
