@@ -457,6 +457,7 @@ fn main() {
     }
     let without_words = tuned(Tuning {
         close_words: false,
+        marker_weight: 0.0,
         ..Tuning::default()
     });
     queries(&lingua, &glossa, &without_words, &root, show_errors);
@@ -505,8 +506,30 @@ fn close(
             text: text.to_string(),
         });
     }
+    let no_markers = tuned(Tuning {
+        marker_weight: 0.0,
+        ..Tuning::default()
+    });
+    let weights: &[f64] = if env_flag("GLOSSA_BENCH_VARIANTS") {
+        &[1.0, 3.0, 4.0]
+    } else {
+        &[]
+    };
+    let reweighted: Vec<(String, Detector)> = weights
+        .iter()
+        .map(|&w| {
+            let tuning = Tuning {
+                marker_weight: w,
+                ..Tuning::default()
+            };
+            (
+                format!("variant: detect_accurate(), marker weight {w}"),
+                tuned(tuning),
+            )
+        })
+        .collect();
     for (kind, samples) in &sources {
-        let runs = [
+        let mut runs = vec![
             run("lingua high accuracy, all languages", samples, |t| {
                 lingua_answer(lingua, t)
             }),
@@ -525,7 +548,18 @@ fn close(
             run("glossa detect()", samples, |t| {
                 glossa.detect(t).lang.to_string()
             }),
+            run("glossa detect_accurate(), no markers", samples, |t| {
+                no_markers.detect_accurate(t).lang.to_string()
+            }),
+            run("glossa detect(), no markers", samples, |t| {
+                no_markers.detect(t).lang.to_string()
+            }),
         ];
+        for (name, d) in &reweighted {
+            runs.push(run(name, samples, |t| {
+                d.detect_accurate(t).lang.to_string()
+            }));
+        }
         let rows = rows_of(&runs);
         print_table(
             &format!("Close languages, {kind}: {}", path.display()),

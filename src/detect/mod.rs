@@ -152,6 +152,9 @@ pub struct Tuning {
     /// Texts with fewer letters than this skip the shortlist: on a few words the fast
     /// scorer's ranking is unreliable, and lingua over every language is cheap there anyway.
     pub shortlist_min_letters: u32,
+    /// Nats a close language loses per marker word of the text it does not write
+    /// (`words::reweigh_markers`: bs/hr/sr, nb/nn; 0 = off).
+    pub marker_weight: f64,
 }
 
 impl Default for Tuning {
@@ -168,6 +171,7 @@ impl Default for Tuning {
             close_words: true,
             shortlist: 8,
             shortlist_min_letters: 40,
+            marker_weight: words::MARKER_WEIGHT,
         }
     }
 }
@@ -629,6 +633,10 @@ impl Detector {
             .collect();
         if self.tuning.close_words {
             words::reweigh(&mut coded, text);
+        }
+        if self.tuning.marker_weight > 0.0 {
+            let allowed = |code: &str| self.allowed.contains(code);
+            words::reweigh_markers(&mut coded, text, &allowed, self.tuning.marker_weight);
         }
         coded.truncate(3);
         let alternatives = coded;

@@ -237,6 +237,7 @@ impl Detector {
         };
         let detection = self.decide_weighed(text, weighed.as_deref());
         let word_evidence = self.word_evidence(text, detection.lang);
+        let marker_evidence = self.marker_evidence(text, detection.lang);
         let scores = weighed
             .unwrap_or_default()
             .into_iter()
@@ -257,8 +258,31 @@ impl Detector {
             prior_languages: prior.map(CorpusPrior::languages).unwrap_or_default(),
             scores,
             word_evidence,
+            marker_evidence,
             detection,
         }
+    }
+
+    /// The marker words each language of the decided language's marker group does not write
+    /// (`words::reweigh_markers`), when the text holds any; else empty.
+    fn marker_evidence(&self, text: &str, decided: &str) -> Vec<MarkerEvidence> {
+        let Some(group) = super::words::Markers::get().group_of(decided) else {
+            return Vec::new();
+        };
+        if self.tuning.marker_weight <= 0.0 {
+            return Vec::new();
+        }
+        group
+            .misses(text)
+            .map(|misses| {
+                group
+                    .langs
+                    .iter()
+                    .zip(misses)
+                    .map(|(lang, misses)| MarkerEvidence { lang, misses })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The close group's word log-likelihoods when the decided language is in a group the
@@ -403,6 +427,9 @@ pub struct Explanation {
     /// How the text's words weigh the close languages of the best candidate's group
     /// (`words.rs`): the decision's confidences include this.
     pub word_evidence: Vec<WordEvidence>,
+    /// How many of the text's marker words each language of the decided language's marker
+    /// group (bs/hr/sr, nb/nn) does not write: the decision's confidences include this.
+    pub marker_evidence: Vec<MarkerEvidence>,
     pub detection: Detection,
 }
 
@@ -421,4 +448,12 @@ pub struct WordEvidence {
     pub lang: &'static str,
     /// Natural log of the text's listed words under this language's frequencies.
     pub log_likelihood: f64,
+}
+
+/// One close language's marker count in an [`Explanation`].
+#[derive(Debug, serde::Serialize)]
+pub struct MarkerEvidence {
+    pub lang: &'static str,
+    /// Marker words of the text this language does not write.
+    pub misses: u32,
 }

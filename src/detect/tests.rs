@@ -402,6 +402,43 @@ fn words_tell_close_languages_apart_where_lingua_cannot() {
     assert_eq!(all().detect_accurate(ms).lang, "ms");
 }
 
+/// Marker words decide Bokmål sentences lingua calls Nynorsk (lingua's own test sentences),
+/// and let Serbian in Latin script, which lingua never answers, be Serbian.
+#[test]
+fn marker_words_tell_bokmal_from_nynorsk_and_find_latin_serbian() {
+    let without = Detector::with_tuning(
+        &DetectorConfig::default(),
+        Tuning {
+            marker_weight: 0.0,
+            ..Tuning::default()
+        },
+    )
+    .expect("default config is valid");
+    for text in [
+        "Jeg fikk kattekalender også, og Terje fikk et matura-bilde av mamma.",
+        "Hvem bør få enteral ernæring?",
+    ] {
+        assert_eq!(without.detect_accurate(text).lang, "nn", "{text}");
+        assert_eq!(all().detect_accurate(text).lang, "nb", "{text}");
+        assert_eq!(all().detect(text).lang, "nb", "{text}");
+    }
+    let serbian = "Svako ima pravo na život, slobodu i bezbednost ličnosti. Posle toga je rekao \
+                   da će doći u sredu.";
+    assert_ne!(without.detect_accurate(serbian).lang, "sr");
+    assert_eq!(all().detect_accurate(serbian).lang, "sr");
+    let why = all().explain(serbian, None);
+    let misses: Vec<(&str, u32)> = why
+        .marker_evidence
+        .iter()
+        .map(|m| (m.lang, m.misses))
+        .collect();
+    assert_eq!(
+        misses,
+        [("bs", 2), ("hr", 2), ("sr", 0)],
+        "the explanation shows the markers"
+    );
+}
+
 #[test]
 fn each_source_learns_its_own_languages() {
     let detector = Arc::new(Detector::new(&DetectorConfig::default()).expect("detector"));

@@ -61,6 +61,12 @@ pub(crate) fn detect(
             println!("  {}\t{:.1}", w.lang, w.log_likelihood);
         }
     }
+    if !why.marker_evidence.is_empty() {
+        println!("  markers	not written");
+        for m in &why.marker_evidence {
+            println!("  {}	{}", m.lang, m.misses);
+        }
+    }
     print(&why.detection)
 }
 
