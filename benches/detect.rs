@@ -20,7 +20,9 @@
 //!   default `benches/data/langid-close.ndjson` (scripts/make-close-set.py: UDHR paragraphs,
 //!   held out, and lingua's test sentences). Reported per source and per close cluster, with
 //!   the errors inside each cluster, for lingua and for Glossa with and without the word
-//!   evidence of `detect/words.rs`.
+//!   evidence of `detect/words.rs` (frequencies and marker words); every set also has a
+//!   "no markers" row, the same-run baseline of the marker words; with
+//!   `GLOSSA_BENCH_VARIANTS=1`, other marker weights.
 //!
 //! Accuracy counts "und" (or lingua's `None`) as wrong. Only texts whose label is a lingua
 //! language are compared (the others are counted as skipped); long documents under 300 bytes
@@ -252,6 +254,11 @@ fn main() {
         shortlist: 0,
         ..Tuning::default()
     });
+    // The same-run baseline of the marker words (`detect/words.rs`).
+    let no_markers = tuned(Tuning {
+        marker_weight: 0.0,
+        ..Tuning::default()
+    });
     let mut alt: Vec<(String, Detector)> = Vec::new();
     if variants {
         let base = Tuning::default();
@@ -348,6 +355,11 @@ fn main() {
         glossa.detect_accurate(t).lang.to_string()
     });
     rows.push(r);
+    let (r, e) = run("glossa detect(), no markers", &long, |t| {
+        no_markers.detect(t).lang.to_string()
+    });
+    rows.push(r);
+    errs.push(("glossa detect, no markers".to_string(), e));
     for (name, d) in &alt {
         let (r, e) = run(name, &long, |t| d.detect(t).lang.to_string());
         rows.push(r);
@@ -400,6 +412,11 @@ fn main() {
     });
     rows.push(r);
     errs.push(("glossa detect".to_string(), e));
+    let (r, e) = run("glossa detect_accurate(), no markers", &short, |t| {
+        no_markers.detect_accurate(t).lang.to_string()
+    });
+    rows.push(r);
+    errs.push(("glossa detect_accurate, no markers".to_string(), e));
     // The same-run baseline of the shortlist: lingua over every language on the same path.
     let (r, e) = run(
         "glossa detect_accurate(), no shortlist (lingua over all)",
@@ -461,7 +478,14 @@ fn main() {
         ..Tuning::default()
     });
     queries(&lingua, &glossa, &without_words, &root, show_errors);
-    close(&lingua, &glossa, &without_words, &no_shortlist, &root);
+    close(
+        &lingua,
+        &glossa,
+        &without_words,
+        &no_shortlist,
+        &no_markers,
+        &root,
+    );
 }
 
 /// The close clusters the close-language set is reported by.
@@ -481,6 +505,7 @@ fn close(
     glossa: &Detector,
     without_words: &Detector,
     no_shortlist: &Detector,
+    no_markers: &Detector,
     root: &std::path::Path,
 ) {
     let path = std::env::var("GLOSSA_BENCH_CLOSE")
@@ -506,10 +531,6 @@ fn close(
             text: text.to_string(),
         });
     }
-    let no_markers = tuned(Tuning {
-        marker_weight: 0.0,
-        ..Tuning::default()
-    });
     let weights: &[f64] = if env_flag("GLOSSA_BENCH_VARIANTS") {
         &[1.0, 3.0, 4.0]
     } else {

@@ -196,8 +196,10 @@ def ingest(args, stage, slice_path, records, timeline):
     }
 
 
-def search_latency(args, titles, binary=None, facets=False):
-    """p50/p99 (ms) of client latency and backend_took_ms over `titles`, one at a time."""
+def search_latency(args, titles, binary=None, facets=False, warmup=()):
+    """p50/p99 (ms) of client latency and backend_took_ms over `titles`, one at a time, after
+    searching `warmup` (other titles, not counted: a server that has run a while, its caches of
+    query words warm, and no answer to the measured titles cached)."""
     log = open(os.path.join(args.dir, "serve.log"), "w")
     server = subprocess.Popen([binary or args.bin, "--data-dir", args.data, *backend_args(args),
                                "serve", "--listen",
@@ -217,6 +219,9 @@ def search_latency(args, titles, binary=None, facets=False):
                 sys.exit(f"error: glossa serve did not get ready in 120 s; see {log.name}")
             time.sleep(0.5)
         conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
+        for title in warmup:
+            conn.request("GET", "/v1/search?" + urllib.parse.urlencode({"q": title, "size": 10}))
+            conn.getresponse().read()
         client, backend, errors = [], [], 0
         for i, title in enumerate(titles):
             params = {"q": title, "size": 10, **({"facets": "true"} if facets else {}),
@@ -262,6 +267,9 @@ def main():
     parser.add_argument("--search-only", metavar="BIN,BIN,...",
                         help="no ingest: search the index already in --dir with each binary in "
                              "turn, twice over, plainly and with facets=true (compares builds)")
+    parser.add_argument("--warm", type=int, default=0, metavar="N",
+                        help="before each measurement, search N other titles (not counted): a "
+                             "server that has run a while rather than a fresh one")
     parser.add_argument("--filter", metavar="FIELD=VALUE", action="append", default=[],
                         help="search with this filter too (filter.FIELD=VALUE; repeatable), as a "
                              "tenant-scoped key's searches are filtered")
@@ -275,13 +283,15 @@ def main():
     pool = subprocess.run([sys.executable, str(HERE / "real_corpus.py"), "--count", "246000",
                            "--out", "-"], capture_output=True, text=True, check=True).stdout
     titles = [json.loads(line)["title"] for line in pool.splitlines()]
-    titles = [t for t in random.Random(5).sample(titles, args.queries + 20) if t]
+    picked = random.Random(5).sample(titles, args.queries + 20 + args.warm)
+    titles = [t for t in picked[:args.queries + 20] if t]
+    warmup = [t for t in picked[args.queries + 20:] if t]
 
     if args.search_only:
         for round_ in (1, 2):
             for binary in args.search_only.split(","):
                 for facets in (False, True):
-                    row = search_latency(args, titles, binary, facets)
+                    row = search_latency(args, titles, binary, facets, warmup)
                     print(json.dumps({"round": round_, "bin": binary, "facets": facets, **row}))
         return
 
@@ -301,7 +311,7 @@ def main():
         row["index_mb"] = round(index / 2**20)
         row["bytes_per_doc"] = round(index / size)
         row["segments"] = index_segments(args)
-        row.update(search_latency(args, titles))
+        row.update(search_latency(args, titles, warmup=warmup))
         rows.append(row)
         before = size
         print(json.dumps(row), file=sys.stderr)
