@@ -13,7 +13,7 @@ pub(crate) fn detect(
 ) -> Result<()> {
     let detector = Detector::new(&DetectorConfig::from_settings(&config.detect))?;
     if fast {
-        return print(&detector.detect(text));
+        return emit(&shown(&detector.detect(text)));
     }
     let prior = match prior {
         // As a search weighs a query against the index's languages.
@@ -34,51 +34,69 @@ pub(crate) fn detect(
         None => None,
     };
     if !explain {
-        return print(&detector.detect_accurate_with_prior(text, prior.as_ref()));
+        return emit(&shown(
+            &detector.detect_accurate_with_prior(text, prior.as_ref()),
+        ));
     }
     let why = detector.explain(text, prior.as_ref());
-    println!(
-        "script {} ({} letters): {}",
+    let mut out = format!(
+        "script {} ({} letters): {}\n",
         why.script.as_deref().unwrap_or("none"),
         why.letters,
         why.path
     );
     if !why.prior_languages.is_empty() {
-        println!("prior languages: {}", why.prior_languages.join(" "));
+        out += &format!("prior languages: {}\n", why.prior_languages.join(" "));
     }
     if !why.scores.is_empty() {
-        println!("  lang\tlingua\tweight\tposterior");
+        out += "  lang\tlingua\tweight\tposterior\n";
         for s in &why.scores {
-            println!(
-                "  {}\t{:.3}\t{:.3}\t{:.3}",
+            out += &format!(
+                "  {}\t{:.3}\t{:.3}\t{:.3}\n",
                 s.lang, s.lingua, s.weight, s.posterior
             );
         }
     }
     if !why.word_evidence.is_empty() {
-        println!("  words\tlog-likelihood");
+        out += "  words\tlog-likelihood\n";
         for w in &why.word_evidence {
-            println!("  {}\t{:.1}", w.lang, w.log_likelihood);
+            out += &format!("  {}\t{:.1}\n", w.lang, w.log_likelihood);
         }
     }
     if !why.marker_evidence.is_empty() {
-        println!("  markers	not written");
+        out += "  markers\tnot written\n";
         for m in &why.marker_evidence {
-            println!("  {}	{}", m.lang, m.misses);
+            out += &format!("  {}\t{}\n", m.lang, m.misses);
         }
     }
-    print(&why.detection)
+    out += &shown(&why.detection);
+    emit(&out)
 }
 
-fn print(detection: &glossa::detect::Detection) -> Result<()> {
-    println!(
-        "{} (confidence {:.3}, by {:?})",
+/// A detection as printed: the language, then each candidate's confidence.
+fn shown(detection: &glossa::detect::Detection) -> String {
+    let mut out = format!(
+        "{} (confidence {:.3}, by {:?})\n",
         detection.lang, detection.confidence, detection.method
     );
     for (lang, confidence) in &detection.alternatives {
-        println!("  {lang}\t{confidence:.3}");
+        out += &format!("  {lang}\t{confidence:.3}\n");
     }
-    Ok(())
+    out
+}
+
+/// Writes `output` to stdout; a reader that stopped reading (`glossa detect ... | head -1`)
+/// is not an error, where `println!` would panic.
+fn emit(output: &str) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(output.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written.context("cannot write to stdout"),
+    }
 }
 
 /// `en=700,de=300` as documents per language.
