@@ -626,6 +626,18 @@ impl Detector {
     /// Top candidates of a confidence list (best first) for `text`, after close languages are
     /// weighed by its words, and the floor applied to the best.
     fn decide(&self, values: &[(Language, f64)], method: Method, text: &str) -> Detection {
+        self.decide_among(values, method, text, &|code| self.allowed.contains(code))
+    }
+
+    /// [`Self::decide`], where a close language lingua left out may enter the candidates on
+    /// its marker words only if `may_enter` (for a query, only a language the index holds).
+    fn decide_among(
+        &self,
+        values: &[(Language, f64)],
+        method: Method,
+        text: &str,
+        may_enter: &dyn Fn(&str) -> bool,
+    ) -> Detection {
         let mut coded: Vec<(&'static str, f64)> = values
             .iter()
             .filter(|(_, p)| *p > 0.0)
@@ -635,8 +647,7 @@ impl Detector {
             words::reweigh(&mut coded, text);
         }
         if self.tuning.marker_weight > 0.0 {
-            let allowed = |code: &str| self.allowed.contains(code);
-            words::reweigh_markers(&mut coded, text, &allowed, self.tuning.marker_weight);
+            words::reweigh_markers(&mut coded, text, may_enter, self.tuning.marker_weight);
         }
         coded.truncate(3);
         let alternatives = coded;

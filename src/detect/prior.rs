@@ -133,7 +133,7 @@ impl Detector {
     /// A query's (or short record's) language given what the index (or stream) holds (see the
     /// module comment); without a prior, exactly [`Detector::detect_accurate`].
     pub fn detect_accurate_with_prior(&self, text: &str, prior: Option<&CorpusPrior>) -> Detection {
-        self.decide_weighed(text, self.weigh(text, prior).as_deref())
+        self.decide_weighed(text, self.weigh(text, prior).as_deref(), prior)
     }
 
     /// Lingua's scores for a query weighed by `prior`: the expensive half of
@@ -159,9 +159,9 @@ impl Detector {
         match (&weighing.scores, prior) {
             (Some(scores), Some(prior)) if !words.is_empty() => {
                 let reweighed = self.with_vocabulary(scores, prior, words);
-                self.decide_weighed(text, Some(&reweighed))
+                self.decide_weighed(text, Some(&reweighed), Some(prior))
             }
-            (scores, _) => self.decide_weighed(text, scores.as_deref()),
+            (scores, prior) => self.decide_weighed(text, scores.as_deref(), prior),
         }
     }
 
@@ -194,13 +194,26 @@ impl Detector {
         reweighed
     }
 
-    /// The decision from `weigh`'s scores, or without a prior where it did not apply.
-    fn decide_weighed(&self, text: &str, weighed: Option<&[Weighed]>) -> Detection {
+    /// The decision from `weigh`'s scores (under `prior`), or without a prior where it did not
+    /// apply.
+    fn decide_weighed(
+        &self,
+        text: &str,
+        weighed: Option<&[Weighed]>,
+        prior: Option<&CorpusPrior>,
+    ) -> Detection {
         match weighed {
             Some(scores) => {
                 let values: Vec<(Language, f64)> =
                     scores.iter().map(|s| (s.lang, s.posterior)).collect();
-                self.decide(&values, super::Method::Lingua, text)
+                // An index's field of a language it holds no document in matches nothing.
+                let may_enter = |code: &str| match prior {
+                    Some(p) if matches!(p.lingua, Candidates::Held(_)) => {
+                        p.documents.contains_key(code)
+                    }
+                    _ => self.supports(code),
+                };
+                self.decide_among(&values, super::Method::Lingua, text, &may_enter)
             }
             None => self.detect_accurate(text),
         }
@@ -235,7 +248,7 @@ impl Detector {
             }
             (None, Some(_)) => "lingua over all languages (no prior)",
         };
-        let detection = self.decide_weighed(text, weighed.as_deref());
+        let detection = self.decide_weighed(text, weighed.as_deref(), prior);
         let word_evidence = self.word_evidence(text, detection.lang);
         let marker_evidence = self.marker_evidence(text, detection.lang);
         let scores = weighed

@@ -437,6 +437,21 @@ fn marker_words_tell_bokmal_from_nynorsk_and_find_latin_serbian() {
         [("bs", 2), ("hr", 2), ("sr", 0)],
         "the explanation shows the markers"
     );
+    // A query over an index without Serbian documents is not sent to its empty field.
+    let without_serbian = all()
+        .corpus_prior(&[("bs".to_string(), 500), ("hr".to_string(), 500)])
+        .expect("prior");
+    let query = all().detect_accurate_with_prior(serbian, Some(&without_serbian));
+    assert!(["bs", "hr"].contains(&query.lang), "{query:?}");
+    let with_serbian = all()
+        .corpus_prior(&[
+            ("bs".to_string(), 500),
+            ("hr".to_string(), 500),
+            ("sr".to_string(), 500),
+        ])
+        .expect("prior");
+    let query = all().detect_accurate_with_prior(serbian, Some(&with_serbian));
+    assert_eq!(query.lang, "sr", "{query:?}");
 }
 
 #[test]

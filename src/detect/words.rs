@@ -215,7 +215,8 @@ impl MarkerGroup {
 /// each member loses `weight` nats per marker it does not write, and the group keeps its share
 /// of the total. A member lingua left out (it has no model of Serbian in Latin script, so
 /// Latin Serbian is always Bosnian or Croatian to it) enters at the best member's confidence
-/// when it is `allowed` and misses fewer of the text's markers than every member present.
+/// when it is `allowed` (configured; for a query, held by the index) and misses fewer of the
+/// text's markers than every member present.
 pub(crate) fn reweigh_markers(
     values: &mut Vec<(&'static str, f64)>,
     text: &str,
