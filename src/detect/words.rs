@@ -289,15 +289,7 @@ fn parse_markers(text: &'static str) -> Option<Markers> {
     let mut groups: Vec<MarkerGroup> = Vec::new();
     for line in text.lines().map(str::trim) {
         if let Some(header) = line.strip_prefix("#group ") {
-            let langs = header
-                .split(' ')
-                .map(|code| {
-                    super::tables::LINGUA_CODES
-                        .iter()
-                        .find(|c| **c == code)
-                        .copied()
-                })
-                .collect::<Option<Vec<&'static str>>>()?;
+            let langs = group_langs(header)?;
             groups.push(MarkerGroup {
                 langs,
                 words: HashMap::new(),
@@ -330,6 +322,19 @@ fn parse_markers(text: &'static str) -> Option<Markers> {
     Some(Markers { groups })
 }
 
+/// The languages of a "#group a b" header, as Glossa codes; `None` if one is not a lingua code.
+fn group_langs(header: &str) -> Option<Vec<&'static str>> {
+    header
+        .split(' ')
+        .map(|code| {
+            super::tables::LINGUA_CODES
+                .iter()
+                .find(|c| **c == code)
+                .copied()
+        })
+        .collect()
+}
+
 /// Reads the table: gzip text, "#group a b" lines, then "word<TAB>cB<TAB>cB..." lines.
 fn parse(data: &[u8]) -> Option<CloseWords> {
     let mut text = String::new();
@@ -341,15 +346,7 @@ fn parse(data: &[u8]) -> Option<CloseWords> {
     let mut groups: Vec<Group> = Vec::new();
     for line in text.lines() {
         if let Some(header) = line.strip_prefix("#group ") {
-            let langs = header
-                .split(' ')
-                .map(|code| {
-                    super::tables::LINGUA_CODES
-                        .iter()
-                        .find(|c| **c == code)
-                        .copied()
-                })
-                .collect::<Option<Vec<&'static str>>>()?;
+            let langs = group_langs(header)?;
             groups.push(Group {
                 langs,
                 words: HashMap::new(),

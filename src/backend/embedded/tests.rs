@@ -83,9 +83,13 @@ fn request(text: &str, syntax: Syntax, langs: Vec<&'static str>) -> Option<Searc
 }
 
 fn ids(index: &EmbeddedIndex, text: &str, syntax: Syntax, langs: Vec<&'static str>) -> Vec<String> {
-    let request = request(text, syntax, langs).expect("valid query");
+    sorted_ids(index, &request(text, syntax, langs).expect("valid query"))
+}
+
+/// The ids of `request`'s hits, sorted.
+fn sorted_ids(index: &EmbeddedIndex, request: &SearchQuery) -> Vec<String> {
     let mut ids: Vec<String> = index
-        .search(&request)
+        .search(request)
         .expect("search")
         .hits
         .into_iter()
@@ -736,15 +740,7 @@ fn compact_merges_segments_and_keeps_every_live_document() {
         let mut request = request("river", Syntax::Natural, vec!["en"]).expect("valid query");
         request.size = 2_000;
         request.highlight = false;
-        let mut ids: Vec<String> = index
-            .search(&request)
-            .expect("search")
-            .hits
-            .into_iter()
-            .map(|h| h.id)
-            .collect();
-        ids.sort();
-        ids
+        sorted_ids(&index, &request)
     };
     let before = all_ids();
     assert_eq!(before.len(), 1_150);
