@@ -106,7 +106,12 @@ export GLOSSA_TEST_S3_ENDPOINT="$GLOSSA_S3_ENDPOINT"
 echo "   $GLOSSA_TEST_S3_ENDPOINT ($GLOSSA_S3_SERVER_KIND)"
 
 echo "== running tests"
-cargo test --release --locked -- --include-ignored
+# The node-loss test kills an OpenSearch node: run beside the others, it can take down the
+# primaries of an index another test is creating, which then waits for a node that is gone.
+node_loss=opensearch_node_killed_during_ingest_loses_no_acknowledged_record
+cargo test --release --locked -- --include-ignored --skip "$node_loss"
+echo "== the node-loss test, alone"
+cargo test --release --locked --test e2e -- --include-ignored "$node_loss"
 
 echo "== search page in a real browser"
 bash scripts/browser-test.sh
