@@ -10,7 +10,11 @@ Per stage, `glossa ingest` of the stage's new records (a fresh process, the inde
   anonymous memory and mapped files: Tantivy reads segments through mmap, whose pages the
   kernel can drop; anonymous memory is what the process holds), index bytes on disk and the
   number of segments (merges show as the count falling);
-- at the end: index bytes per document and segments.
+- at the end: index bytes per document and segments;
+- with --memory-limit, the stage runs inside a memory cgroup of that size, as in a container
+  with that limit: the kernel then reclaims the file pages (mapped segments and models, page
+  cache) the process would otherwise keep, and kills it if what it holds itself does not fit.
+  The stage records the cgroup's peak charge, how often it hit the limit, and OOM kills.
 Then `glossa serve` on the index and --queries searches, one at a time over one keep-alive
 connection, each a real title (a package's short description) of the corpus, language
 detected: client p50/p99 and the backend's own `backend_took_ms`.
@@ -127,6 +131,67 @@ def index_segments(args):
     return stats["_all"]["primaries"]["segments"]["count"]
 
 
+class MemoryCgroup:
+    """A cgroup (v1 memory controller, or v2) with a hard memory limit that the ingest stages
+    run in: what a container with that much memory gives the process."""
+
+    def __init__(self, limit_bytes):
+        v1 = Path("/sys/fs/cgroup/memory")
+        if v1.is_dir():
+            self.path, self.v2 = v1 / f"glossa-scale-{os.getpid()}", False
+        else:
+            self.path, self.v2 = Path("/sys/fs/cgroup") / f"glossa-scale-{os.getpid()}", True
+        try:
+            self.path.mkdir()
+            self._write("memory.max" if self.v2 else "memory.limit_in_bytes", str(limit_bytes))
+        except OSError as e:
+            sys.exit(f"error: cannot make a memory cgroup at {self.path} ({e}); "
+                     "--memory-limit needs root and a memory controller")
+
+    def _write(self, name, value):
+        (self.path / name).write_text(value)
+
+    def _read(self, name):
+        return (self.path / name).read_text()
+
+    def enter(self):
+        """Moves the calling process (a child before exec) into the cgroup."""
+        self._write("cgroup.procs", str(os.getpid()))
+
+    def reset_peak(self):
+        """Starts a stage's figures afresh, and empties the page cache so that the pages the
+        stage reads (the binary's language models, its input, the index) are charged to the
+        cgroup, as in a new container, not to whoever read them first."""
+        subprocess.run(["sync"], check=True)
+        Path("/proc/sys/vm/drop_caches").write_text("3")
+        if not self.v2:
+            self._write("memory.max_usage_in_bytes", "0")
+            self._write("memory.failcnt", "0")
+
+    def usage(self):
+        """The cgroup's charge now: process memory plus the page cache it brought in."""
+        return int(self._read("memory.current" if self.v2 else "memory.usage_in_bytes"))
+
+    def stage_figures(self):
+        """Peak charge (MB; v2 kernels before 5.19 have none, so None), times the limit was hit,
+        and OOM kills."""
+        if self.v2:
+            events = dict(line.split() for line in self._read("memory.events").splitlines())
+            peak = self.path / "memory.peak"
+            return {"cgroup_peak_mb": round(int(peak.read_text()) / 2**20) if peak.exists() else None,
+                    "limit_hits": int(events.get("max", 0)), "oom_kills": int(events.get("oom_kill", 0))}
+        oom = dict(line.split() for line in self._read("memory.oom_control").splitlines())
+        return {"cgroup_peak_mb": round(int(self._read("memory.max_usage_in_bytes")) / 2**20),
+                "limit_hits": int(self._read("memory.failcnt")),
+                "oom_kills": int(oom.get("oom_kill", 0))}
+
+    def remove(self):
+        try:
+            self.path.rmdir()
+        except OSError:
+            pass
+
+
 def child_of(pid):
     """The first child of `pid` (glossa under /usr/bin/time), waiting up to 10 s for it."""
     for _ in range(100):
@@ -147,9 +212,12 @@ def ingest(args, stage, slice_path, records, timeline):
     log = open(os.path.join(args.dir, f"ingest-{stage}.log"), "w")
     cmd = ["/usr/bin/time", "-f", "cpu_seconds=%U+%S peak_rss_kb=%M", "-o", time_out,
            args.bin, "--data-dir", args.data, *backend_args(args), "ingest", slice_path]
+    if args.cgroup:
+        args.cgroup.reset_peak()
     started = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True,
-                            env={**os.environ, "RUST_LOG": "info"})
+                            env={**os.environ, "RUST_LOG": "info"},
+                            preexec_fn=args.cgroup.enter if args.cgroup else None)
     pid = child_of(proc.pid)
     mean = os.path.getsize(slice_path) / max(records, 1)
     last_pos, last_t = 0, started
@@ -174,13 +242,16 @@ def ingest(args, stage, slice_path, records, timeline):
         timeline.write("\t".join(str(x) for x in (
             stage, round(now - started, 1), args.before + int((pos or 0) / mean),
             round(rate) if rate is not None else "", st["VmRSS"], st["RssAnon"], st["RssFile"],
-            index_bytes(args), index_segments(args))) + "\n")
+            index_bytes(args), index_segments(args),
+            args.cgroup.usage() // 1024 if args.cgroup else "")) + "\n")
         timeline.flush()
     out, _ = proc.communicate()
     wall = time.monotonic() - started
     log.close()
+    limited = args.cgroup.stage_figures() if args.cgroup else {}
     if proc.returncode != 0:
-        sys.exit(f"error: ingest of stage {stage} failed ({proc.returncode}); see {log.name}")
+        sys.exit(f"error: ingest of stage {stage} failed ({proc.returncode}; {limited}); "
+                 f"see {log.name}")
     with open(time_out) as f:
         usage = dict(kv.split("=") for kv in f.read().split() if "=" in kv)
     cpu = sum(float(x) for x in usage["cpu_seconds"].split("+"))
@@ -193,6 +264,7 @@ def ingest(args, stage, slice_path, records, timeline):
         "cpu_per_100k": round(cpu / records * 100_000, 1),
         "peak_rss_mb": round(int(usage["peak_rss_kb"]) / 1024),
         "peak_anon_mb": round(peak["RssAnon"] / 1024), "peak_file_mb": round(peak["RssFile"] / 1024),
+        **limited,
     }
 
 
@@ -273,6 +345,9 @@ def main():
     parser.add_argument("--filter", metavar="FIELD=VALUE", action="append", default=[],
                         help="search with this filter too (filter.FIELD=VALUE; repeatable), as a "
                              "tenant-scoped key's searches are filtered")
+    parser.add_argument("--memory-limit", metavar="MB", type=int,
+                        help="run each ingest stage inside a memory cgroup of MB megabytes (needs "
+                             "root): does the ingest fit a container of that size, and at what rate")
     args = parser.parse_args()
     args.filters = [f.split("=", 1) for f in args.filter]
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -295,9 +370,18 @@ def main():
                     print(json.dumps({"round": round_, "bin": binary, "facets": facets, **row}))
         return
 
+    args.cgroup = MemoryCgroup(args.memory_limit * 2**20) if args.memory_limit else None
+    try:
+        run_stages(args, sizes, titles, warmup)
+    finally:
+        if args.cgroup:
+            args.cgroup.remove()
+
+
+def run_stages(args, sizes, titles, warmup):
     timeline = open(os.path.join(args.dir, "timeline.tsv"), "w")
     timeline.write("stage\telapsed_s\tdocuments\trecords_per_s\trss_kb\trss_anon_kb\trss_file_kb"
-                   "\tindex_bytes\tsegments\n")
+                   "\tindex_bytes\tsegments\tcgroup_kb\n")
     rows, before = [], 0
     for stage, size in enumerate(sizes, 1):
         slice_path = os.path.join(args.dir, "slice.ndjson")
@@ -319,6 +403,8 @@ def main():
     keys = ["documents", "records", "rate", "wall_rate", "cpu_per_100k", "peak_rss_mb", "peak_anon_mb",
             "peak_file_mb", "index_mb", "bytes_per_doc", "segments", "p50_ms", "p99_ms",
             "backend_p50_ms", "errors"]
+    if args.cgroup:
+        keys += ["cgroup_peak_mb", "limit_hits", "oom_kills"]
     with open(os.path.join(args.dir, "stages.tsv"), "w") as f:
         f.write("\t".join(keys) + "\n")
         for row in rows:
@@ -331,6 +417,11 @@ def main():
               f"| {r['peak_rss_mb']} ({r['peak_anon_mb']}, {r['peak_file_mb']}) | {r['index_mb']:,} "
               f"| {r['bytes_per_doc']} | {r['segments']} | {r['p50_ms']} | {r['p99_ms']} "
               f"| {r['backend_p50_ms']} | {r['errors']} |")
+    if args.cgroup:
+        print(f"\nIngest in a {args.memory_limit} MB memory cgroup; per stage its peak charge MB, "
+              "times it hit the limit, OOM kills:")
+        for r in rows:
+            print(f"- {r['documents']:,}: {r['cgroup_peak_mb']}, {r['limit_hits']:,}, {r['oom_kills']}")
     if len(rows) > 1:
         print(f"\nrate of the last stage / rate of the first: {rows[-1]['rate'] / rows[0]['rate']:.2f}")
 

@@ -16,6 +16,10 @@ pub const DOCUMENTS_BY_LANGUAGE: &str = "glossa_documents_by_language_total";
 pub const DETECT_SECONDS: &str = "glossa_detect_chunk_seconds";
 /// Time of one index commit, in seconds.
 pub const COMMIT_SECONDS: &str = "glossa_commit_seconds";
+/// Segments of the embedded index that searches read (each query term is looked up in each).
+pub const INDEX_SEGMENTS: &str = "glossa_index_segments";
+/// Idle-time compactions of the embedded index completed.
+pub const INDEX_COMPACTIONS: &str = "glossa_index_compactions_total";
 /// Chunks waiting in front of a `stage`.
 pub const QUEUE_DEPTH: &str = "glossa_queue_depth";
 /// Records admitted and not yet acknowledged.

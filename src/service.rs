@@ -16,7 +16,7 @@ use crate::dlq::{DeadLetterQueue, DlqError};
 use crate::pipeline::{Pipeline, PipelineHandle, PipelineOptions};
 use crate::query_language::QueryLanguages;
 use crate::route::Router;
-use crate::sink::{OpenSearchSink, Sink};
+use crate::sink::{CompactionPolicy, OpenSearchSink, Sink};
 use crate::source::{run_stream, Progress, SourceHealth, StreamOptions};
 use tokio::sync::watch;
 
@@ -229,6 +229,14 @@ fn embedded_backend(
     let sink = Sink::Embedded {
         index: index.clone(),
         writer: Box::new(writer),
+        compaction: CompactionPolicy {
+            idle: (config.pipeline.compact_idle_seconds > 0)
+                .then(|| Duration::from_secs(config.pipeline.compact_idle_seconds)),
+            target_segments: match config.pipeline.compact_segments {
+                0 => std::thread::available_parallelism().map_or(1, usize::from),
+                n => n,
+            },
+        },
     };
     Ok((sink, SearchBackend::Embedded(index)))
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::acknowledge;
+use super::idle_compaction::{CompactionPolicy, IdleCompaction};
 use crate::backend::embedded::{EmbeddedIndex, EmbeddedWriter};
 use crate::batch::{Admitted, CommitPolicy, Drain, Outcome, PipelineError, Prepared, Reply};
 use crate::dlq::DeadLetterQueue;
@@ -34,6 +35,7 @@ pub(crate) struct EmbeddedSink {
     oldest: Option<Instant>,
     commits: u64,
     commit_time: Duration,
+    compaction: IdleCompaction,
 }
 
 impl EmbeddedSink {
@@ -42,7 +44,9 @@ impl EmbeddedSink {
         writer: EmbeddedWriter,
         dlq: DeadLetterQueue,
         commit: CommitPolicy,
+        compaction: CompactionPolicy,
     ) -> Self {
+        metrics::gauge!(m::INDEX_SEGMENTS).set(index.segment_count() as f64);
         EmbeddedSink {
             index,
             writer,
@@ -53,6 +57,7 @@ impl EmbeddedSink {
             oldest: None,
             commits: 0,
             commit_time: Duration::ZERO,
+            compaction: IdleCompaction::new(compaction),
         }
     }
 
@@ -62,7 +67,7 @@ impl EmbeddedSink {
                 Some(oldest) => {
                     (oldest + self.commit.interval).saturating_duration_since(Instant::now())
                 }
-                None => Duration::from_secs(3600),
+                None => self.compaction.wait().unwrap_or(Duration::from_secs(3600)),
             };
             let event = flume::Selector::new()
                 .recv(&input, Event::Input)
@@ -84,7 +89,10 @@ impl EmbeddedSink {
                 }
                 Ok(Event::Input(Err(flume::RecvError::Disconnected))) => break,
                 Ok(Event::DrainRequested) => drain.requested(),
-                Err(flume::select::SelectError::Timeout) => self.commit(),
+                Err(flume::select::SelectError::Timeout) => {
+                    self.commit();
+                    self.compaction.tick(&self.index, &mut self.writer);
+                }
             }
             if drain.due(self.pending_docs) {
                 self.commit();
@@ -92,7 +100,10 @@ impl EmbeddedSink {
             }
         }
         self.commit();
-        if let Err(error) = self.writer.close() {
+        if self.compaction.is_running() {
+            tracing::info!("stopping in the middle of an idle compaction: the index stays as it was, and the compaction runs again when next idle");
+            drop(self.writer);
+        } else if let Err(error) = self.writer.close() {
             tracing::warn!(%error, "index writer did not close cleanly");
         }
         tracing::info!(
@@ -136,6 +147,7 @@ impl EmbeddedSink {
         outcome.rejected = prepared.rejected;
         self.pending_docs += prepared.docs.len() + prepared.deletes.len() + outcome.rejected.len();
         self.oldest.get_or_insert_with(Instant::now);
+        self.compaction.wrote();
         self.unacked.push(Unacked {
             reply: prepared.reply,
             outcome,
@@ -157,6 +169,7 @@ impl EmbeddedSink {
             .and_then(|_| self.writer.commit().map_err(|e| e.to_string()))
             .and_then(|_| self.index.refresh().map_err(|e| e.to_string()));
         let took = started.elapsed();
+        metrics::gauge!(m::INDEX_SEGMENTS).set(self.index.segment_count() as f64);
         metrics::histogram!(m::COMMIT_SECONDS).record(took.as_secs_f64());
         self.commits += 1;
         self.commit_time += took;

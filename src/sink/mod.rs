@@ -2,6 +2,7 @@
 //! only once the backend (or, for what it refused, the dead-letter queue) holds it durably.
 
 mod embedded;
+mod idle_compaction;
 mod opensearch;
 
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use crate::batch::{CommitPolicy, Drain, Outcome, Prepared, Reply};
 use crate::dlq::DeadLetterQueue;
 use crate::metrics as m;
 
+pub use idle_compaction::CompactionPolicy;
 pub use opensearch::{OpenSearchSink, REASON_BACKEND_REJECTED};
 
 /// Where the pipeline's documents go: one variant per backend.
@@ -19,6 +21,7 @@ pub enum Sink {
     Embedded {
         index: Arc<EmbeddedIndex>,
         writer: Box<EmbeddedWriter>,
+        compaction: CompactionPolicy,
     },
     /// An OpenSearch cluster, through bulk requests to its write alias.
     OpenSearch(OpenSearchSink),
@@ -35,9 +38,12 @@ impl Sink {
         commit: CommitPolicy,
     ) {
         match self {
-            Sink::Embedded { index, writer } => {
-                embedded::EmbeddedSink::new(index, *writer, dlq, commit).run(input, drain)
-            }
+            Sink::Embedded {
+                index,
+                writer,
+                compaction,
+            } => embedded::EmbeddedSink::new(index, *writer, dlq, commit, compaction)
+                .run(input, drain),
             Sink::OpenSearch(sink) => sink.run(input, drain, dlq),
         }
     }

@@ -188,14 +188,23 @@ pub fn error_message(answer: &Value) -> &str {
     answer["error"]["message"].as_str().unwrap_or("")
 }
 
-/// Documents committed to the embedded index under `data_dir`.
-pub fn count_docs(data_dir: &Path) -> u64 {
+/// The committed embedded index under `data_dir`, read as it is on disk now.
+fn open_index(data_dir: &Path) -> glossa::backend::embedded::EmbeddedIndex {
     glossa::backend::embedded::EmbeddedIndex::open(
         &data_dir.join("index"),
         vec!["title".into(), "body".into()],
     )
     .expect("index opens")
-    .num_docs()
+}
+
+/// Documents committed to the embedded index under `data_dir`.
+pub fn count_docs(data_dir: &Path) -> u64 {
+    open_index(data_dir).num_docs()
+}
+
+/// Segments of the committed embedded index under `data_dir`.
+pub fn count_segments(data_dir: &Path) -> usize {
+    open_index(data_dir).segment_count()
 }
 
 /// A name no other test or earlier run uses (topics, groups, indices, buckets): `PREFIX-PID-NANOS`.

@@ -539,6 +539,64 @@ fn ingest_command_reads_plain_gzip_and_stdin_without_duplicates() {
     );
 }
 
+/// A server whose writes have stopped merges the index's small segments, leaving at most twice
+/// `pipeline.compact_segments`, and searches answer the same before and after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_compacts_the_index_once_writes_stop() {
+    let dir = tempdir();
+    let mut config = test_config(dir.path());
+    config.pipeline.compact_idle_seconds = 2;
+    config.pipeline.compact_segments = 1;
+    let server = TestServer::start(config).await;
+    // Six pushes, six commits of one or two segments each (one per indexing thread; Tantivy's
+    // own merges take eight at a time): more than 2 segments, the most compaction leaves here.
+    let lines: Vec<&str> = FIXTURE.lines().collect();
+    for push in 0..6 {
+        let body: Vec<&str> = lines.iter().skip(push).step_by(6).copied().collect();
+        let (status, answer) = server.post(body.join("\n")).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let data = dir.path();
+    let before = count_segments(data);
+    assert!(before >= 3, "{before} segments after six pushes");
+    let queries = ["Berlin", "Häuser", "книги", "東京", "weekend"];
+    let mut answers = Vec::new();
+    for q in queries {
+        let answer = server.search(&[("q", q)]).await;
+        let ids: BTreeSet<String> = hit_ids(&answer).into_iter().collect();
+        assert!(!ids.is_empty(), "{q}: {answer}");
+        answers.push((ids, answer["total"].clone()));
+    }
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while count_segments(data) > 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {} segments a minute after the last write (from {before})",
+            count_segments(data)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(count_docs(data), lines.len() as u64);
+    for (q, (ids, total)) in queries.iter().zip(&answers) {
+        let answer = server.search(&[("q", q)]).await;
+        let now: BTreeSet<String> = hit_ids(&answer).into_iter().collect();
+        assert_eq!(&now, ids, "{q} before and after compaction");
+        assert_eq!(&answer["total"], total, "{q}");
+    }
+    // The server keeps taking writes into the compacted index.
+    let (status, answer) = server
+        .post(r#"{"id":"after-1","title":"Berlin im Winter","body":"Schnee in Berlin."}"#)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let answer = server.search(&[("q", "Berlin")]).await;
+    assert!(
+        hit_ids(&answer).contains(&"after-1".to_string()),
+        "{answer}"
+    );
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_loads_the_bundled_sample_and_serves_it() {
     let dir = tempdir();

@@ -83,6 +83,34 @@ fn balanced_groups(
     out.into_iter().map(|(_, ids)| ids).collect()
 }
 
+/// What idle-time compaction merges (`crate::sink`): groups of segments, each to become one
+/// segment; empty while the index has at most `2 * target` segments. A segment holding at least
+/// half of a target share (documents / `target`) is left alone, so a compacted index that gains
+/// a few documents merges only its new small segments, not its large ones again: that leaves at
+/// most `2 * target` large segments, and every document is rewritten a bounded number of times.
+/// The small ones are grouped into as few groups of about a share as hold them.
+pub(crate) fn idle_compaction_plan(
+    segments: Vec<(tantivy::index::SegmentId, u32)>,
+    target: usize,
+) -> Vec<Vec<tantivy::index::SegmentId>> {
+    let target = target.max(1);
+    if segments.len() <= 2 * target {
+        return Vec::new();
+    }
+    let total: u64 = segments.iter().map(|(_, docs)| u64::from(*docs)).sum();
+    let share = total.div_ceil(target as u64).max(1);
+    let small: Vec<_> = segments
+        .into_iter()
+        .filter(|(_, docs)| u64::from(*docs) * 2 < share)
+        .collect();
+    let small_total: u64 = small.iter().map(|(_, docs)| u64::from(*docs)).sum();
+    let groups = small_total.div_ceil(share).max(1) as usize;
+    balanced_groups(small, groups)
+        .into_iter()
+        .filter(|group| group.len() > 1)
+        .collect()
+}
+
 /// File in the data directory naming the live index directory (written by reindex swaps);
 /// without it the live index is `index`.
 const LIVE_POINTER: &str = "index-live";
@@ -287,6 +315,23 @@ impl EmbeddedIndex {
             before,
             after: self.index.searchable_segment_ids()?.len(),
         })
+    }
+
+    /// The searchable segments and their documents (deleted ones not counted).
+    pub(crate) fn segment_docs(
+        &self,
+    ) -> Result<Vec<(tantivy::index::SegmentId, u32)>, EmbeddedError> {
+        Ok(self
+            .index
+            .searchable_segment_metas()?
+            .iter()
+            .map(|m| (m.id(), m.num_docs()))
+            .collect())
+    }
+
+    /// Segments searches read now: each search looks every term up in each of them.
+    pub fn segment_count(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
     }
 
     /// Makes committed documents visible to searches.
@@ -623,6 +668,16 @@ impl EmbeddedWriter {
     pub fn rollback(&mut self) -> Result<(), EmbeddedError> {
         self.writer.rollback()?;
         Ok(())
+    }
+
+    /// Starts merging these committed segments into one on the writer's merge threads; the
+    /// answer resolves when the merged segment is committed (or the merge failed: its segments
+    /// changed meanwhile, or the disk is full), and the index is unchanged until then.
+    pub(crate) fn merge(
+        &mut self,
+        segments: &[tantivy::index::SegmentId],
+    ) -> tantivy::FutureResult<Option<tantivy::index::SegmentMeta>> {
+        self.writer.merge(segments)
     }
 
     /// Finishes background merges before exit, so the next start finds a tidy index.

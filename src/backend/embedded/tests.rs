@@ -795,3 +795,68 @@ fn compact_refuses_while_another_writer_holds_the_index() {
         )))
     ));
 }
+
+#[test]
+fn idle_compaction_merges_small_segments_and_leaves_large_ones() {
+    use tantivy::index::SegmentId;
+    let docs_of = |plan: &[Vec<SegmentId>], segments: &[(SegmentId, u32)]| -> Vec<u64> {
+        let mut sums: Vec<u64> = plan
+            .iter()
+            .map(|group| {
+                group
+                    .iter()
+                    .map(|id| {
+                        segments
+                            .iter()
+                            .find(|(s, _)| s == id)
+                            .map_or(0, |(_, docs)| u64::from(*docs))
+                    })
+                    .sum()
+            })
+            .collect();
+        sums.sort_unstable();
+        sums
+    };
+    // As ingested to 10M: 33 segments of about 300,000 documents become 2 of about 5M.
+    let ingested: Vec<_> = (0..33)
+        .map(|i| (SegmentId::generate_random(), 290_000 + i * 1_000))
+        .collect();
+    let plan = idle_compaction_plan(ingested.clone(), 2);
+    assert_eq!(plan.iter().map(Vec::len).sum::<usize>(), 33, "{plan:?}");
+    let sums = docs_of(&plan, &ingested);
+    assert_eq!(sums.len(), 2, "{sums:?}");
+    assert!(sums[1] - sums[0] <= 322_000, "unbalanced: {sums:?}");
+
+    // Compacted, then a few new writes: only the new small segments are merged.
+    let large = [
+        (SegmentId::generate_random(), 5_000_000),
+        (SegmentId::generate_random(), 5_000_000),
+    ];
+    let small: Vec<_> = (0..5)
+        .map(|_| (SegmentId::generate_random(), 50_000))
+        .collect();
+    let mut grown = large.to_vec();
+    grown.extend(small.iter().copied());
+    let plan = idle_compaction_plan(grown, 2);
+    assert_eq!(plan.len(), 1, "{plan:?}");
+    let mut merged = plan[0].clone();
+    merged.sort();
+    let mut expected: Vec<_> = small.iter().map(|(id, _)| *id).collect();
+    expected.sort();
+    assert_eq!(merged, expected);
+
+    // At most twice the target: nothing to do.
+    assert!(idle_compaction_plan(small[..4].to_vec(), 2).is_empty());
+    // Target 1: a segment with half the documents or more stays, the rest become one.
+    let three = [
+        (SegmentId::generate_random(), 60),
+        (SegmentId::generate_random(), 20),
+        (SegmentId::generate_random(), 20),
+    ];
+    let plan = idle_compaction_plan(three.to_vec(), 1);
+    assert_eq!(plan.len(), 1, "{plan:?}");
+    assert!(
+        !plan[0].contains(&three[0].0) && plan[0].len() == 2,
+        "{plan:?}"
+    );
+}

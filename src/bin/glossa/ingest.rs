@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use glossa::backend::SearchBackend;
 use glossa::config::{BackendKind, Config, StreamUrl};
 use glossa::pipeline::{Outcome, PipelineHandle};
 use glossa::service::Service;
@@ -22,6 +23,7 @@ pub(crate) async fn ingest(config: Config, paths: Vec<String>, bulk_load: bool) 
     let chunk = config.pipeline.chunk_records;
     let max_record = config.limits.max_record_bytes;
     let data_dir = config.data_dir.clone();
+    let idle = config.pipeline.compact_idle_seconds;
     let job = run_job(config, bulk_load, move |pipeline, progress| {
         let stop = Arc::new(AtomicBool::new(false));
         let stopper = stop.clone();
@@ -40,7 +42,22 @@ pub(crate) async fn ingest(config: Config, paths: Vec<String>, bulk_load: bool) 
         job.progress.bytes_read.load(Ordering::Relaxed),
     );
     println!("data directory: {}", data_dir.display());
+    suggest_compaction(job.segments, idle);
     Ok(())
+}
+
+/// After a bulk load that left the embedded index in many segments (ingest stops merging at
+/// large ones), says how to make its searches faster.
+fn suggest_compaction(segments: Option<usize>, idle_seconds: u64) {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let Some(segments) = segments.filter(|n| *n > 2 * cores) else {
+        return;
+    };
+    let serve = match idle_seconds {
+        0 => String::new(),
+        s => format!(", or `glossa serve` does it after {s} s without writes"),
+    };
+    println!("the index is in {segments} segments: `glossa compact` merges them for faster searches{serve}");
 }
 
 /// What an ingest job returns: what `read` returned, and its counters and duration.
@@ -48,6 +65,8 @@ struct Job<T> {
     result: T,
     progress: Arc<Progress>,
     elapsed: Duration,
+    /// Segments of the embedded index at the end (none on OpenSearch).
+    segments: Option<usize>,
 }
 
 /// One ingest job's life, the same for files and streams: `--bulk-load` checked, the service
@@ -68,6 +87,10 @@ where
     let started = Instant::now();
     let progress = Arc::new(Progress::default());
     let bar = progress_bar(progress.clone());
+    let embedded = match &service.state.index {
+        SearchBackend::Embedded(index) => Some(index.clone()),
+        SearchBackend::OpenSearch(_) => None,
+    };
     let result = read(service.state.pipeline.clone(), progress.clone()).await;
     bar.finish_and_clear();
     let stopped = service.stop().await;
@@ -77,6 +100,7 @@ where
         result: result?,
         progress,
         elapsed: started.elapsed(),
+        segments: embedded.map(|index| index.segment_count()),
     })
 }
 
@@ -114,6 +138,7 @@ pub(crate) async fn ingest_stream(
     bulk_load: bool,
 ) -> Result<()> {
     let data_dir = config.data_dir.clone();
+    let idle = config.pipeline.compact_idle_seconds;
     let source_config = config.clone();
     let shown = url.to_string();
     let job = run_job(config, bulk_load, move |pipeline, progress| {
@@ -149,6 +174,7 @@ pub(crate) async fn ingest_stream(
         println!("  rejected records are in the dead-letter queue (see `glossa dlq list`)");
     }
     println!("data directory: {}", data_dir.display());
+    suggest_compaction(job.segments, idle);
     Ok(())
 }
 
