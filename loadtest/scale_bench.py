@@ -268,6 +268,51 @@ def ingest(args, stage, slice_path, records, timeline):
     }
 
 
+def idle_compaction(args, binary):
+    """Serves the index in --dir with `binary` until its idle-time compaction (after 5 s
+    without writes) has finished, sampling the server's memory; returns the compaction's
+    figures (segments before and after, seconds) and the server's peak memory meanwhile."""
+    config = os.path.join(args.dir, "idle-compact.toml")
+    with open(config, "w") as f:
+        f.write("[pipeline]\ncompact_idle_seconds = 5\n")
+    log_path = os.path.join(args.dir, "idle-compact.log")
+    log = open(log_path, "w")
+    cgroup = MemoryCgroup(args.memory_limit * 2**20) if args.memory_limit else None
+    if cgroup:
+        cgroup.reset_peak()
+    server = subprocess.Popen([binary, "--data-dir", args.data, "--config", config, "serve",
+                               "--listen", f"127.0.0.1:{args.port}"], stdout=log, stderr=log,
+                              env={**os.environ, "RUST_LOG": "info", "NO_COLOR": "1"},
+                              preexec_fn=cgroup.enter if cgroup else None)
+    peak = {"VmRSS": 0, "RssAnon": 0, "RssFile": 0, "VmHWM": 0}
+    try:
+        deadline = time.monotonic() + 3600
+        while time.monotonic() < deadline and server.poll() is None:
+            st = status_kb(server.pid)
+            for k in peak:
+                peak[k] = max(peak[k], st[k])
+            text = Path(log_path).read_text()
+            done = re.search(r"index compacted.*?before\W+(\d+).*?after\W+(\d+).*?seconds\W+([\d.]+)",
+                             text)
+            if done:
+                return {"segments_before": int(done.group(1)), "segments_after": int(done.group(2)),
+                        "compaction_s": round(float(done.group(3)), 1),
+                        "peak_rss_mb": round(peak["VmRSS"] / 1024),
+                        "peak_anon_mb": round(peak["RssAnon"] / 1024),
+                        "peak_file_mb": round(peak["RssFile"] / 1024),
+                        **(cgroup.stage_figures() if cgroup else {})}
+            if "did not complete" in text:
+                sys.exit(f"error: the idle compaction failed; see {log_path}")
+            time.sleep(1)
+        sys.exit(f"error: no idle compaction finished; see {log_path}")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait()
+        log.close()
+        if cgroup:
+            cgroup.remove()
+
+
 def search_latency(args, titles, binary=None, facets=False, warmup=()):
     """p50/p99 (ms) of client latency and backend_took_ms over `titles`, one at a time, after
     searching `warmup` (other titles, not counted: a server that has run a while, its caches of
@@ -345,9 +390,14 @@ def main():
     parser.add_argument("--filter", metavar="FIELD=VALUE", action="append", default=[],
                         help="search with this filter too (filter.FIELD=VALUE; repeatable), as a "
                              "tenant-scoped key's searches are filtered")
+    parser.add_argument("--idle-compact", metavar="BIN",
+                        help="no ingest: serve the index in --dir with BIN until its idle-time "
+                             "compaction has run, and report it (segments, seconds, memory; with "
+                             "--memory-limit, the server runs in that cgroup)")
     parser.add_argument("--memory-limit", metavar="MB", type=int,
-                        help="run each ingest stage inside a memory cgroup of MB megabytes (needs "
-                             "root): does the ingest fit a container of that size, and at what rate")
+                        help="run each ingest stage (or --idle-compact's server) inside a memory "
+                             "cgroup of MB megabytes (needs root): does it fit a container of that "
+                             "size, and at what rate")
     args = parser.parse_args()
     args.filters = [f.split("=", 1) for f in args.filter]
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -362,6 +412,9 @@ def main():
     titles = [t for t in picked[:args.queries + 20] if t]
     warmup = [t for t in picked[args.queries + 20:] if t]
 
+    if args.idle_compact:
+        print(json.dumps(idle_compaction(args, args.idle_compact)))
+        return
     if args.search_only:
         for round_ in (1, 2):
             for binary in args.search_only.split(","):

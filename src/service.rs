@@ -236,6 +236,7 @@ fn embedded_backend(
                 0 => std::thread::available_parallelism().map_or(1, usize::from),
                 n => n,
             },
+            min_free_bytes: config.limits.min_free_disk_mb.saturating_mul(1024 * 1024),
         },
     };
     Ok((sink, SearchBackend::Embedded(index)))

@@ -19,6 +19,9 @@ pub struct CompactionPolicy {
     pub idle: Option<Duration>,
     /// Segments to merge into (the plan leaves up to twice as many).
     pub target_segments: usize,
+    /// Free disk a compaction must leave (`limits.min_free_disk_mb`): it writes the merged
+    /// segments before their old files go.
+    pub min_free_bytes: u64,
 }
 
 /// How often the sink looks at a running compaction.
@@ -87,11 +90,15 @@ impl IdleCompaction {
         if plan.is_empty() {
             return;
         }
+        let merged: Vec<_> = plan.iter().flatten().copied().collect();
+        if let Err(reason) = index.room_to_merge(&merged, self.policy.min_free_bytes) {
+            tracing::warn!(%reason, "not compacting the index; it is tried again after the next writes");
+            return;
+        }
         let before = index.segment_count();
-        let merging: usize = plan.iter().map(Vec::len).sum();
         tracing::info!(
             segments = before,
-            merging,
+            merging = merged.len(),
             into = plan.len(),
             "writes have stopped: compacting the index"
         );

@@ -208,6 +208,7 @@ const MAX_WORD_POSTINGS: u64 = 2_000_000;
 
 /// An open embedded index: schema, reader and the snapshots cursors page through.
 pub struct EmbeddedIndex {
+    dir: PathBuf,
     index: Index,
     reader: IndexReader,
     fields: Fields,
@@ -251,6 +252,7 @@ impl EmbeddedIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         Ok(EmbeddedIndex {
+            dir: dir.to_path_buf(),
             index,
             reader,
             fields,
@@ -327,6 +329,43 @@ impl EmbeddedIndex {
             .iter()
             .map(|m| (m.id(), m.num_docs()))
             .collect())
+    }
+
+    /// `Ok` when the disk can hold a merge of these segments (it writes them again before their
+    /// files go) and still keep `min_free_bytes`; else what is needed and what is free. A disk
+    /// whose free space cannot be read does not stop the merge (the merge would report it).
+    pub(crate) fn room_to_merge(
+        &self,
+        segments: &[tantivy::index::SegmentId],
+        min_free_bytes: u64,
+    ) -> Result<(), String> {
+        let names: std::collections::HashSet<String> =
+            segments.iter().map(|id| id.uuid_string()).collect();
+        let bytes: u64 = std::fs::read_dir(&self.dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|entry| {
+                        let name = entry.file_name();
+                        let name = name.to_string_lossy();
+                        name.split('.').next().is_some_and(|id| names.contains(id))
+                    })
+                    .filter_map(|entry| entry.metadata().ok())
+                    .map(|meta| meta.len())
+                    .sum()
+            })
+            .unwrap_or(0);
+        let needed = bytes.saturating_add(min_free_bytes);
+        match fs4::available_space(&self.dir) {
+            Ok(free) if free < needed => Err(format!(
+                "merging {} MiB of segments needs {} MiB free on the disk of {} (with limits.min_free_disk_mb), and {} MiB are",
+                bytes >> 20,
+                needed >> 20,
+                self.dir.display(),
+                free >> 20
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Segments searches read now: each search looks every term up in each of them.

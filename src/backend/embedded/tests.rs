@@ -773,6 +773,19 @@ fn compact_merges_segments_and_keeps_every_live_document() {
         .filter(|e| e.path().extension().is_some_and(|x| x == "idx"))
         .count();
     assert_eq!(postings_files, 2, "the merged segments' files are deleted");
+
+    // A merge needs room for the segments it writes again, beside the free space kept.
+    let ids: Vec<_> = index
+        .segment_docs()
+        .expect("segments")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert!(index.room_to_merge(&ids, 0).is_ok());
+    let refused = index
+        .room_to_merge(&ids, u64::MAX / 2)
+        .expect_err("no disk is that large");
+    assert!(refused.contains("limits.min_free_disk_mb"), "{refused}");
     // Two segments asked of two: nothing to merge.
     assert_eq!(
         index.compact(2).expect("again"),
