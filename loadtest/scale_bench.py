@@ -313,6 +313,61 @@ def idle_compaction(args, binary):
             cgroup.remove()
 
 
+def search_during_compaction(args, binary, titles, idle=60):
+    """Serves the index in --dir with `binary` and searches `titles` in turn, one at a time,
+    before, during and after its idle-time compaction (which starts after `idle` s without
+    writes); p50/p99 of each phase, told apart by the server's log lines."""
+    config = os.path.join(args.dir, "idle-compact.toml")
+    with open(config, "w") as f:
+        f.write(f"[pipeline]\ncompact_idle_seconds = {idle}\n")
+    log_path = os.path.join(args.dir, "during-compaction.log")
+    log = open(log_path, "w")
+    server = subprocess.Popen([binary, "--data-dir", args.data, "--config", config, "serve",
+                               "--listen", f"127.0.0.1:{args.port}"], stdout=log, stderr=log,
+                              env={**os.environ, "RUST_LOG": "info", "NO_COLOR": "1"})
+    phases = {"before": [], "during": [], "after": []}
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", args.port, timeout=5)
+                c.request("GET", "/readyz")
+                if c.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                sys.exit(f"error: glossa serve did not get ready in 120 s; see {log_path}")
+            time.sleep(0.5)
+        conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
+        reader = open(log_path)
+        phase, seen, i = "before", "", 0
+        stop = time.monotonic() + 3600
+        while len(phases["after"]) < 2000 and time.monotonic() < stop:
+            seen += reader.read()
+            if "index compacted" in seen:
+                phase = "after"
+            elif "compacting the index" in seen:
+                phase = "during"
+            if "did not complete" in seen:
+                sys.exit(f"error: the idle compaction failed; see {log_path}")
+            title = titles[i % len(titles)]
+            i += 1
+            t = time.perf_counter()
+            conn.request("GET", "/v1/search?" + urllib.parse.urlencode({"q": title, "size": 10}))
+            response = conn.getresponse()
+            response.read()
+            if response.status == 200 and i > 20:
+                phases[phase].append((time.perf_counter() - t) * 1000)
+        q = lambda xs, p: round(statistics.quantiles(xs, n=100)[p - 1], 2) if len(xs) > 1 else None
+        return {name: {"searches": len(xs), "p50_ms": round(statistics.median(xs), 2) if xs else None,
+                       "p99_ms": q(xs, 99)} for name, xs in phases.items()}
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait()
+        log.close()
+
+
 def search_latency(args, titles, binary=None, facets=False, warmup=()):
     """p50/p99 (ms) of client latency and backend_took_ms over `titles`, one at a time, after
     searching `warmup` (other titles, not counted: a server that has run a while, its caches of
@@ -394,6 +449,12 @@ def main():
                         help="no ingest: serve the index in --dir with BIN until its idle-time "
                              "compaction has run, and report it (segments, seconds, memory; with "
                              "--memory-limit, the server runs in that cgroup)")
+    parser.add_argument("--during-compaction", metavar="BIN",
+                        help="no ingest: serve the index in --dir with BIN and search --queries "
+                             "titles one after the other (give more than will be searched: a "
+                             "title searched again is answered faster) before, during and after "
+                             "its idle-time compaction (60 s without writes), until 2,000 after "
+                             "it; p50/p99 of each phase")
     parser.add_argument("--memory-limit", metavar="MB", type=int,
                         help="run each ingest stage (or --idle-compact's server) inside a memory "
                              "cgroup of MB megabytes (needs root): does it fit a container of that "
@@ -414,6 +475,9 @@ def main():
 
     if args.idle_compact:
         print(json.dumps(idle_compaction(args, args.idle_compact)))
+        return
+    if args.during_compaction:
+        print(json.dumps(search_during_compaction(args, args.during_compaction, titles)))
         return
     if args.search_only:
         for round_ in (1, 2):

@@ -508,8 +508,8 @@ pub struct PipelineSettings {
     pub writer_memory_mb: usize,
     /// Embedded index: once no write has come for this many seconds, merge its segments into
     /// a few (`compact_segments`), as `glossa compact` does; 0 never does. Searches are faster
-    /// in fewer segments; a compaction of 10 million documents takes about two minutes of a
-    /// core, and writes and searches go on meanwhile.
+    /// in fewer segments; a compaction of 10 million documents takes about two minutes of two
+    /// cores, and writes and searches go on meanwhile (searches about 2x slower).
     pub compact_idle_seconds: u64,
     /// Segments an idle compaction merges into (0: one per core); it starts when the index has
     /// more than twice as many.
