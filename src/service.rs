@@ -232,10 +232,7 @@ fn embedded_backend(
         compaction: CompactionPolicy {
             idle: (config.pipeline.compact_idle_seconds > 0)
                 .then(|| Duration::from_secs(config.pipeline.compact_idle_seconds)),
-            target_segments: match config.pipeline.compact_segments {
-                0 => std::thread::available_parallelism().map_or(1, usize::from),
-                n => n,
-            },
+            target_segments: config.pipeline.compact_target(),
             min_free_bytes: config.limits.min_free_disk_mb.saturating_mul(1024 * 1024),
         },
     };

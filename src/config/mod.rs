@@ -570,6 +570,16 @@ impl Default for Limits {
     }
 }
 
+impl PipelineSettings {
+    /// The segments an idle compaction merges into: `compact_segments`, or one per core.
+    pub fn compact_target(&self) -> usize {
+        match self.compact_segments {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        }
+    }
+}
+
 impl Default for PipelineSettings {
     fn default() -> Self {
         PipelineSettings {

@@ -219,12 +219,13 @@ pub(crate) enum Command {
         each search looks every query term up in each. Compacting a 10-million-document index \
         into 2 or 4 segments took 81-110 s and made searches 1.5-2x faster \
         (docs/benchmarks/scale.md). Deleted documents are dropped. Segments written later are \
-        merged as usual; compact again after the next bulk load. OpenSearch: use its \
-        _forcemerge API."
+        merged as usual. `glossa serve` compacts by itself once no write has come for \
+        pipeline.compact_idle_seconds (default 300); this command is for a quiet hour of your \
+        choosing. OpenSearch: use its _forcemerge API."
     )]
     Compact {
-        /// Segments to keep at most (default: the number of cores, so one search reads them all
-        /// at once).
+        /// Segments to keep at most (default: pipeline.compact_segments, or the number of cores,
+        /// so one search reads them all at once).
         #[arg(long)]
         max_segments: Option<usize>,
     },

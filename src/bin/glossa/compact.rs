@@ -13,7 +13,7 @@ pub(crate) fn compact(config: &Config, max_segments: Option<usize>) -> Result<()
         bail!("no index under {} (nothing ingested yet?)", dir.display());
     }
     let max_segments = max_segments
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .unwrap_or_else(|| config.pipeline.compact_target())
         .max(1);
     let index = EmbeddedIndex::open(&dir, config.text_fields.clone())?;
     let bytes_before = dir_bytes(&dir);

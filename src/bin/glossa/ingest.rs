@@ -23,7 +23,10 @@ pub(crate) async fn ingest(config: Config, paths: Vec<String>, bulk_load: bool) 
     let chunk = config.pipeline.chunk_records;
     let max_record = config.limits.max_record_bytes;
     let data_dir = config.data_dir.clone();
-    let idle = config.pipeline.compact_idle_seconds;
+    let compaction = (
+        config.pipeline.compact_target(),
+        config.pipeline.compact_idle_seconds,
+    );
     let job = run_job(config, bulk_load, move |pipeline, progress| {
         let stop = Arc::new(AtomicBool::new(false));
         let stopper = stop.clone();
@@ -42,15 +45,15 @@ pub(crate) async fn ingest(config: Config, paths: Vec<String>, bulk_load: bool) 
         job.progress.bytes_read.load(Ordering::Relaxed),
     );
     println!("data directory: {}", data_dir.display());
-    suggest_compaction(job.segments, idle);
+    suggest_compaction(job.segments, compaction);
     Ok(())
 }
 
-/// After a bulk load that left the embedded index in many segments (ingest stops merging at
-/// large ones), says how to make its searches faster.
-fn suggest_compaction(segments: Option<usize>, idle_seconds: u64) {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let Some(segments) = segments.filter(|n| *n > 2 * cores) else {
+/// After a bulk load that left the embedded index in more segments than an idle compaction
+/// leaves (ingest stops merging at large ones), says how to make its searches faster.
+/// `(target, idle_seconds)`: `pipeline.compact_target()` and `pipeline.compact_idle_seconds`.
+fn suggest_compaction(segments: Option<usize>, (target, idle_seconds): (usize, u64)) {
+    let Some(segments) = segments.filter(|n| *n > 2 * target) else {
         return;
     };
     let serve = match idle_seconds {
@@ -138,7 +141,10 @@ pub(crate) async fn ingest_stream(
     bulk_load: bool,
 ) -> Result<()> {
     let data_dir = config.data_dir.clone();
-    let idle = config.pipeline.compact_idle_seconds;
+    let compaction = (
+        config.pipeline.compact_target(),
+        config.pipeline.compact_idle_seconds,
+    );
     let source_config = config.clone();
     let shown = url.to_string();
     let job = run_job(config, bulk_load, move |pipeline, progress| {
@@ -174,7 +180,7 @@ pub(crate) async fn ingest_stream(
         println!("  rejected records are in the dead-letter queue (see `glossa dlq list`)");
     }
     println!("data directory: {}", data_dir.display());
-    suggest_compaction(job.segments, idle);
+    suggest_compaction(job.segments, compaction);
     Ok(())
 }
 
