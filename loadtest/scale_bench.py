@@ -268,22 +268,45 @@ def ingest(args, stage, slice_path, records, timeline):
     }
 
 
-def idle_compaction(args, binary):
-    """Serves the index in --dir with `binary` until its idle-time compaction (after 5 s
-    without writes) has finished, sampling the server's memory; returns the compaction's
-    figures (segments before and after, seconds) and the server's peak memory meanwhile."""
+def wait_ready(args, server, log_path):
+    """Waits up to 120 s for `glossa serve` on --port to answer /readyz with 200."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", args.port, timeout=5)
+            c.request("GET", "/readyz")
+            if c.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            sys.exit(f"error: glossa serve did not get ready in 120 s; see {log_path}")
+        time.sleep(0.5)
+
+
+def serve_compacting(args, binary, idle, log_path, cgroup=None):
+    """`glossa serve` of the index in --dir that compacts it after `idle` s without writes,
+    logging at info level to `log_path` (inside `cgroup` if given): (process, open log)."""
     config = os.path.join(args.dir, "idle-compact.toml")
     with open(config, "w") as f:
-        f.write("[pipeline]\ncompact_idle_seconds = 5\n")
-    log_path = os.path.join(args.dir, "idle-compact.log")
+        f.write(f"[pipeline]\ncompact_idle_seconds = {idle}\n")
     log = open(log_path, "w")
-    cgroup = MemoryCgroup(args.memory_limit * 2**20) if args.memory_limit else None
-    if cgroup:
-        cgroup.reset_peak()
     server = subprocess.Popen([binary, "--data-dir", args.data, "--config", config, "serve",
                                "--listen", f"127.0.0.1:{args.port}"], stdout=log, stderr=log,
                               env={**os.environ, "RUST_LOG": "info", "NO_COLOR": "1"},
                               preexec_fn=cgroup.enter if cgroup else None)
+    return server, log
+
+
+def idle_compaction(args, binary):
+    """Serves the index in --dir with `binary` until its idle-time compaction (after 5 s
+    without writes) has finished, sampling the server's memory; returns the compaction's
+    figures (segments before and after, seconds) and the server's peak memory meanwhile."""
+    log_path = os.path.join(args.dir, "idle-compact.log")
+    cgroup = MemoryCgroup(args.memory_limit * 2**20) if args.memory_limit else None
+    if cgroup:
+        cgroup.reset_peak()
+    server, log = serve_compacting(args, binary, 5, log_path, cgroup)
     peak = {"VmRSS": 0, "RssAnon": 0, "RssFile": 0, "VmHWM": 0}
     try:
         deadline = time.monotonic() + 3600
@@ -317,28 +340,11 @@ def search_during_compaction(args, binary, titles, idle=60):
     """Serves the index in --dir with `binary` and searches `titles` in turn, one at a time,
     before, during and after its idle-time compaction (which starts after `idle` s without
     writes); p50/p99 of each phase, told apart by the server's log lines."""
-    config = os.path.join(args.dir, "idle-compact.toml")
-    with open(config, "w") as f:
-        f.write(f"[pipeline]\ncompact_idle_seconds = {idle}\n")
     log_path = os.path.join(args.dir, "during-compaction.log")
-    log = open(log_path, "w")
-    server = subprocess.Popen([binary, "--data-dir", args.data, "--config", config, "serve",
-                               "--listen", f"127.0.0.1:{args.port}"], stdout=log, stderr=log,
-                              env={**os.environ, "RUST_LOG": "info", "NO_COLOR": "1"})
+    server, log = serve_compacting(args, binary, idle, log_path)
     phases = {"before": [], "during": [], "after": []}
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", args.port, timeout=5)
-                c.request("GET", "/readyz")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                sys.exit(f"error: glossa serve did not get ready in 120 s; see {log_path}")
-            time.sleep(0.5)
+        wait_ready(args, server, log_path)
         conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
         reader = open(log_path)
         phase, seen, i = "before", "", 0
@@ -378,18 +384,7 @@ def search_latency(args, titles, binary=None, facets=False, warmup=()):
                                f"127.0.0.1:{args.port}"], stdout=log, stderr=log,
                               env={**os.environ, "RUST_LOG": "warn"})
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", args.port, timeout=5)
-                c.request("GET", "/readyz")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                sys.exit(f"error: glossa serve did not get ready in 120 s; see {log.name}")
-            time.sleep(0.5)
+        wait_ready(args, server, log.name)
         conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
         for title in warmup:
             conn.request("GET", "/v1/search?" + urllib.parse.urlencode({"q": title, "size": 10}))

@@ -292,13 +292,7 @@ impl EmbeddedIndex {
     pub fn compact(&self, max_segments: usize) -> Result<Compaction, EmbeddedError> {
         let mut writer: IndexWriter = self.index.writer(COMPACT_MEMORY_BYTES)?;
         writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
-        // Metas are dropped at once: a live one keeps its segment's files from collection.
-        let segments: Vec<_> = self
-            .index
-            .searchable_segment_metas()?
-            .iter()
-            .map(|m| (m.id(), m.num_docs()))
-            .collect();
+        let segments = self.segment_docs()?;
         let before = segments.len();
         let groups = balanced_groups(segments, max_segments.max(1));
         let merges: Vec<_> = groups
@@ -319,7 +313,8 @@ impl EmbeddedIndex {
         })
     }
 
-    /// The searchable segments and their documents (deleted ones not counted).
+    /// The searchable segments and their documents (deleted ones not counted). Their metas are
+    /// dropped at once: a live one keeps its segment's files from collection after a merge.
     pub(crate) fn segment_docs(
         &self,
     ) -> Result<Vec<(tantivy::index::SegmentId, u32)>, EmbeddedError> {
